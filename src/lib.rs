@@ -1,0 +1,10 @@
+//! zonechaos: a chaos and conformance harness for zone-aware progressive
+//! delivery on Kubernetes (Argo Rollouts per zone, Istio locality routing,
+//! PodDisruptionBudgets per zone, Spot capacity that can vanish a zone at a
+//! time).
+//!
+//! Data flows one way: files -> [`topology`] -> [`lint`] (static checks)
+//! -> reports.
+
+pub mod errors;
+pub mod topology;

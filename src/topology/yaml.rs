@@ -1,0 +1,409 @@
+//! A YAML tree that remembers where every node came from.
+//!
+//! Lint talks about fields ("`spec.http[0].route[1].weight` at line 42"), so the
+//! loader keeps one [`Node`] tree per document with the line and column of every
+//! key and value. Typed views (k8s-openapi structs, our CRD structs) are built
+//! from this tree, and any field path can be turned back into a position.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// A 1-based line and column inside one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+impl Pos {
+    /// A position from serde-saphyr's location (0 when unknown).
+    pub fn from_location(loc: &serde_saphyr::Location) -> Pos {
+        Pos {
+            line: u32::try_from(loc.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(loc.column()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// One YAML value with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Where the value starts.
+    pub pos: Pos,
+    /// The value itself.
+    pub value: Value,
+}
+
+/// A mapping key with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    /// Where the key starts.
+    pub pos: Pos,
+    /// The key as text (non-string keys are rendered).
+    pub name: String,
+}
+
+/// The YAML data model after tag resolution (YAML 1.2 core schema).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`, `~` or empty.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer that fits i64 (or a u64 above i64::MAX, stored as f64 is lossy, so kept here).
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string (quoted or plain).
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in document order.
+    Map(Vec<(Key, Node)>),
+}
+
+/// One step of a field path: a mapping key or a sequence index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PathSeg {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+impl From<&str> for PathSeg {
+    fn from(s: &str) -> Self {
+        PathSeg::Key(s.to_owned())
+    }
+}
+
+impl From<usize> for PathSeg {
+    fn from(i: usize) -> Self {
+        PathSeg::Index(i)
+    }
+}
+
+/// Renders a path the way users write it: `spec.http[0].route[1].weight`.
+pub fn display_path(path: &[PathSeg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            PathSeg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            PathSeg::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+impl Node {
+    /// The child under a mapping key.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The key node of a mapping entry (for "this key is unknown" diagnostics).
+    pub fn key(&self, key: &str) -> Option<&Key> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| k),
+            _ => None,
+        }
+    }
+
+    /// The value as a string, when it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Follows a path; `None` when any step is missing.
+    pub fn at(&self, path: &[PathSeg]) -> Option<&Node> {
+        let mut node = self;
+        for seg in path {
+            node = match (seg, &node.value) {
+                (PathSeg::Key(k), Value::Map(_)) => node.get(k)?,
+                (PathSeg::Index(i), Value::Seq(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// Position of the deepest node along `path` that exists. Pointing at a
+    /// key is more useful than at its value when the value is a block, so a
+    /// final key step reports the key's own position.
+    pub fn locate(&self, path: &[PathSeg]) -> Pos {
+        let mut node = self;
+        let mut pos = self.pos;
+        for seg in path {
+            match (seg, &node.value) {
+                (PathSeg::Key(k), Value::Map(entries)) => {
+                    match entries.iter().find(|(key, _)| &key.name == k) {
+                        Some((key, child)) => {
+                            pos = key.pos;
+                            node = child;
+                        }
+                        None => return pos,
+                    }
+                }
+                (PathSeg::Index(i), Value::Seq(items)) => match items.get(*i) {
+                    Some(child) => {
+                        pos = child.pos;
+                        node = child;
+                    }
+                    None => return pos,
+                },
+                _ => return pos,
+            }
+        }
+        pos
+    }
+
+    /// Converts to JSON for typed deserialization (k8s-openapi and our CRD
+    /// structs deserialize from `serde_json::Value`).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// A short name of the YAML type, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "number",
+            Value::Str(_) => "string",
+            Value::Seq(_) => "array",
+            Value::Map(_) => "object",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<Value>::deserialize(deserializer)?;
+        Ok(Node {
+            pos: Pos::from_location(&spanned.referenced),
+            value: spanned.value,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<KeyText>::deserialize(deserializer)?;
+        Ok(Key {
+            pos: Pos::from_location(&spanned.referenced),
+            name: spanned.value.0,
+        })
+    }
+}
+
+/// A mapping key of any scalar type, kept as text.
+struct KeyText(String);
+
+impl<'de> Deserialize<'de> for KeyText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let text = match value {
+            Value::Str(s) => s,
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => "null".to_owned(),
+            Value::Seq(_) | Value::Map(_) => {
+                return Err(de::Error::custom("complex mapping keys are not supported"));
+            }
+        };
+        Ok(KeyText(text))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element::<Node>()? {
+            items.push(item);
+        }
+        Ok(Value::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some((key, value)) = map.next_entry::<Key, Node>()? {
+            entries.push((key, value));
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+/// A YAML syntax error with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntaxError {
+    /// Where the parser stopped (0:0 when it could not say).
+    pub pos: Pos,
+    /// The parser's message, without source snippet.
+    pub message: String,
+}
+
+/// Parses every document of a multi-document YAML text. Empty documents
+/// (a lone `---`, comments only) are skipped.
+pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    let docs: Vec<Option<Node>> =
+        serde_saphyr::from_multiple_with_options(text, parse_options()).map_err(|err| SyntaxError {
+        pos: err.location().map(|l| Pos::from_location(&l)).unwrap_or_default(),
+        message: first_line(&err.without_snippet().to_string()),
+    })?;
+    Ok(docs
+        .into_iter()
+        .flatten()
+        .filter(|n| n.value != Value::Null)
+        .collect())
+}
+
+/// Kubernetes manifests are read with YAML 1.2 core booleans (so a key `y`
+/// or a value `on` stays a string) and budgets sized for rendered bundles of
+/// many thousands of objects, keeping serde-saphyr's alias-bomb limits.
+fn parse_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 1_000_000;
+    budget.max_nodes = 50_000_000;
+    budget.max_events = 100_000_000;
+    budget.max_reader_input_bytes = Some(1 << 30);
+    budget.max_total_scalar_bytes = 1 << 30;
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    options.budget = Some(budget);
+    options.with_snippet = false;
+    options
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_positions_of_keys_and_values() {
+        let docs = parse_documents("a: 1\nb:\n  - x\n  - y: \"2\"\n---\nc: true\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        let d = &docs[0];
+        assert_eq!(d.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(d.key("b").unwrap().pos, Pos { line: 2, column: 1 });
+        let y = d.at(&["b".into(), 1.into(), "y".into()]).unwrap();
+        assert_eq!(y.value, Value::Str("2".into()));
+        assert_eq!(y.pos.line, 4);
+        assert_eq!(
+            d.locate(&["b".into(), 1.into(), "y".into()]),
+            Pos { line: 4, column: 5 }
+        );
+        // A missing tail falls back to the deepest existing node.
+        assert_eq!(d.locate(&["b".into(), 7.into()]).line, 2);
+        assert_eq!(docs[1].get("c").unwrap().value, Value::Bool(true));
+    }
+
+    #[test]
+    fn syntax_error_has_a_position() {
+        let err = parse_documents("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.pos.line >= 1, "{err:?}");
+        assert!(!err.message.is_empty());
+    }
+
+    #[test]
+    fn empty_documents_are_skipped() {
+        let docs = parse_documents("---\n# nothing\n---\na: 1\n---\n").unwrap();
+        assert_eq!(docs.len(), 1);
+    }
+
+    #[test]
+    fn display_path_reads_like_kubectl_explain() {
+        let p = vec![PathSeg::from("spec"), "http".into(), 0.into(), "name".into()];
+        assert_eq!(display_path(&p), "spec.http[0].name");
+    }
+}
