@@ -8,3 +8,5 @@
 
 pub mod errors;
 pub mod topology;
+pub mod profile;
+pub mod zone;

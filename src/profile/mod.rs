@@ -1,0 +1,307 @@
+//! Cluster profiles (`clusters/*.yaml`): region, zones and node pools.
+//!
+//! Read with the same position-keeping YAML tree as manifests, so a bad
+//! profile is reported at file:line:col with a hint.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::topology::SourceLoc;
+use crate::topology::yaml::{self, PathSeg, Pos};
+use crate::zone::{Region, Zone};
+
+/// The default profile, relative to the project root.
+pub const DEFAULT_PROFILE: &str = "clusters/three-zones.yaml";
+
+/// Spot or on-demand capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapacityType {
+    /// Can be reclaimed with a 2-minute notice.
+    Spot,
+    /// Stays until drained.
+    OnDemand,
+}
+
+impl CapacityType {
+    /// The label value (`spot`, `on-demand`).
+    pub fn label_value(self) -> &'static str {
+        match self {
+            CapacityType::Spot => "spot",
+            CapacityType::OnDemand => "on-demand",
+        }
+    }
+}
+
+/// Node label keys of the profile.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeLabelKeys {
+    /// Zone label key.
+    pub zone: String,
+    /// Region label key.
+    pub region: String,
+    /// Capacity-type label key.
+    pub capacity_type: String,
+}
+
+impl Default for NodeLabelKeys {
+    fn default() -> Self {
+        NodeLabelKeys {
+            zone: "topology.kubernetes.io/zone".into(),
+            region: "topology.kubernetes.io/region".into(),
+            capacity_type: "karpenter.sh/capacity-type".into(),
+        }
+    }
+}
+
+/// A node pool in one zone.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodePool {
+    /// Pool name.
+    pub name: String,
+    /// Spot or on-demand.
+    pub capacity_type: CapacityType,
+    /// Node count.
+    pub nodes: u32,
+    /// Extra node labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One availability zone.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ZoneSpec {
+    /// Zone label value.
+    pub name: Zone,
+    /// Alias used in pod labels and subset names.
+    pub short: String,
+    /// Node pools.
+    pub pools: Vec<NodePool>,
+}
+
+/// A validated cluster profile.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterProfile {
+    /// Always `zonechaos.dev/v1alpha1`.
+    pub api_version: String,
+    /// Always `ClusterProfile`.
+    pub kind: String,
+    /// Profile name.
+    pub name: String,
+    /// Node Kubernetes version (`v1.34.0`).
+    pub kubernetes_version: String,
+    /// Region of every node.
+    pub region: Region,
+    /// Node label keys.
+    #[serde(default)]
+    pub node_labels: NodeLabelKeys,
+    /// Pod label keys that name a zone.
+    #[serde(default)]
+    pub pod_zone_labels: Vec<String>,
+    /// Zones.
+    pub zones: Vec<ZoneSpec>,
+    /// Where the profile was read from (not part of the file).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// A profile that cannot be used, with the position of the problem.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{loc}: {message}\n  hint: {hint}")]
+pub struct ProfileError {
+    /// Where.
+    pub loc: SourceLoc,
+    /// What.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+impl ClusterProfile {
+    /// Reads and validates a profile file.
+    pub fn load(path: &Path) -> Result<ClusterProfile, ProfileError> {
+        let file: Arc<Path> = Arc::from(path);
+        let at = |pos: Pos, message: String, hint: &str| ProfileError {
+            loc: SourceLoc {
+                file: file.clone(),
+                pos,
+            },
+            message,
+            hint: hint.to_owned(),
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            at(
+                Pos::default(),
+                format!("cannot read cluster profile: {e}"),
+                "pass --profile with an existing file, e.g. clusters/three-zones.yaml",
+            )
+        })?;
+        let mut docs = yaml::parse_documents(&text)
+            .map_err(|e| at(e.pos, format!("invalid YAML: {}", e.message), "fix the YAML syntax"))?;
+        if docs.len() != 1 {
+            return Err(at(
+                Pos::default(),
+                format!("a profile holds exactly one document, found {}", docs.len()),
+                "keep one ClusterProfile per file",
+            ));
+        }
+        let node = docs.remove(0);
+        let mut profile: ClusterProfile = serde_path_to_error::deserialize(node.to_json())
+            .map_err(|err| {
+                let path: Vec<PathSeg> = err
+                    .path()
+                    .iter()
+                    .filter_map(|s| match s {
+                        serde_path_to_error::Segment::Seq { index } => Some(PathSeg::Index(*index)),
+                        serde_path_to_error::Segment::Map { key } => Some(PathSeg::Key(key.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                at(
+                    node.locate(&path),
+                    format!("{}: {}", yaml::display_path(&path), err.inner()),
+                    "see the field list at the top of clusters/three-zones.yaml",
+                )
+            })?;
+        profile.source = Some(path.to_owned());
+        profile
+            .validate()
+            .map_err(|(path, message, hint)| at(node.locate(&path), message, hint))?;
+        Ok(profile)
+    }
+
+    /// Checks what serde cannot: the returned path points at the bad field.
+    fn validate(&self) -> Result<(), (Vec<PathSeg>, String, &'static str)> {
+        let p = |segs: &[PathSeg]| segs.to_vec();
+        if self.api_version != "zonechaos.dev/v1alpha1" || self.kind != "ClusterProfile" {
+            return Err((
+                p(&["kind".into()]),
+                format!("expected zonechaos.dev/v1alpha1 ClusterProfile, found {} {}", self.api_version, self.kind),
+                "set apiVersion: zonechaos.dev/v1alpha1 and kind: ClusterProfile",
+            ));
+        }
+        if !is_k8s_version(&self.kubernetes_version) {
+            return Err((
+                p(&["kubernetesVersion".into()]),
+                format!("'{}' is not a Kubernetes version", self.kubernetes_version),
+                "write it as vMAJOR.MINOR.PATCH, e.g. v1.34.0",
+            ));
+        }
+        if self.zones.is_empty() {
+            return Err((p(&["zones".into()]), "no zones".into(), "list at least one zone"));
+        }
+        let mut names = BTreeSet::new();
+        let mut shorts = BTreeSet::new();
+        for (i, zone) in self.zones.iter().enumerate() {
+            let here = |field: &str| vec![PathSeg::from("zones"), PathSeg::Index(i), PathSeg::from(field)];
+            if !zone.name.as_str().starts_with(self.region.as_str()) {
+                return Err((
+                    here("name"),
+                    format!("zone {} is not in region {}", zone.name, self.region),
+                    "zone names start with their region (us-east-1a in us-east-1)",
+                ));
+            }
+            if !names.insert(zone.name.clone()) {
+                return Err((here("name"), format!("zone {} is listed twice", zone.name), "list each zone once"));
+            }
+            if zone.short.is_empty() || !shorts.insert(zone.short.clone()) {
+                return Err((
+                    here("short"),
+                    format!("zone alias '{}' is empty or used twice", zone.short),
+                    "give each zone its own alias (a, b, c)",
+                ));
+            }
+            if zone.pools.iter().map(|pool| pool.nodes).sum::<u32>() == 0 {
+                return Err((
+                    here("pools"),
+                    format!("zone {} has no nodes", zone.name),
+                    "give at least one pool a node count above 0",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The zones in profile order.
+    pub fn zone_names(&self) -> impl Iterator<Item = &Zone> {
+        self.zones.iter().map(|z| &z.name)
+    }
+
+    /// The zone a label value names: the full zone name or its alias.
+    pub fn zone_for_label_value(&self, value: &str) -> Option<&Zone> {
+        self.zones
+            .iter()
+            .find(|z| z.name.as_str() == value || z.short == value)
+            .map(|z| &z.name)
+    }
+
+    /// The spec of a zone.
+    pub fn zone(&self, zone: &Zone) -> Option<&ZoneSpec> {
+        self.zones.iter().find(|z| &z.name == zone)
+    }
+}
+
+fn is_k8s_version(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PROFILE)
+    }
+
+    #[test]
+    fn default_profile_is_valid() {
+        let p = ClusterProfile::load(&profile_path()).unwrap();
+        assert_eq!(p.region.as_str(), "us-east-1");
+        let zones: Vec<&str> = p.zone_names().map(Zone::as_str).collect();
+        assert_eq!(zones, ["us-east-1a", "us-east-1b", "us-east-1c"]);
+        assert_eq!(p.zone_for_label_value("b").unwrap().as_str(), "us-east-1b");
+        assert_eq!(p.zone_for_label_value("us-east-1c").unwrap().as_str(), "us-east-1c");
+        assert!(p.zone_for_label_value("d").is_none());
+        for z in &p.zones {
+            assert!(z.pools.iter().any(|pool| pool.capacity_type == CapacityType::Spot));
+            assert!(z.pools.iter().any(|pool| pool.capacity_type == CapacityType::OnDemand));
+        }
+    }
+
+    fn load_str(text: &str) -> Result<ClusterProfile, ProfileError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.yaml");
+        std::fs::write(&path, text).unwrap();
+        ClusterProfile::load(&path)
+    }
+
+    #[test]
+    fn bad_profiles_point_at_the_field() {
+        let good = std::fs::read_to_string(profile_path()).unwrap();
+        let bad_zone = good.replace("name: us-east-1b", "name: eu-west-1b");
+        let err = load_str(&bad_zone).unwrap_err();
+        assert!(err.message.contains("not in region"), "{err}");
+        assert!(err.loc.pos.line > 30, "{err}");
+
+        let bad_type = good.replacen("capacityType: spot", "capacityType: preemptible", 1);
+        let err = load_str(&bad_type).unwrap_err();
+        assert!(err.message.contains("zones[0].pools[0].capacityType"), "{err}");
+
+        let bad_version = good.replace("v1.34.0", "v1.34");
+        assert!(load_str(&bad_version).unwrap_err().message.contains("Kubernetes version"));
+
+        let unknown = good.replace("region: us-east-1\n", "region: us-east-1\nregions: []\n");
+        assert!(load_str(&unknown).unwrap_err().message.contains("unknown field"));
+    }
+}
