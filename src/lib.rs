@@ -10,3 +10,4 @@ pub mod errors;
 pub mod topology;
 pub mod profile;
 pub mod zone;
+pub mod lint;

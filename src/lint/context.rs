@@ -1,0 +1,159 @@
+//! What every rule needs besides the objects: the profile's zones and
+//! indexes to resolve names and hosts without scanning the topology.
+
+use std::collections::{BTreeSet, HashMap};
+
+use k8s_openapi::api::core::v1::ServiceSpec;
+
+use crate::profile::ClusterProfile;
+use crate::topology::argo::split_ref;
+use crate::topology::istio::{DestinationRuleSpec, VirtualServiceSpec};
+use crate::topology::labels::{Labels, map_matches};
+use crate::topology::{Object, ObjectName, Topology, Workload};
+use crate::zone::Zone;
+
+type Key = (String, String);
+
+fn key(o: &Object) -> Key {
+    (o.name.namespace.clone(), o.name.name.clone())
+}
+
+/// Read-only view shared by all rules.
+pub struct LintContext<'a> {
+    /// The objects.
+    pub topology: &'a Topology,
+    /// Zones and label keys.
+    pub profile: &'a ClusterProfile,
+    services: HashMap<Key, (&'a Object, &'a ServiceSpec)>,
+    virtual_services: HashMap<Key, (&'a Object, &'a VirtualServiceSpec)>,
+    destination_rules: HashMap<Key, (&'a Object, &'a DestinationRuleSpec)>,
+    rules_by_host: HashMap<Key, Vec<(&'a Object, &'a DestinationRuleSpec)>>,
+    workloads_by_ns: HashMap<String, Vec<Workload<'a>>>,
+}
+
+/// Endpoints of one workload behind a host (or subset): the workload and
+/// the zones its pods can run in.
+#[derive(Debug, Clone)]
+pub struct EndpointGroup<'a> {
+    /// The workload.
+    pub workload: Workload<'a>,
+    /// Zones of its pods.
+    pub zones: BTreeSet<Zone>,
+}
+
+impl<'a> LintContext<'a> {
+    /// Builds the indexes.
+    pub fn new(topology: &'a Topology, profile: &'a ClusterProfile) -> LintContext<'a> {
+        let mut ctx = LintContext {
+            topology,
+            profile,
+            services: topology.services().map(|(o, s)| (key(o), (o, s))).collect(),
+            virtual_services: topology
+                .virtual_services()
+                .map(|(o, s)| (key(o), (o, s)))
+                .collect(),
+            destination_rules: topology
+                .destination_rules()
+                .map(|(o, s)| (key(o), (o, s)))
+                .collect(),
+            rules_by_host: HashMap::new(),
+            workloads_by_ns: HashMap::new(),
+        };
+        for (o, dr) in topology.destination_rules() {
+            if let Some(svc) = ctx.resolve_host(&dr.host, &o.name.namespace) {
+                ctx.rules_by_host
+                    .entry((svc.namespace, svc.name))
+                    .or_default()
+                    .push((o, dr));
+            }
+        }
+        for w in topology.workloads() {
+            ctx.workloads_by_ns
+                .entry(w.object.name.namespace.clone())
+                .or_default()
+                .push(w);
+        }
+        ctx
+    }
+
+    /// The node label key carrying the zone.
+    pub fn zone_key(&self) -> &str {
+        &self.profile.node_labels.zone
+    }
+
+    /// A Service by namespace and name.
+    pub fn service(&self, namespace: &str, name: &str) -> Option<(&'a Object, &'a ServiceSpec)> {
+        self.services.get(&(namespace.to_owned(), name.to_owned())).copied()
+    }
+
+    /// A VirtualService by Argo reference (`name` or `name.namespace`).
+    pub fn virtual_service(&self, reference: &str, namespace: &str) -> Option<(&'a Object, &'a VirtualServiceSpec)> {
+        let (name, ns) = split_ref(reference, namespace);
+        self.virtual_services.get(&(ns.to_owned(), name.to_owned())).copied()
+    }
+
+    /// A DestinationRule by Argo reference (`name` or `name.namespace`).
+    pub fn destination_rule(&self, reference: &str, namespace: &str) -> Option<(&'a Object, &'a DestinationRuleSpec)> {
+        let (name, ns) = split_ref(reference, namespace);
+        self.destination_rules.get(&(ns.to_owned(), name.to_owned())).copied()
+    }
+
+    /// The Service an Istio host names, seen from `namespace`: short name,
+    /// `name.ns`, `name.ns.svc` or `name.ns.svc.cluster.local`.
+    pub fn resolve_host(&self, host: &str, namespace: &str) -> Option<ObjectName> {
+        let trimmed = host.strip_suffix(".cluster.local").unwrap_or(host);
+        let trimmed = trimmed.strip_suffix(".svc").unwrap_or(trimmed);
+        let (name, ns) = match trimmed.split_once('.') {
+            Some((name, ns)) if !ns.contains('.') => (name, ns),
+            Some(_) => return None,
+            None => (trimmed, namespace),
+        };
+        self.service(ns, name).map(|(o, _)| o.name.clone())
+    }
+
+    /// DestinationRules whose host is this Service, oldest first (file order).
+    pub fn destination_rules_for(&self, service: &ObjectName) -> &[(&'a Object, &'a DestinationRuleSpec)] {
+        self.rules_by_host
+            .get(&(service.namespace.clone(), service.name.clone()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every Rollout and Deployment of a namespace.
+    pub fn workloads_in(&self, namespace: &str) -> &[Workload<'a>] {
+        self.workloads_by_ns.get(namespace).map_or(&[], Vec::as_slice)
+    }
+
+    /// Zones a workload's pods can run in: pinned zones, or every zone.
+    pub fn workload_zones(&self, w: &Workload<'_>) -> BTreeSet<Zone> {
+        match w.pinned_zones(self.zone_key()) {
+            Some(zones) => zones.into_iter().map(Zone).collect(),
+            None => self.profile.zone_names().cloned().collect(),
+        }
+    }
+
+    /// Workloads whose pods a Service selects, optionally narrowed by subset labels.
+    pub fn endpoints(&self, service: &ObjectName, subset: Option<&Labels>) -> Vec<EndpointGroup<'a>> {
+        let Some((_, spec)) = self.service(&service.namespace, &service.name) else {
+            return Vec::new();
+        };
+        let Some(selector) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
+            return Vec::new();
+        };
+        self.workloads_in(&service.namespace)
+            .iter()
+            .filter(|w| {
+                let labels = w.pod_labels();
+                map_matches(selector, &labels) && subset.is_none_or(|s| map_matches(s, &labels))
+            })
+            .map(|w| EndpointGroup {
+                workload: *w,
+                zones: self.workload_zones(w),
+            })
+            .collect()
+    }
+
+    /// The profile zone a `sourceLabels` or pod label value names.
+    pub fn zone_of_label_value(&self, value: &str) -> Option<&'a Zone> {
+        self.profile.zone_for_label_value(value)
+    }
+}

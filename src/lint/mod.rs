@@ -1,0 +1,84 @@
+//! `zonechaos lint`: static conformance of the manifests a team deploys,
+//! before any cluster exists.
+//!
+//! Rules have stable IDs ([`catalog`]); each finding names the resource,
+//! points at file:line:col and says how to fix it.
+
+pub mod catalog;
+pub mod context;
+pub mod finding;
+pub mod output;
+pub mod rules;
+pub mod schema;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+pub use context::LintContext;
+pub use finding::{Finding, Findings, Rule, Severity};
+
+use crate::profile::ClusterProfile;
+use crate::topology::{Loaded, Topology};
+use schema::CrdSchemas;
+
+/// What to check and report.
+#[derive(Debug, Clone, Default)]
+pub struct LintOptions {
+    /// Rule IDs or names not to report.
+    pub suppress: BTreeSet<String>,
+    /// Also report info-level findings about unknown kinds.
+    pub verbose: bool,
+}
+
+/// The outcome of a lint run.
+#[derive(Debug, Clone)]
+pub struct LintReport {
+    /// Findings, sorted by file and position.
+    pub findings: Vec<Finding>,
+    /// Files read.
+    pub files: Vec<PathBuf>,
+    /// Objects read.
+    pub objects: usize,
+    /// Some input could not be read as YAML at all (exit code 2).
+    pub bad_input: bool,
+}
+
+impl LintReport {
+    /// True when a finding at or above `threshold` exists.
+    pub fn fails(&self, threshold: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity() >= threshold)
+    }
+
+    /// Number of findings of a severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity() == severity).count()
+    }
+}
+
+/// Lints loaded manifests against a cluster profile and, when given, the
+/// CRD schemas.
+pub fn lint(loaded: Loaded, profile: &ClusterProfile, schemas: Option<&CrdSchemas>, options: &LintOptions) -> LintReport {
+    let mut out = Findings::default();
+    let bad_input = rules::input::check(&loaded, options.verbose, &mut out);
+    let topology = Topology::new(loaded.objects);
+    let ctx = LintContext::new(&topology, profile);
+    rules::check_all(&ctx, &mut out);
+    schema::check_topology(schemas, &topology, &mut out);
+    let suppressed: BTreeSet<&str> = options
+        .suppress
+        .iter()
+        .filter_map(|s| catalog::find(s))
+        .map(|r| r.id)
+        .collect();
+    let findings = out
+        .into_sorted()
+        .into_iter()
+        .filter(|f| !suppressed.contains(f.rule.id))
+        .collect();
+    LintReport {
+        findings,
+        files: loaded.files,
+        objects: topology.objects.len(),
+        bad_input,
+    }
+}

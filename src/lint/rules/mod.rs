@@ -1,0 +1,17 @@
+//! The rules, grouped by what they know about. Each module exposes
+//! `check(ctx, findings)`.
+
+pub mod argo;
+pub mod input;
+pub mod locality;
+pub mod zone;
+
+use super::context::LintContext;
+use super::finding::Findings;
+
+/// Runs every topology rule.
+pub fn check_all(ctx: &LintContext<'_>, out: &mut Findings) {
+    locality::check(ctx, out);
+    argo::check(ctx, out);
+    zone::check(ctx, out);
+}
