@@ -127,6 +127,26 @@ pub struct ProfileError {
 impl ClusterProfile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<ClusterProfile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+            loc: SourceLoc {
+                file: Arc::from(path),
+                pos: Pos::default(),
+            },
+            message: format!("cannot read cluster profile: {e}"),
+            hint: "pass --profile with an existing file, e.g. clusters/three-zones.yaml".into(),
+        })?;
+        ClusterProfile::parse(&text, path)
+    }
+
+    /// The default profile compiled into the binary, for runs outside a checkout.
+    pub fn builtin() -> ClusterProfile {
+        const TEXT: &str = include_str!("../../clusters/three-zones.yaml");
+        // The file is validated by the test `default_profile_is_valid`.
+        ClusterProfile::parse(TEXT, Path::new(DEFAULT_PROFILE)).unwrap_or_else(|e| panic!("built-in profile is invalid: {e}"))
+    }
+
+    /// Parses and validates profile text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<ClusterProfile, ProfileError> {
         let file: Arc<Path> = Arc::from(path);
         let at = |pos: Pos, message: String, hint: &str| ProfileError {
             loc: SourceLoc {
@@ -136,14 +156,7 @@ impl ClusterProfile {
             message,
             hint: hint.to_owned(),
         };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            at(
-                Pos::default(),
-                format!("cannot read cluster profile: {e}"),
-                "pass --profile with an existing file, e.g. clusters/three-zones.yaml",
-            )
-        })?;
-        let mut docs = yaml::parse_documents(&text)
+        let mut docs = yaml::parse_documents(text)
             .map_err(|e| at(e.pos, format!("invalid YAML: {}", e.message), "fix the YAML syntax"))?;
         if docs.len() != 1 {
             return Err(at(
@@ -273,6 +286,9 @@ mod tests {
         assert_eq!(p.zone_for_label_value("b").unwrap().as_str(), "us-east-1b");
         assert_eq!(p.zone_for_label_value("us-east-1c").unwrap().as_str(), "us-east-1c");
         assert!(p.zone_for_label_value("d").is_none());
+        let mut builtin = ClusterProfile::builtin();
+        builtin.source = p.source.clone();
+        assert_eq!(builtin, p);
         for z in &p.zones {
             assert!(z.pools.iter().any(|pool| pool.capacity_type == CapacityType::Spot));
             assert!(z.pools.iter().any(|pool| pool.capacity_type == CapacityType::OnDemand));
