@@ -11,3 +11,4 @@ pub mod topology;
 pub mod profile;
 pub mod zone;
 pub mod lint;
+pub mod mesh;

@@ -62,29 +62,6 @@ impl LocalityPattern {
         })
     }
 
-    fn parts(&self) -> [Option<&str>; 3] {
-        [
-            Some(self.region.as_str()),
-            self.zone.as_deref(),
-            self.subzone.as_deref(),
-        ]
-    }
-
-    /// Wildcards must be whole parts and only the last given part may be `*`
-    /// (Istio: "wildcard is allowed only at the end").
-    pub fn wildcard_error(&self, text: &str) -> Option<String> {
-        let given: Vec<&str> = self.parts().into_iter().flatten().collect();
-        for (i, part) in given.iter().enumerate() {
-            if part.contains('*') && *part != "*" {
-                return Some(format!("'{text}': a wildcard must be a whole part, not '{part}'"));
-            }
-            if *part == "*" && i + 1 != given.len() {
-                return Some(format!("'{text}': a wildcard is allowed only as the last part"));
-            }
-        }
-        None
-    }
-
     /// True when a concrete locality matches this pattern (missing parts and
     /// `*` match anything).
     pub fn matches(&self, region: &str, zone: &str, subzone: &str) -> bool {
@@ -92,15 +69,29 @@ impl LocalityPattern {
         ok(Some(&self.region), region) && ok(self.zone.as_deref(), zone) && ok(self.subzone.as_deref(), subzone)
     }
 
-    /// True when two patterns can match a common locality.
-    pub fn overlaps(&self, other: &LocalityPattern) -> bool {
-        self.parts()
-            .into_iter()
-            .zip(other.parts())
-            .all(|(a, b)| match (a, b) {
-                (Some(a), Some(b)) => a == "*" || b == "*" || a == b,
-                _ => true,
-            })
+    /// True when Istio's validateLocalities rejects `later` because this
+    /// earlier entry already covers it: a `*` entry covers everything after
+    /// it; a region entry covers its zones; `r/z` or `r/*` covers `r/z/...`;
+    /// an exact repeat is covered. A wildcard after specific entries is
+    /// accepted (it catches the rest), so the check depends on order.
+    pub fn covers(&self, later: &LocalityPattern) -> bool {
+        if self.region == "*" && self.zone.is_none() {
+            return true;
+        }
+        if self.region != later.region {
+            return false;
+        }
+        let Some(later_zone) = later.zone.as_deref() else {
+            return true; // a region entry after anything of the same region
+        };
+        match self.zone.as_deref() {
+            None | Some("*") => true,
+            Some(zone) if zone != later_zone => false,
+            Some(_) => match (self.subzone.as_deref(), later.subzone.as_deref()) {
+                (_, None) | (None, _) | (Some("*"), _) => true,
+                (Some(a), Some(b)) => a == b,
+            },
+        }
     }
 }
 
@@ -118,19 +109,16 @@ mod tests {
     }
 
     #[test]
-    fn wildcards() {
-        let check = |t: &str| LocalityPattern::parse(t).unwrap().wildcard_error(t);
-        assert!(check("us-east-1/*").is_none());
-        assert!(check("*").is_none());
-        assert!(check("*/us-east-1a").is_some());
-        assert!(check("us-*/a").is_some());
-    }
-
-    #[test]
-    fn overlaps() {
+    fn covers_follows_istio_order() {
         let p = |t: &str| LocalityPattern::parse(t).unwrap();
-        assert!(p("us-east-1/*").overlaps(&p("us-east-1/us-east-1a")));
-        assert!(p("us-east-1").overlaps(&p("us-east-1/us-east-1a")));
-        assert!(!p("us-east-1/us-east-1a").overlaps(&p("us-east-1/us-east-1b")));
+        assert!(p("us-east-1/*").covers(&p("us-east-1/us-east-1a")));
+        assert!(!p("us-east-1/us-east-1a").covers(&p("us-east-1/*")));
+        assert!(p("us-east-1").covers(&p("us-east-1/us-east-1a")));
+        assert!(p("us-east-1/us-east-1a").covers(&p("us-east-1")));
+        assert!(!p("us-east-1/us-east-1a").covers(&p("us-east-1/us-east-1b")));
+        assert!(p("us-east-1/us-east-1a").covers(&p("us-east-1/us-east-1a/s1")));
+        assert!(p("us-east-1/us-east-1a/*").covers(&p("us-east-1/us-east-1a/s1")));
+        assert!(!p("us-east-1/us-east-1a/s2").covers(&p("us-east-1/us-east-1a/s1")));
+        assert!(p("*").covers(&p("eu-west-1")));
     }
 }

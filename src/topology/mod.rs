@@ -7,6 +7,7 @@ pub mod istio;
 pub mod labels;
 pub mod loader;
 pub mod object;
+pub mod pdb;
 pub mod workload;
 pub mod yaml;
 

@@ -1,0 +1,5 @@
+//! Istio semantics: validation of DestinationRules (and, with the model,
+//! route selection, locality priorities and outlier ejection).
+
+pub mod outlier;
+pub mod validation;
