@@ -82,3 +82,41 @@ pub fn lint(loaded: Loaded, profile: &ClusterProfile, schemas: Option<&CrdSchema
         bad_input,
     }
 }
+
+/// Helpers for rule tests: lint a string or a seed fixture.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::{LintOptions, LintReport, lint};
+    use crate::profile::ClusterProfile;
+    use crate::topology::{Loaded, load_paths, load_text};
+
+    /// Lints YAML text against the default profile, without CRD schemas
+    /// (ZC4000 is filtered out so each test sees only its own rules).
+    pub fn lint_str(yaml: &str) -> LintReport {
+        let mut loaded = Loaded::default();
+        load_text(Arc::from(Path::new("test.yaml")), yaml, &mut loaded);
+        run(loaded)
+    }
+
+    /// Lints a file of `../shared/fixtures/seeds/`.
+    pub fn lint_seed(name: &str) -> LintReport {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/seeds").join(name);
+        run(load_paths(&[path]).expect("seed fixture readable"))
+    }
+
+    fn run(loaded: Loaded) -> LintReport {
+        let options = LintOptions {
+            suppress: ["ZC4000".to_owned()].into(),
+            verbose: false,
+        };
+        lint(loaded, &ClusterProfile::builtin(), None, &options)
+    }
+
+    /// Rule IDs of a report, in finding order.
+    pub fn ids(report: &LintReport) -> Vec<&'static str> {
+        report.findings.iter().map(|f| f.rule.id).collect()
+    }
+}
