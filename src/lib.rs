@@ -7,8 +7,8 @@
 //! -> reports.
 
 pub mod errors;
-pub mod topology;
-pub mod profile;
-pub mod zone;
 pub mod lint;
 pub mod mesh;
+pub mod profile;
+pub mod topology;
+pub mod zone;

@@ -3,12 +3,16 @@
 use std::fmt;
 
 /// An availability zone, as the node label `topology.kubernetes.io/zone` gives it (`us-east-1a`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Zone(pub String);
 
 /// A region, as the node label `topology.kubernetes.io/region` gives it (`us-east-1`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Region(pub String);
 
@@ -66,7 +70,9 @@ impl LocalityPattern {
     /// `*` match anything).
     pub fn matches(&self, region: &str, zone: &str, subzone: &str) -> bool {
         let ok = |p: Option<&str>, v: &str| p.is_none_or(|p| p == "*" || p == v);
-        ok(Some(&self.region), region) && ok(self.zone.as_deref(), zone) && ok(self.subzone.as_deref(), subzone)
+        ok(Some(&self.region), region)
+            && ok(self.zone.as_deref(), zone)
+            && ok(self.subzone.as_deref(), subzone)
     }
 
     /// True when Istio's validateLocalities rejects `later` because this

@@ -138,7 +138,11 @@ mod tests {
         assert_eq!(names.len(), ALL.len());
         for r in ALL {
             assert!(r.id.starts_with("ZC") && r.id.len() == 6, "{}", r.id);
-            assert!(r.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit()));
+            assert!(
+                r.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit())
+            );
         }
         assert_eq!(find("zc1001").unwrap().name, "distribute-with-failover");
         assert_eq!(find("route-shared").unwrap().id, "ZC2003");

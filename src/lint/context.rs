@@ -83,19 +83,33 @@ impl<'a> LintContext<'a> {
 
     /// A Service by namespace and name.
     pub fn service(&self, namespace: &str, name: &str) -> Option<(&'a Object, &'a ServiceSpec)> {
-        self.services.get(&(namespace.to_owned(), name.to_owned())).copied()
+        self.services
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .copied()
     }
 
     /// A VirtualService by Argo reference (`name` or `name.namespace`).
-    pub fn virtual_service(&self, reference: &str, namespace: &str) -> Option<(&'a Object, &'a VirtualServiceSpec)> {
+    pub fn virtual_service(
+        &self,
+        reference: &str,
+        namespace: &str,
+    ) -> Option<(&'a Object, &'a VirtualServiceSpec)> {
         let (name, ns) = split_ref(reference, namespace);
-        self.virtual_services.get(&(ns.to_owned(), name.to_owned())).copied()
+        self.virtual_services
+            .get(&(ns.to_owned(), name.to_owned()))
+            .copied()
     }
 
     /// A DestinationRule by Argo reference (`name` or `name.namespace`).
-    pub fn destination_rule(&self, reference: &str, namespace: &str) -> Option<(&'a Object, &'a DestinationRuleSpec)> {
+    pub fn destination_rule(
+        &self,
+        reference: &str,
+        namespace: &str,
+    ) -> Option<(&'a Object, &'a DestinationRuleSpec)> {
         let (name, ns) = split_ref(reference, namespace);
-        self.destination_rules.get(&(ns.to_owned(), name.to_owned())).copied()
+        self.destination_rules
+            .get(&(ns.to_owned(), name.to_owned()))
+            .copied()
     }
 
     /// The Service an Istio host names, seen from `namespace`: short name,
@@ -112,7 +126,10 @@ impl<'a> LintContext<'a> {
     }
 
     /// DestinationRules whose host is this Service, oldest first (file order).
-    pub fn destination_rules_for(&self, service: &ObjectName) -> &[(&'a Object, &'a DestinationRuleSpec)] {
+    pub fn destination_rules_for(
+        &self,
+        service: &ObjectName,
+    ) -> &[(&'a Object, &'a DestinationRuleSpec)] {
         self.rules_by_host
             .get(&(service.namespace.clone(), service.name.clone()))
             .map_or(&[], Vec::as_slice)
@@ -120,7 +137,9 @@ impl<'a> LintContext<'a> {
 
     /// Every Rollout and Deployment of a namespace.
     pub fn workloads_in(&self, namespace: &str) -> &[Workload<'a>] {
-        self.workloads_by_ns.get(namespace).map_or(&[], Vec::as_slice)
+        self.workloads_by_ns
+            .get(namespace)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Zones a workload's pods can run in: pinned zones, or every zone.
@@ -132,7 +151,11 @@ impl<'a> LintContext<'a> {
     }
 
     /// Workloads whose pods a Service selects, optionally narrowed by subset labels.
-    pub fn endpoints(&self, service: &ObjectName, subset: Option<&Labels>) -> Vec<EndpointGroup<'a>> {
+    pub fn endpoints(
+        &self,
+        service: &ObjectName,
+        subset: Option<&Labels>,
+    ) -> Vec<EndpointGroup<'a>> {
         let Some((_, spec)) = self.service(&service.namespace, &service.name) else {
             return Vec::new();
         };

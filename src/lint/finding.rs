@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::topology::{Object, SourceLoc};
 use crate::topology::yaml::PathSeg;
+use crate::topology::{Object, SourceLoc};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

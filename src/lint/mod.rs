@@ -51,13 +51,21 @@ impl LintReport {
 
     /// Number of findings of a severity.
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity() == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity() == severity)
+            .count()
     }
 }
 
 /// Lints loaded manifests against a cluster profile and, when given, the
 /// CRD schemas.
-pub fn lint(loaded: Loaded, profile: &ClusterProfile, schemas: Option<&CrdSchemas>, options: &LintOptions) -> LintReport {
+pub fn lint(
+    loaded: Loaded,
+    profile: &ClusterProfile,
+    schemas: Option<&CrdSchemas>,
+    options: &LintOptions,
+) -> LintReport {
     let mut out = Findings::default();
     let bad_input = rules::input::check(&loaded, options.verbose, &mut out);
     let topology = Topology::new(loaded.objects);
@@ -103,7 +111,9 @@ pub(crate) mod test_support {
 
     /// Lints a file of `../shared/fixtures/seeds/`.
     pub fn lint_seed(name: &str) -> LintReport {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/seeds").join(name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/seeds")
+            .join(name);
         run(load_paths(&[path]).expect("seed fixture readable"))
     }
 

@@ -65,11 +65,14 @@ pub const TOPOLOGY_LABELS: [&str; 3] = [
 pub fn policies(spec: &DestinationRuleSpec) -> Vec<(Vec<PathSeg>, &TrafficPolicy)> {
     let mut out = Vec::new();
     if let Some(p) = &spec.traffic_policy {
-        out.push((crate::path!["spec", "trafficPolicy"], p));
+        out.push((crate::path!["spec", "trafficPolicy"].to_vec(), p));
     }
     for (i, subset) in spec.subsets.iter().enumerate() {
         if let Some(p) = &subset.traffic_policy {
-            out.push((crate::path!["spec", "subsets", i, "trafficPolicy"], p));
+            out.push((
+                crate::path!["spec", "subsets", i, "trafficPolicy"].to_vec(),
+                p,
+            ));
         }
     }
     out
@@ -79,7 +82,11 @@ pub fn policies(spec: &DestinationRuleSpec) -> Vec<(Vec<PathSeg>, &TrafficPolicy
 pub fn validate_destination_rule(spec: &DestinationRuleSpec) -> Vec<Finding> {
     let mut out = Vec::new();
     for (path, policy) in policies(spec) {
-        if let Some(lb) = policy.load_balancer.as_ref().and_then(|l| l.locality_lb_setting.as_ref()) {
+        if let Some(lb) = policy
+            .load_balancer
+            .as_ref()
+            .and_then(|l| l.locality_lb_setting.as_ref())
+        {
             let mut base = path.clone();
             base.extend(crate::path!["loadBalancer", "localityLbSetting"]);
             validate_locality(lb, policy.outlier_detection.is_some(), &base, &mut out);
@@ -90,14 +97,21 @@ pub fn validate_destination_rule(spec: &DestinationRuleSpec) -> Vec<Finding> {
 
 /// True when Istio's webhook would reject the DestinationRule.
 pub fn is_rejected(spec: &DestinationRuleSpec) -> bool {
-    validate_destination_rule(spec).iter().any(|f| !f.violation.is_warning())
+    validate_destination_rule(spec)
+        .iter()
+        .any(|f| !f.violation.is_warning())
 }
 
 fn at(base: &[PathSeg], tail: &[PathSeg]) -> Vec<PathSeg> {
     base.iter().chain(tail).cloned().collect()
 }
 
-fn validate_locality(lb: &LocalityLbSetting, has_outlier: bool, base: &[PathSeg], out: &mut Vec<Finding>) {
+fn validate_locality(
+    lb: &LocalityLbSetting,
+    has_outlier: bool,
+    base: &[PathSeg],
+    out: &mut Vec<Finding>,
+) {
     let mut push = |violation, path: Vec<PathSeg>, message: String| {
         out.push(Finding {
             violation,
@@ -118,20 +132,28 @@ fn validate_locality(lb: &LocalityLbSetting, has_outlier: bool, base: &[PathSeg]
                 push(
                     Violation::FailoverWithTopologyPriority,
                     at(base, &crate::path!["failoverPriority", i]),
-                    format!("can not simultaneously set 'failover' and topology label '{label}' in 'failover_priority'"),
+                    format!(
+                        "can not simultaneously set 'failover' and topology label '{label}' in 'failover_priority'"
+                    ),
                 );
             }
         }
     }
     let mut sources = Vec::new();
     for (i, entry) in lb.distribute.iter().enumerate() {
-        sources.push((entry.from.clone(), at(base, &crate::path!["distribute", i, "from"])));
+        sources.push((
+            entry.from.clone(),
+            at(base, &crate::path!["distribute", i, "from"]),
+        ));
         let mut total: i64 = 0;
         for (locality, weight) in &entry.to {
             if !(1..=100).contains(weight) {
                 push(
                     Violation::DistributeWeightRange,
-                    at(base, &crate::path!["distribute", i, "to", locality.as_str()]),
+                    at(
+                        base,
+                        &crate::path!["distribute", i, "to", locality.as_str()],
+                    ),
                     format!("locality weight must be in range [1, 100], '{locality}' has {weight}"),
                 );
             }
@@ -147,7 +169,12 @@ fn validate_locality(lb: &LocalityLbSetting, has_outlier: bool, base: &[PathSeg]
         let targets: Vec<(String, Vec<PathSeg>)> = entry
             .to
             .keys()
-            .map(|k| (k.clone(), at(base, &crate::path!["distribute", i, "to", k.as_str()])))
+            .map(|k| {
+                (
+                    k.clone(),
+                    at(base, &crate::path!["distribute", i, "to", k.as_str()]),
+                )
+            })
             .collect();
         validate_localities(&targets, true, &mut push);
     }
@@ -165,14 +192,20 @@ fn validate_locality(lb: &LocalityLbSetting, has_outlier: bool, base: &[PathSeg]
             push(
                 Violation::FailoverSameRegion,
                 here.clone(),
-                format!("locality lb failover settings must specify different regions (from and to are both '{}')", f.from),
+                format!(
+                    "locality lb failover settings must specify different regions (from and to are both '{}')",
+                    f.from
+                ),
             );
         }
         if f.from.contains('/') || f.to.contains('/') {
             push(
                 Violation::FailoverNotRegion,
                 here.clone(),
-                format!("locality lb failover only specify region ('{}' -> '{}' names zones)", f.from, f.to),
+                format!(
+                    "locality lb failover only specify region ('{}' -> '{}' names zones)",
+                    f.from, f.to
+                ),
             );
         }
         if f.from.contains('*') || f.to.contains('*') {
@@ -201,7 +234,9 @@ fn validate_localities(
             push(
                 Violation::DistributeBadWildcard,
                 path.clone(),
-                format!("locality {text} wildcard '*' number can not exceed 1 and must be in the end"),
+                format!(
+                    "locality {text} wildcard '*' number can not exceed 1 and must be in the end"
+                ),
             );
             continue;
         }
@@ -233,24 +268,33 @@ mod tests {
     use super::*;
 
     fn dr(yaml: &str) -> DestinationRuleSpec {
-        let node = crate::topology::yaml::parse_documents(yaml).unwrap().remove(0);
+        let node = crate::topology::yaml::parse_documents(yaml)
+            .unwrap()
+            .remove(0);
         serde_json::from_value(node.to_json()).unwrap()
     }
 
     fn kinds(spec: &DestinationRuleSpec) -> Vec<Violation> {
-        validate_destination_rule(spec).into_iter().map(|f| f.violation).collect()
+        validate_destination_rule(spec)
+            .into_iter()
+            .map(|f| f.violation)
+            .collect()
     }
 
     #[test]
     fn valid_failover_priority_is_accepted() {
-        let s = dr("host: t\ntrafficPolicy:\n  outlierDetection: {consecutive5xxErrors: 1}\n  loadBalancer:\n    localityLbSetting:\n      enabled: true\n      failoverPriority: [topology.kubernetes.io/zone]\n");
+        let s = dr(
+            "host: t\ntrafficPolicy:\n  outlierDetection: {consecutive5xxErrors: 1}\n  loadBalancer:\n    localityLbSetting:\n      enabled: true\n      failoverPriority: [topology.kubernetes.io/zone]\n",
+        );
         assert!(kinds(&s).is_empty());
         assert!(!is_rejected(&s));
     }
 
     #[test]
     fn seed_defects_are_all_listed() {
-        let s = dr("host: t\ntrafficPolicy:\n  outlierDetection: {consecutiveErrors: 3}\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n        - from: r/r-a/*\n          to: {\"r/r-a/*\": 100}\n      failover:\n        - {from: r/r-a, to: r/r-b}\n");
+        let s = dr(
+            "host: t\ntrafficPolicy:\n  outlierDetection: {consecutiveErrors: 3}\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n        - from: r/r-a/*\n          to: {\"r/r-a/*\": 100}\n      failover:\n        - {from: r/r-a, to: r/r-b}\n",
+        );
         let k = kinds(&s);
         assert!(k.contains(&Violation::DistributeWithFailover));
         assert!(k.contains(&Violation::FailoverNotRegion));
@@ -259,7 +303,9 @@ mod tests {
 
     #[test]
     fn distribute_weights_and_wildcards() {
-        let s = dr("host: t\ntrafficPolicy:\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n        - from: \"r/*/x\"\n          to: {\"r/a\": 0, \"r/b\": 90}\n        - from: r/*\n          to: {\"r/*\": 100}\n        - from: r/a\n          to: {\"r/a\": 100}\n");
+        let s = dr(
+            "host: t\ntrafficPolicy:\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n        - from: \"r/*/x\"\n          to: {\"r/a\": 0, \"r/b\": 90}\n        - from: r/*\n          to: {\"r/*\": 100}\n        - from: r/a\n          to: {\"r/a\": 100}\n",
+        );
         let k = kinds(&s);
         assert!(k.contains(&Violation::DistributeWeightRange));
         assert!(k.contains(&Violation::DistributeWeightSum));
@@ -269,18 +315,26 @@ mod tests {
 
     #[test]
     fn specific_then_wildcard_is_accepted_in_from_order() {
-        let s = dr("host: t\ntrafficPolicy:\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n        - from: r/a/*\n          to: {\"r/a/*\": 80, \"r/b/*\": 20}\n        - from: r/*\n          to: {\"r/*\": 100}\n");
+        let s = dr(
+            "host: t\ntrafficPolicy:\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n        - from: r/a/*\n          to: {\"r/a/*\": 80, \"r/b/*\": 20}\n        - from: r/*\n          to: {\"r/*\": 100}\n",
+        );
         assert!(kinds(&s).is_empty(), "{:?}", kinds(&s));
-        let s = dr("host: t\ntrafficPolicy:\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n        - from: r/a/*\n          to: {\"r/*\": 50, \"r/a\": 50}\n");
+        let s = dr(
+            "host: t\ntrafficPolicy:\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n        - from: r/a/*\n          to: {\"r/*\": 50, \"r/a\": 50}\n",
+        );
         assert_eq!(kinds(&s), vec![Violation::DistributeOverlap]);
     }
 
     #[test]
     fn failover_checks_and_warning_only_is_not_rejected() {
-        let s = dr("host: t\ntrafficPolicy:\n  loadBalancer:\n    localityLbSetting:\n      failover:\n        - {from: r1, to: r2}\n");
+        let s = dr(
+            "host: t\ntrafficPolicy:\n  loadBalancer:\n    localityLbSetting:\n      failover:\n        - {from: r1, to: r2}\n",
+        );
         assert_eq!(kinds(&s), vec![Violation::FailoverWithoutOutlier]);
         assert!(!is_rejected(&s));
-        let s = dr("host: t\ntrafficPolicy:\n  outlierDetection: {}\n  loadBalancer:\n    localityLbSetting:\n      failoverPriority: [topology.kubernetes.io/zone]\n      failover:\n        - {from: r1, to: r1}\n        - {from: \"*\", to: r2}\n");
+        let s = dr(
+            "host: t\ntrafficPolicy:\n  outlierDetection: {}\n  loadBalancer:\n    localityLbSetting:\n      failoverPriority: [topology.kubernetes.io/zone]\n      failover:\n        - {from: r1, to: r1}\n        - {from: \"*\", to: r2}\n",
+        );
         let k = kinds(&s);
         assert!(k.contains(&Violation::FailoverSameRegion));
         assert!(k.contains(&Violation::FailoverWildcard));

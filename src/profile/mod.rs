@@ -17,7 +17,9 @@ use crate::zone::{Region, Zone};
 pub const DEFAULT_PROFILE: &str = "clusters/three-zones.yaml";
 
 /// Spot or on-demand capacity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum CapacityType {
     /// Can be reclaimed with a 2-minute notice.
@@ -142,7 +144,8 @@ impl ClusterProfile {
     pub fn builtin() -> ClusterProfile {
         const TEXT: &str = include_str!("../../clusters/three-zones.yaml");
         // The file is validated by the test `default_profile_is_valid`.
-        ClusterProfile::parse(TEXT, Path::new(DEFAULT_PROFILE)).unwrap_or_else(|e| panic!("built-in profile is invalid: {e}"))
+        ClusterProfile::parse(TEXT, Path::new(DEFAULT_PROFILE))
+            .unwrap_or_else(|e| panic!("built-in profile is invalid: {e}"))
     }
 
     /// Parses and validates profile text; `path` names it in errors.
@@ -156,8 +159,13 @@ impl ClusterProfile {
             message,
             hint: hint.to_owned(),
         };
-        let mut docs = yaml::parse_documents(text)
-            .map_err(|e| at(e.pos, format!("invalid YAML: {}", e.message), "fix the YAML syntax"))?;
+        let mut docs = yaml::parse_documents(text).map_err(|e| {
+            at(
+                e.pos,
+                format!("invalid YAML: {}", e.message),
+                "fix the YAML syntax",
+            )
+        })?;
         if docs.len() != 1 {
             return Err(at(
                 Pos::default(),
@@ -173,7 +181,9 @@ impl ClusterProfile {
                     .iter()
                     .filter_map(|s| match s {
                         serde_path_to_error::Segment::Seq { index } => Some(PathSeg::Index(*index)),
-                        serde_path_to_error::Segment::Map { key } => Some(PathSeg::Key(key.clone())),
+                        serde_path_to_error::Segment::Map { key } => {
+                            Some(PathSeg::Key(key.clone()))
+                        }
                         _ => None,
                     })
                     .collect();
@@ -196,7 +206,10 @@ impl ClusterProfile {
         if self.api_version != "zonechaos.dev/v1alpha1" || self.kind != "ClusterProfile" {
             return Err((
                 p(&["kind".into()]),
-                format!("expected zonechaos.dev/v1alpha1 ClusterProfile, found {} {}", self.api_version, self.kind),
+                format!(
+                    "expected zonechaos.dev/v1alpha1 ClusterProfile, found {} {}",
+                    self.api_version, self.kind
+                ),
                 "set apiVersion: zonechaos.dev/v1alpha1 and kind: ClusterProfile",
             ));
         }
@@ -208,12 +221,22 @@ impl ClusterProfile {
             ));
         }
         if self.zones.is_empty() {
-            return Err((p(&["zones".into()]), "no zones".into(), "list at least one zone"));
+            return Err((
+                p(&["zones".into()]),
+                "no zones".into(),
+                "list at least one zone",
+            ));
         }
         let mut names = BTreeSet::new();
         let mut shorts = BTreeSet::new();
         for (i, zone) in self.zones.iter().enumerate() {
-            let here = |field: &str| vec![PathSeg::from("zones"), PathSeg::Index(i), PathSeg::from(field)];
+            let here = |field: &str| {
+                vec![
+                    PathSeg::from("zones"),
+                    PathSeg::Index(i),
+                    PathSeg::from(field),
+                ]
+            };
             if !zone.name.as_str().starts_with(self.region.as_str()) {
                 return Err((
                     here("name"),
@@ -222,7 +245,11 @@ impl ClusterProfile {
                 ));
             }
             if !names.insert(zone.name.clone()) {
-                return Err((here("name"), format!("zone {} is listed twice", zone.name), "list each zone once"));
+                return Err((
+                    here("name"),
+                    format!("zone {} is listed twice", zone.name),
+                    "list each zone once",
+                ));
             }
             if zone.short.is_empty() || !shorts.insert(zone.short.clone()) {
                 return Err((
@@ -266,7 +293,10 @@ fn is_k8s_version(v: &str) -> bool {
         return false;
     };
     let parts: Vec<&str> = rest.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -284,14 +314,25 @@ mod tests {
         let zones: Vec<&str> = p.zone_names().map(Zone::as_str).collect();
         assert_eq!(zones, ["us-east-1a", "us-east-1b", "us-east-1c"]);
         assert_eq!(p.zone_for_label_value("b").unwrap().as_str(), "us-east-1b");
-        assert_eq!(p.zone_for_label_value("us-east-1c").unwrap().as_str(), "us-east-1c");
+        assert_eq!(
+            p.zone_for_label_value("us-east-1c").unwrap().as_str(),
+            "us-east-1c"
+        );
         assert!(p.zone_for_label_value("d").is_none());
         let mut builtin = ClusterProfile::builtin();
         builtin.source = p.source.clone();
         assert_eq!(builtin, p);
         for z in &p.zones {
-            assert!(z.pools.iter().any(|pool| pool.capacity_type == CapacityType::Spot));
-            assert!(z.pools.iter().any(|pool| pool.capacity_type == CapacityType::OnDemand));
+            assert!(
+                z.pools
+                    .iter()
+                    .any(|pool| pool.capacity_type == CapacityType::Spot)
+            );
+            assert!(
+                z.pools
+                    .iter()
+                    .any(|pool| pool.capacity_type == CapacityType::OnDemand)
+            );
         }
     }
 
@@ -312,12 +353,25 @@ mod tests {
 
         let bad_type = good.replacen("capacityType: spot", "capacityType: preemptible", 1);
         let err = load_str(&bad_type).unwrap_err();
-        assert!(err.message.contains("zones[0].pools[0].capacityType"), "{err}");
+        assert!(
+            err.message.contains("zones[0].pools[0].capacityType"),
+            "{err}"
+        );
 
         let bad_version = good.replace("v1.34.0", "v1.34");
-        assert!(load_str(&bad_version).unwrap_err().message.contains("Kubernetes version"));
+        assert!(
+            load_str(&bad_version)
+                .unwrap_err()
+                .message
+                .contains("Kubernetes version")
+        );
 
         let unknown = good.replace("region: us-east-1\n", "region: us-east-1\nregions: []\n");
-        assert!(load_str(&unknown).unwrap_err().message.contains("unknown field"));
+        assert!(
+            load_str(&unknown)
+                .unwrap_err()
+                .message
+                .contains("unknown field")
+        );
     }
 }

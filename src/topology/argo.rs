@@ -77,7 +77,11 @@ impl IstioTrafficRouting {
     /// in `virtualServices` (None for the single form).
     pub fn virtual_service_refs(&self) -> Vec<(Option<usize>, &IstioVirtualServiceRef)> {
         let single = self.virtual_service.iter().map(|v| (None, v));
-        let many = self.virtual_services.iter().enumerate().map(|(i, v)| (Some(i), v));
+        let many = self
+            .virtual_services
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (Some(i), v));
         single.chain(many).collect()
     }
 }

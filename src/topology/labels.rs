@@ -41,7 +41,10 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -54,15 +57,30 @@ mod tests {
                 values: Some(vec!["a".into(), "b".into()]),
             }]),
         };
-        assert!(selector_matches(&sel, &labels(&[("app", "test"), ("zone", "a")])));
-        assert!(!selector_matches(&sel, &labels(&[("app", "test"), ("zone", "c")])));
-        assert!(!selector_matches(&sel, &labels(&[("app", "other"), ("zone", "a")])));
+        assert!(selector_matches(
+            &sel,
+            &labels(&[("app", "test"), ("zone", "a")])
+        ));
+        assert!(!selector_matches(
+            &sel,
+            &labels(&[("app", "test"), ("zone", "c")])
+        ));
+        assert!(!selector_matches(
+            &sel,
+            &labels(&[("app", "other"), ("zone", "a")])
+        ));
         assert!(selector_matches(&LabelSelector::default(), &labels(&[])));
     }
 
     #[test]
     fn map_match_is_subset() {
-        assert!(map_matches(&labels(&[("app", "x")]), &labels(&[("app", "x"), ("z", "1")])));
-        assert!(!map_matches(&labels(&[("app", "x"), ("z", "2")]), &labels(&[("app", "x")])));
+        assert!(map_matches(
+            &labels(&[("app", "x")]),
+            &labels(&[("app", "x"), ("z", "1")])
+        ));
+        assert!(!map_matches(
+            &labels(&[("app", "x"), ("z", "2")]),
+            &labels(&[("app", "x")])
+        ));
     }
 }

@@ -114,7 +114,11 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
             source,
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        })
         .collect();
     entries.sort();
     for entry in entries {
@@ -166,12 +170,18 @@ fn object_from_node(file: Arc<Path>, node: Node) -> Result<(Object, Option<LoadI
     if !matches!(node.value, Value::Map(_)) {
         return Err(not_object(
             node.pos,
-            format!("document is a YAML {}, not a Kubernetes object", node.type_name()),
+            format!(
+                "document is a YAML {}, not a Kubernetes object",
+                node.type_name()
+            ),
         ));
     }
     let text = |key: &str| node.get(key).and_then(Node::as_str).map(str::to_owned);
     let (Some(api_version), Some(kind_name)) = (text("apiVersion"), text("kind")) else {
-        return Err(not_object(node.pos, "document has no apiVersion or kind".into()));
+        return Err(not_object(
+            node.pos,
+            "document has no apiVersion or kind".into(),
+        ));
     };
     let metadata = node.get("metadata");
     let Some(name) = metadata.and_then(|m| m.get("name")).and_then(Node::as_str) else {
@@ -238,7 +248,8 @@ fn typed_spec<T: DeserializeOwned + Default>(object: &Object) -> Result<T, LoadI
             match seg {
                 serde_path_to_error::Segment::Seq { index } => path.push(PathSeg::Index(*index)),
                 serde_path_to_error::Segment::Map { key } => path.push(PathSeg::Key(key.clone())),
-                serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => {}
             }
         }
         let field = yaml::display_path(&path);
@@ -292,7 +303,11 @@ mod tests {
         let issue = &l.issues[0];
         assert_eq!(issue.kind, LoadIssueKind::WrongType);
         assert_eq!(issue.loc.pos.line, 9, "{issue:?}");
-        assert!(issue.message.contains("spec.http[0].route[0].weight"), "{}", issue.message);
+        assert!(
+            issue.message.contains("spec.http[0].route[0].weight"),
+            "{}",
+            issue.message
+        );
         assert!(matches!(l.objects[0].resource, Resource::Opaque));
     }
 
@@ -308,6 +323,10 @@ mod tests {
     fn document_without_name_is_reported() {
         let l = load("apiVersion: v1\nkind: Service\nmetadata: {}\n---\n- 1\n");
         assert_eq!(l.issues.len(), 2);
-        assert!(l.issues.iter().all(|i| i.kind == LoadIssueKind::NotAnObject));
+        assert!(
+            l.issues
+                .iter()
+                .all(|i| i.kind == LoadIssueKind::NotAnObject)
+        );
     }
 }

@@ -161,10 +161,12 @@ impl Object {
     }
 }
 
-/// Builds a field path from string keys and indices: `path!["spec", "http", 0]`.
+/// Builds a field path (an array of [`PathSeg`]) from string keys and
+/// indices: `path!["spec", "http", 0]`. Borrow it as a slice, or call
+/// `.to_vec()` to extend it.
 #[macro_export]
 macro_rules! path {
     ($($seg:expr),* $(,)?) => {
-        vec![$($crate::topology::yaml::PathSeg::from($seg)),*]
+        [$($crate::topology::yaml::PathSeg::from($seg)),*]
     };
 }

@@ -28,7 +28,10 @@ pub fn scaled(value: &IntOrString, total: i32) -> Result<i32, BadBudgetValue> {
 
 /// How many pods must stay healthy, for `expected` pods behind the budget.
 /// Without minAvailable and maxUnavailable the budget asks nothing (0).
-pub fn desired_healthy(spec: &PodDisruptionBudgetSpec, expected: i32) -> Result<i32, BadBudgetValue> {
+pub fn desired_healthy(
+    spec: &PodDisruptionBudgetSpec,
+    expected: i32,
+) -> Result<i32, BadBudgetValue> {
     if let Some(min) = &spec.min_available {
         return scaled(min, expected);
     }
@@ -39,7 +42,11 @@ pub fn desired_healthy(spec: &PodDisruptionBudgetSpec, expected: i32) -> Result<
 }
 
 /// Evictions the budget allows now.
-pub fn disruptions_allowed(spec: &PodDisruptionBudgetSpec, expected: i32, healthy: i32) -> Result<i32, BadBudgetValue> {
+pub fn disruptions_allowed(
+    spec: &PodDisruptionBudgetSpec,
+    expected: i32,
+    healthy: i32,
+) -> Result<i32, BadBudgetValue> {
     Ok((healthy - desired_healthy(spec, expected)?).max(0))
 }
 

@@ -63,7 +63,8 @@ impl<'a> Workload<'a> {
     /// Zones the pods can be scheduled in, from nodeSelector and required
     /// nodeAffinity on `zone_key`; `None` when the pods are not pinned.
     pub fn pinned_zones(&self, zone_key: &str) -> Option<BTreeSet<String>> {
-        self.pod_spec().and_then(|spec| pinned_zones(spec, zone_key))
+        self.pod_spec()
+            .and_then(|spec| pinned_zones(spec, zone_key))
     }
 }
 
@@ -80,7 +81,10 @@ pub fn pinned_zones(spec: &PodSpec, zone_key: &str) -> Option<BTreeSet<String>> 
         .affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref())
+        .and_then(|na| {
+            na.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
         .map(|req| req.node_selector_terms.as_slice())
         .unwrap_or_default();
     let mut from_affinity: Option<BTreeSet<String>> = None;
@@ -113,8 +117,9 @@ mod tests {
     use super::*;
 
     fn spec(yaml: &str) -> PodSpec {
-        let node: crate::topology::yaml::Node =
-            crate::topology::yaml::parse_documents(yaml).unwrap().remove(0);
+        let node: crate::topology::yaml::Node = crate::topology::yaml::parse_documents(yaml)
+            .unwrap()
+            .remove(0);
         serde_json::from_value(node.to_json()).unwrap()
     }
 

@@ -332,9 +332,12 @@ pub struct SyntaxError {
 /// Parses every document of a multi-document YAML text. Empty documents
 /// (a lone `---`, comments only) are skipped.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
-    let docs: Vec<Option<Node>> =
-        serde_saphyr::from_multiple_with_options(text, parse_options()).map_err(|err| SyntaxError {
-        pos: err.location().map(|l| Pos::from_location(&l)).unwrap_or_default(),
+    let docs: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, parse_options())
+        .map_err(|err| SyntaxError {
+        pos: err
+            .location()
+            .map(|l| Pos::from_location(&l))
+            .unwrap_or_default(),
         message: first_line(&err.without_snippet().to_string()),
     })?;
     Ok(docs
@@ -403,7 +406,12 @@ mod tests {
 
     #[test]
     fn display_path_reads_like_kubectl_explain() {
-        let p = vec![PathSeg::from("spec"), "http".into(), 0.into(), "name".into()];
+        let p = vec![
+            PathSeg::from("spec"),
+            "http".into(),
+            0.into(),
+            "name".into(),
+        ];
         assert_eq!(display_path(&p), "spec.http[0].name");
     }
 }

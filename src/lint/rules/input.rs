@@ -31,7 +31,11 @@ pub fn check(loaded: &Loaded, verbose: bool, out: &mut Findings) -> bool {
                 &catalog::UNKNOWN_KIND,
                 o,
                 &[],
-                format!("{}: {} is not a kind zonechaos models; not checked", o.display_name(), o.api_version),
+                format!(
+                    "{}: {} is not a kind zonechaos models; not checked",
+                    o.display_name(),
+                    o.api_version
+                ),
                 "nothing to do unless it affects routing (e.g. a Sidecar or EnvoyFilter)",
             );
         }

@@ -55,10 +55,14 @@ fn hint_for(v: Violation) -> &'static str {
         Violation::FailoverWithTopologyPriority => {
             "drop failover, or use key=value entries in failoverPriority"
         }
-        Violation::DistributeWeightRange => "give every locality a weight from 1 to 100; leave a locality out to send it nothing",
+        Violation::DistributeWeightRange => {
+            "give every locality a weight from 1 to 100; leave a locality out to send it nothing"
+        }
         Violation::DistributeWeightSum => "make the weights of this entry add up to exactly 100",
         Violation::DistributeBadWildcard => "use at most one '*', as the last part (region/zone/*)",
-        Violation::DistributeOverlap => "list specific localities before wildcards and do not repeat a locality",
+        Violation::DistributeOverlap => {
+            "list specific localities before wildcards and do not repeat a locality"
+        }
         Violation::FailoverWithoutOutlier => {
             "add outlierDetection (e.g. consecutive5xxErrors: 3, interval: 5s, baseEjectionTime: 30s, maxEjectionPercent: 100) to the same trafficPolicy"
         }
@@ -83,14 +87,20 @@ fn check_validation(object: &Object, dr: &DestinationRuleSpec, out: &mut Finding
     }
 }
 
-fn check_deprecated_consecutive_errors(object: &Object, path: &[PathSeg], policy: &TrafficPolicy, out: &mut Findings) {
+fn check_deprecated_consecutive_errors(
+    object: &Object,
+    path: &[PathSeg],
+    policy: &TrafficPolicy,
+    out: &mut Findings,
+) {
     let Some(od) = &policy.outlier_detection else {
         return;
     };
     let Some(n) = od.consecutive_errors else {
         return;
     };
-    let fallback = if od.consecutive_5xx_errors.is_some() || od.consecutive_gateway_errors.is_some() {
+    let fallback = if od.consecutive_5xx_errors.is_some() || od.consecutive_gateway_errors.is_some()
+    {
         "the other consecutive* fields decide ejection"
     } else {
         "ejection falls back to Envoy's default of 5 consecutive 5xx"
@@ -110,8 +120,18 @@ fn check_deprecated_consecutive_errors(object: &Object, path: &[PathSeg], policy
 }
 
 /// `distribute` entries whose targets are all inside the client's own zone.
-fn check_distribute_own_zone(ctx: &LintContext<'_>, object: &Object, path: &[PathSeg], policy: &TrafficPolicy, out: &mut Findings) {
-    let Some(lb) = policy.load_balancer.as_ref().and_then(|l| l.locality_lb_setting.as_ref()) else {
+fn check_distribute_own_zone(
+    ctx: &LintContext<'_>,
+    object: &Object,
+    path: &[PathSeg],
+    policy: &TrafficPolicy,
+    out: &mut Findings,
+) {
+    let Some(lb) = policy
+        .load_balancer
+        .as_ref()
+        .and_then(|l| l.locality_lb_setting.as_ref())
+    else {
         return;
     };
     let region = ctx.profile.region.as_str();
@@ -124,7 +144,8 @@ fn check_distribute_own_zone(ctx: &LintContext<'_>, object: &Object, path: &[Pat
         };
         let only_own = !entry.to.is_empty()
             && entry.to.keys().all(|to| {
-                LocalityPattern::parse(to).is_ok_and(|p| p.region == from.region && p.zone.as_deref() == Some(own_zone))
+                LocalityPattern::parse(to)
+                    .is_ok_and(|p| p.region == from.region && p.zone.as_deref() == Some(own_zone))
             });
         if !only_own {
             continue;
@@ -136,7 +157,13 @@ fn check_distribute_own_zone(ctx: &LintContext<'_>, object: &Object, path: &[Pat
             .filter(|z| *z != own_zone && from.region == region)
             .collect();
         let mut at: Vec<PathSeg> = path.to_vec();
-        at.extend(crate::path!["loadBalancer", "localityLbSetting", "distribute", i, "to"]);
+        at.extend(crate::path![
+            "loadBalancer",
+            "localityLbSetting",
+            "distribute",
+            i,
+            "to"
+        ]);
         out.at(
             &catalog::DISTRIBUTE_OWN_ZONE_ONLY,
             object,
@@ -151,23 +178,52 @@ fn check_distribute_own_zone(ctx: &LintContext<'_>, object: &Object, path: &[Pat
     }
 }
 
+/// An Envoy cluster of a DestinationRule: label, subset labels, effective
+/// outlier detection and where it is set.
+type EjectionCluster<'a> = (
+    String,
+    Option<&'a BTreeMap<String, String>>,
+    Option<&'a crate::topology::istio::OutlierDetection>,
+    Vec<PathSeg>,
+);
+
 /// maxEjectionPercent too low to eject one whole zone of a subset's hosts.
-fn check_max_ejection(ctx: &LintContext<'_>, object: &Object, dr: &DestinationRuleSpec, out: &mut Findings) {
+fn check_max_ejection(
+    ctx: &LintContext<'_>,
+    object: &Object,
+    dr: &DestinationRuleSpec,
+    out: &mut Findings,
+) {
     let Some(service) = ctx.resolve_host(&dr.host, &object.name.namespace) else {
         return;
     };
-    let top = dr.traffic_policy.as_ref().and_then(|p| p.outlier_detection.as_ref());
+    let top = dr
+        .traffic_policy
+        .as_ref()
+        .and_then(|p| p.outlier_detection.as_ref());
     // One Envoy cluster per subset, plus the bare host.
-    let mut clusters: Vec<(String, Option<&BTreeMap<String, String>>, Option<&crate::topology::istio::OutlierDetection>, Vec<PathSeg>)> =
-        vec![("host".into(), None, top, crate::path!["spec", "trafficPolicy", "outlierDetection"])];
+    let mut clusters: Vec<EjectionCluster<'_>> = vec![(
+        "host".into(),
+        None,
+        top,
+        crate::path!["spec", "trafficPolicy", "outlierDetection"].to_vec(),
+    )];
     for (i, subset) in dr.subsets.iter().enumerate() {
-        let own = subset.traffic_policy.as_ref().and_then(|p| p.outlier_detection.as_ref());
+        let own = subset
+            .traffic_policy
+            .as_ref()
+            .and_then(|p| p.outlier_detection.as_ref());
         let path = if own.is_some() {
-            crate::path!["spec", "subsets", i, "trafficPolicy", "outlierDetection"]
+            crate::path!["spec", "subsets", i, "trafficPolicy", "outlierDetection"].to_vec()
         } else {
-            crate::path!["spec", "trafficPolicy", "outlierDetection"]
+            crate::path!["spec", "trafficPolicy", "outlierDetection"].to_vec()
         };
-        clusters.push((format!("subset {}", subset.name), Some(&subset.labels), own.or(top), path));
+        clusters.push((
+            format!("subset {}", subset.name),
+            Some(&subset.labels),
+            own.or(top),
+            path,
+        ));
     }
     for (label, subset_labels, od, path) in clusters {
         let Some(od) = od else { continue };
@@ -176,7 +232,9 @@ fn check_max_ejection(ctx: &LintContext<'_>, object: &Object, dr: &DestinationRu
         let Some((zone, largest)) = per_zone.iter().max_by_key(|(_, n)| **n) else {
             continue;
         };
-        let pct = od.max_ejection_percent.unwrap_or(DEFAULT_MAX_EJECTION_PERCENT);
+        let pct = od
+            .max_ejection_percent
+            .unwrap_or(DEFAULT_MAX_EJECTION_PERCENT);
         let ejectable = max_ejectable_hosts(total, pct);
         if ejectable >= *largest {
             continue;
@@ -203,7 +261,11 @@ fn check_max_ejection(ctx: &LintContext<'_>, object: &Object, dr: &DestinationRu
 
 /// Expected hosts per zone behind a host or subset: pinned workloads put all
 /// replicas in their zones, spread ones split them evenly (topology spread).
-pub(crate) fn hosts_per_zone(ctx: &LintContext<'_>, service: &ObjectName, subset: Option<&BTreeMap<String, String>>) -> BTreeMap<Zone, u32> {
+pub(crate) fn hosts_per_zone(
+    ctx: &LintContext<'_>,
+    service: &ObjectName,
+    subset: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<Zone, u32> {
     let mut per_zone: BTreeMap<Zone, u32> = BTreeMap::new();
     for group in ctx.endpoints(service, subset) {
         let replicas = u32::try_from(group.workload.replicas.max(0)).unwrap_or(0);
@@ -221,18 +283,24 @@ fn check_zone_routes_without_outlier(ctx: &LintContext<'_>, out: &mut Findings) 
     let zone_key = ctx.zone_key();
     for (object, vs) in ctx.topology.virtual_services() {
         for (i, route) in vs.http.iter().enumerate() {
-            let zone_route = route.matches.iter().any(|m| m.source_labels.contains_key(zone_key));
+            let zone_route = route
+                .matches
+                .iter()
+                .any(|m| m.source_labels.contains_key(zone_key));
             if !zone_route {
                 continue;
             }
             for (j, dest) in route.route.iter().enumerate() {
-                let Some(service) = ctx.resolve_host(&dest.destination.host, &object.name.namespace) else {
+                let Some(service) =
+                    ctx.resolve_host(&dest.destination.host, &object.name.namespace)
+                else {
                     continue;
                 };
-                let any_outlier = ctx
-                    .destination_rules_for(&service)
-                    .iter()
-                    .any(|(_, dr)| validation::policies(dr).iter().any(|(_, p)| p.outlier_detection.is_some()));
+                let any_outlier = ctx.destination_rules_for(&service).iter().any(|(_, dr)| {
+                    validation::policies(dr)
+                        .iter()
+                        .any(|(_, p)| p.outlier_detection.is_some())
+                });
                 if any_outlier {
                     continue;
                 }
@@ -256,7 +324,7 @@ fn check_zone_routes_without_outlier(ctx: &LintContext<'_>, out: &mut Findings) 
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::test_support::{ids, lint_str, lint_seed};
+    use crate::lint::test_support::{ids, lint_seed, lint_str};
 
     const DR_HEAD: &str = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d, namespace: default}\nspec:\n  host: test\n  trafficPolicy:\n";
 
@@ -275,30 +343,48 @@ mod tests {
         assert_eq!(f.loc.pos.line, 210);
         assert!(f.message.contains("DestinationRule default/test"));
         // Three failover entries each name zones.
-        assert_eq!(r.findings.iter().filter(|f| f.rule.id == "ZC1002").count(), 3);
-        assert_eq!(r.findings.iter().filter(|f| f.rule.id == "ZC1010").count(), 3);
+        assert_eq!(
+            r.findings.iter().filter(|f| f.rule.id == "ZC1002").count(),
+            3
+        );
+        assert_eq!(
+            r.findings.iter().filter(|f| f.rule.id == "ZC1010").count(),
+            3
+        );
         assert!(!got.contains(&"ZC1014"), "maxEjectionPercent 100 is enough");
     }
 
     #[test]
     fn each_validation_rule_fires_and_valid_policy_does_not() {
-        let bad = dr("    outlierDetection: {consecutive5xxErrors: 1}\n    loadBalancer:\n      localityLbSetting:\n        failoverPriority: [topology.kubernetes.io/zone]\n        failover:\n          - {from: us-east-1, to: us-east-1}\n          - {from: \"*\", to: us-west-2}\n");
+        let bad = dr(
+            "    outlierDetection: {consecutive5xxErrors: 1}\n    loadBalancer:\n      localityLbSetting:\n        failoverPriority: [topology.kubernetes.io/zone]\n        failover:\n          - {from: us-east-1, to: us-east-1}\n          - {from: \"*\", to: us-west-2}\n",
+        );
         let got = ids(&lint_str(&bad));
         for id in ["ZC1003", "ZC1004", "ZC1005"] {
             assert!(got.contains(&id), "{id} missing from {got:?}");
         }
-        let weights = dr("    loadBalancer:\n      localityLbSetting:\n        distribute:\n          - from: us-east-1/*/x\n            to: {\"us-east-1/us-east-1a/*\": 0, \"us-east-1/us-east-1b/*\": 90}\n          - from: us-east-1/*\n            to: {\"us-east-1/*\": 100}\n          - from: us-east-1/us-east-1a/*\n            to: {\"us-east-1/*\": 100}\n");
+        let weights = dr(
+            "    loadBalancer:\n      localityLbSetting:\n        distribute:\n          - from: us-east-1/*/x\n            to: {\"us-east-1/us-east-1a/*\": 0, \"us-east-1/us-east-1b/*\": 90}\n          - from: us-east-1/*\n            to: {\"us-east-1/*\": 100}\n          - from: us-east-1/us-east-1a/*\n            to: {\"us-east-1/*\": 100}\n",
+        );
         let got = ids(&lint_str(&weights));
         for id in ["ZC1006", "ZC1007", "ZC1008", "ZC1009"] {
             assert!(got.contains(&id), "{id} missing from {got:?}");
         }
-        let no_outlier = dr("    loadBalancer:\n      localityLbSetting:\n        failoverPriority: [topology.kubernetes.io/zone]\n");
+        let no_outlier = dr(
+            "    loadBalancer:\n      localityLbSetting:\n        failoverPriority: [topology.kubernetes.io/zone]\n",
+        );
         let r = lint_str(&no_outlier);
         assert_eq!(ids(&r), vec!["ZC1011"]);
         assert_eq!(r.findings[0].loc.pos.line, 8);
 
-        let good = dr("    outlierDetection: {consecutive5xxErrors: 3, interval: 5s, maxEjectionPercent: 100}\n    loadBalancer:\n      localityLbSetting:\n        enabled: true\n        failoverPriority: [topology.kubernetes.io/zone]\n");
-        assert!(lint_str(&good).findings.is_empty(), "{:?}", lint_str(&good).findings);
+        let good = dr(
+            "    outlierDetection: {consecutive5xxErrors: 3, interval: 5s, maxEjectionPercent: 100}\n    loadBalancer:\n      localityLbSetting:\n        enabled: true\n        failoverPriority: [topology.kubernetes.io/zone]\n",
+        );
+        assert!(
+            lint_str(&good).findings.is_empty(),
+            "{:?}",
+            lint_str(&good).findings
+        );
     }
 
     #[test]
@@ -306,16 +392,28 @@ mod tests {
         let r = lint_str(&dr("    outlierDetection: {consecutiveErrors: 3}\n"));
         assert_eq!(ids(&r), vec!["ZC1012"]);
         assert!(r.findings[0].message.contains("Envoy's default of 5"));
-        assert!(lint_str(&dr("    outlierDetection: {consecutive5xxErrors: 3}\n")).findings.is_empty());
+        assert!(
+            lint_str(&dr("    outlierDetection: {consecutive5xxErrors: 3}\n"))
+                .findings
+                .is_empty()
+        );
     }
 
     #[test]
     fn distribute_own_zone_only_fires_only_for_own_zone() {
-        let own = dr("    loadBalancer:\n      localityLbSetting:\n        distribute:\n          - from: us-east-1/us-east-1a/*\n            to: {\"us-east-1/us-east-1a/*\": 100}\n");
+        let own = dr(
+            "    loadBalancer:\n      localityLbSetting:\n        distribute:\n          - from: us-east-1/us-east-1a/*\n            to: {\"us-east-1/us-east-1a/*\": 100}\n",
+        );
         let r = lint_str(&own);
         assert_eq!(ids(&r), vec!["ZC1010"]);
-        assert!(r.findings[0].message.contains("us-east-1b, us-east-1c"), "{}", r.findings[0].message);
-        let shared = dr("    loadBalancer:\n      localityLbSetting:\n        distribute:\n          - from: us-east-1/us-east-1a/*\n            to: {\"us-east-1/us-east-1a/*\": 80, \"us-east-1/us-east-1b/*\": 20}\n");
+        assert!(
+            r.findings[0].message.contains("us-east-1b, us-east-1c"),
+            "{}",
+            r.findings[0].message
+        );
+        let shared = dr(
+            "    loadBalancer:\n      localityLbSetting:\n        distribute:\n          - from: us-east-1/us-east-1a/*\n            to: {\"us-east-1/us-east-1a/*\": 80, \"us-east-1/us-east-1b/*\": 20}\n",
+        );
         assert!(lint_str(&shared).findings.is_empty());
     }
 
@@ -323,22 +421,42 @@ mod tests {
 
     #[test]
     fn max_ejection_percent_against_zone_share() {
-        let low = format!("{WORKLOADS}{}", dr("    outlierDetection: {consecutive5xxErrors: 3, maxEjectionPercent: 10}\n"));
+        let low = format!(
+            "{WORKLOADS}{}",
+            dr("    outlierDetection: {consecutive5xxErrors: 3, maxEjectionPercent: 10}\n")
+        );
         let r = lint_str(&low);
         assert_eq!(ids(&r), vec!["ZC1014"], "{:?}", r.findings);
-        assert!(r.findings[0].message.contains("9 hosts, 3 in"), "{}", r.findings[0].message);
+        assert!(
+            r.findings[0].message.contains("9 hosts, 3 in"),
+            "{}",
+            r.findings[0].message
+        );
         assert_eq!(r.findings[0].loc.pos.line, 23);
-        let ok = format!("{WORKLOADS}{}", dr("    outlierDetection: {consecutive5xxErrors: 3, maxEjectionPercent: 34}\n"));
-        assert!(lint_str(&ok).findings.is_empty(), "{:?}", lint_str(&ok).findings);
+        let ok = format!(
+            "{WORKLOADS}{}",
+            dr("    outlierDetection: {consecutive5xxErrors: 3, maxEjectionPercent: 34}\n")
+        );
+        assert!(
+            lint_str(&ok).findings.is_empty(),
+            "{:?}",
+            lint_str(&ok).findings
+        );
     }
 
     #[test]
     fn zone_routes_without_outlier_detection() {
         let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v, namespace: default}\nspec:\n  hosts: [test]\n  http:\n    - name: a\n      match: [{sourceLabels: {topology.kubernetes.io/zone: us-east-1a}}]\n      route: [{destination: {host: test}}]\n    - route: [{destination: {host: test}}]\n---\n";
-        let without = format!("{WORKLOADS}{vs}{}", dr("    loadBalancer: {simple: ROUND_ROBIN}\n"));
+        let without = format!(
+            "{WORKLOADS}{vs}{}",
+            dr("    loadBalancer: {simple: ROUND_ROBIN}\n")
+        );
         let r = lint_str(&without);
         assert!(ids(&r).contains(&"ZC1013"), "{:?}", r.findings);
-        let with = format!("{WORKLOADS}{vs}{}", dr("    outlierDetection: {consecutive5xxErrors: 3, maxEjectionPercent: 100}\n"));
+        let with = format!(
+            "{WORKLOADS}{vs}{}",
+            dr("    outlierDetection: {consecutive5xxErrors: 3, maxEjectionPercent: 100}\n")
+        );
         assert!(!ids(&lint_str(&with)).contains(&"ZC1013"));
     }
 }
