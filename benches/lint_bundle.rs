@@ -104,11 +104,22 @@ fn main() {
     });
     let lint_with_schema = time(|| {
         let loaded = load_paths(&files).expect("load");
-        std::hint::black_box(lint(loaded, &profile, schemas.as_ref(), &LintOptions::default()));
+        std::hint::black_box(lint(
+            loaded,
+            &profile,
+            schemas.as_ref(),
+            &LintOptions::default(),
+        ));
     });
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("lint_bundle: {objects} objects in {} files, median of {RUNS} runs", files.len());
-    println!("  parse only (serde-saphyr -> serde_json::Value): {:8.1} ms", ms(parse_only));
+    println!(
+        "lint_bundle: {objects} objects in {} files, median of {RUNS} runs",
+        files.len()
+    );
+    println!(
+        "  parse only (serde-saphyr -> serde_json::Value): {:8.1} ms",
+        ms(parse_only)
+    );
     println!(
         "  lint, no CRD schemas:                         {:8.1} ms  ({:.2}x parse)",
         ms(lint_no_schema),
@@ -116,10 +127,17 @@ fn main() {
     );
     println!(
         "  lint, with CRD schemas{}:                {:8.1} ms  ({:.2}x parse)",
-        if schemas.is_some() { "    " } else { " (absent)" },
+        if schemas.is_some() {
+            "    "
+        } else {
+            " (absent)"
+        },
         ms(lint_with_schema),
         ms(lint_with_schema) / ms(parse_only)
     );
-    println!("  CRD schema load (once per run, ../shared/crds): {:6.1} ms", ms(crd_load));
+    println!(
+        "  CRD schema load (once per run, ../shared/crds): {:6.1} ms",
+        ms(crd_load)
+    );
     println!("  findings on the bundle: {findings}");
 }

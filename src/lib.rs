@@ -9,6 +9,7 @@
 pub mod errors;
 pub mod lint;
 pub mod mesh;
+pub mod model;
 pub mod profile;
 pub mod topology;
 pub mod zone;

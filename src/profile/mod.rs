@@ -87,6 +87,27 @@ pub struct ZoneSpec {
     pub pools: Vec<NodePool>,
 }
 
+/// Which pools pods land on when their own affinity does not say.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Placement {
+    /// Capacity type of the pools workload pods run on (spot by default, so
+    /// a Spot loss takes them and their replacements stay Pending).
+    pub workloads: CapacityType,
+    /// Capacity type of the pools load clients run on (on-demand, so
+    /// clients survive the loss of their zone's Spot capacity).
+    pub load_clients: CapacityType,
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Placement {
+            workloads: CapacityType::Spot,
+            load_clients: CapacityType::OnDemand,
+        }
+    }
+}
+
 /// A validated cluster profile.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -109,6 +130,9 @@ pub struct ClusterProfile {
     pub pod_zone_labels: Vec<String>,
     /// Zones.
     pub zones: Vec<ZoneSpec>,
+    /// Default pools for workloads and load clients.
+    #[serde(default)]
+    pub placement: Placement,
     /// Where the profile was read from (not part of the file).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -257,6 +281,26 @@ impl ClusterProfile {
                     format!("zone alias '{}' is empty or used twice", zone.short),
                     "give each zone its own alias (a, b, c)",
                 ));
+            }
+            for (role, capacity) in [
+                ("workloads", self.placement.workloads),
+                ("loadClients", self.placement.load_clients),
+            ] {
+                if !zone
+                    .pools
+                    .iter()
+                    .any(|pool| pool.capacity_type == capacity && pool.nodes > 0)
+                {
+                    return Err((
+                        here("pools"),
+                        format!(
+                            "zone {} has no {} node for placement.{role}",
+                            zone.name,
+                            capacity.label_value()
+                        ),
+                        "add a pool of that capacity type with at least one node, or change placement",
+                    ));
+                }
             }
             if zone.pools.iter().map(|pool| pool.nodes).sum::<u32>() == 0 {
                 return Err((

@@ -75,7 +75,7 @@ impl Kind {
 }
 
 /// `namespace/name` of an object of a given kind.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct ObjectName {
     /// Namespace (`default` when the manifest leaves it out).
     pub namespace: String,

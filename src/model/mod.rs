@@ -1,0 +1,10 @@
+//! The executable model of the cluster's control plane (SEMANTICS.md §1,
+//! §4): what `sim` runs alone and `local` uses as its control plane.
+
+pub mod clock;
+pub mod node;
+pub mod pod;
+pub mod world;
+
+pub use clock::{SimDuration, SimTime, parse_duration};
+pub use world::{ClusterTiming, World};

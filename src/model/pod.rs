@@ -1,0 +1,56 @@
+//! Pods, as the model tracks them: which ReplicaSet, where, and the three
+//! different notions of "up" that matter for chaos.
+
+use crate::model::clock::SimTime;
+use crate::model::node::NodeId;
+use crate::topology::labels::Labels;
+
+/// Index of a pod in the world (pods are never removed, only marked deleted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct PodId(pub usize);
+
+/// Lifecycle phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum PodPhase {
+    /// Not bound to a node (nothing fits, or not scheduled yet).
+    Pending,
+    /// Bound to a node.
+    Running,
+    /// Deleted (evicted, scaled down, garbage-collected).
+    Deleted,
+}
+
+/// One pod.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Pod {
+    /// `<workload>-<hash>-<n>`.
+    pub name: String,
+    /// Index of the owning workload.
+    pub workload: usize,
+    /// Pod-template hash of its ReplicaSet.
+    pub template_hash: String,
+    /// Template labels plus the template-hash label.
+    pub labels: Labels,
+    /// Bound node.
+    pub node: Option<NodeId>,
+    /// Phase.
+    pub phase: PodPhase,
+    /// Creation time.
+    pub created: SimTime,
+    /// When the app answers its readiness probe.
+    pub ready_at: Option<SimTime>,
+    /// When it was deleted.
+    pub deleted_at: Option<SimTime>,
+}
+
+impl Pod {
+    /// Not deleted.
+    pub fn is_active(&self) -> bool {
+        self.phase != PodPhase::Deleted
+    }
+
+    /// Bound and past its start-up time (whether or not its node still runs).
+    pub fn started(&self, now: SimTime) -> bool {
+        self.phase == PodPhase::Running && self.ready_at.is_some_and(|t| t <= now)
+    }
+}
