@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::ServiceSpec;
 
 use crate::profile::ClusterProfile;
 use crate::topology::argo::split_ref;
-use crate::topology::istio::{DestinationRuleSpec, VirtualServiceSpec};
+use crate::topology::istio::{DestinationRuleSpec, VirtualServiceSpec, service_of_host};
 use crate::topology::labels::{Labels, map_matches};
 use crate::topology::{Object, ObjectName, Topology, Workload};
 use crate::zone::Zone;
@@ -115,13 +115,7 @@ impl<'a> LintContext<'a> {
     /// The Service an Istio host names, seen from `namespace`: short name,
     /// `name.ns`, `name.ns.svc` or `name.ns.svc.cluster.local`.
     pub fn resolve_host(&self, host: &str, namespace: &str) -> Option<ObjectName> {
-        let trimmed = host.strip_suffix(".cluster.local").unwrap_or(host);
-        let trimmed = trimmed.strip_suffix(".svc").unwrap_or(trimmed);
-        let (name, ns) = match trimmed.split_once('.') {
-            Some((name, ns)) if !ns.contains('.') => (name, ns),
-            Some(_) => return None,
-            None => (trimmed, namespace),
-        };
+        let (ns, name) = service_of_host(host, namespace)?;
         self.service(ns, name).map(|(o, _)| o.name.clone())
     }
 

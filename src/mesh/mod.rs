@@ -1,5 +1,6 @@
 //! Istio semantics: validation of DestinationRules (and, with the model,
 //! route selection, locality priorities and outlier ejection).
 
+pub mod config;
 pub mod outlier;
 pub mod validation;

@@ -6,6 +6,19 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+/// The `(namespace, name)` of the Service an Istio host names, seen from
+/// `namespace`: a short name, `name.ns`, `name.ns.svc` or
+/// `name.ns.svc.cluster.local`. `None` for external hosts.
+pub fn service_of_host<'a>(host: &'a str, namespace: &'a str) -> Option<(&'a str, &'a str)> {
+    let trimmed = host.strip_suffix(".cluster.local").unwrap_or(host);
+    let trimmed = trimmed.strip_suffix(".svc").unwrap_or(trimmed);
+    match trimmed.split_once('.') {
+        Some((name, ns)) if !ns.contains('.') => Some((ns, name)),
+        Some(_) => None,
+        None => Some((namespace, trimmed)),
+    }
+}
+
 /// `VirtualService.spec`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]

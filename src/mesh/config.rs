@@ -1,0 +1,130 @@
+//! The mesh configuration as the cluster holds it: VirtualServices and
+//! DestinationRules (which Argo Rollouts rewrites at runtime) and Services.
+//! A DestinationRule Istio's webhook rejects is kept with its rejection so
+//! reports can say why it is absent, but is otherwise treated as absent.
+
+use k8s_openapi::api::core::v1::ServiceSpec;
+
+use crate::mesh::validation;
+use crate::topology::istio::{DestinationRuleSpec, VirtualServiceSpec, service_of_host};
+use crate::topology::labels::Labels;
+use crate::topology::{ObjectName, Topology};
+
+/// A mesh object with its name and admission outcome.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MeshObject<T> {
+    /// Namespace and name.
+    pub name: ObjectName,
+    /// The spec as currently stored.
+    #[serde(skip)]
+    pub spec: T,
+    /// Why Istio's webhook refused it (then it does not exist in the cluster).
+    pub rejected: Option<String>,
+    /// The Rollout that last wrote it (`argo-rollouts.argoproj.io/managed-by-rollouts`).
+    pub managed_by: Option<String>,
+}
+
+/// A Kubernetes Service as the mesh sees it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MeshService {
+    /// Namespace and name.
+    pub name: ObjectName,
+    /// Pod selector (Argo adds the template hash to stable/canary Services).
+    pub selector: Labels,
+    /// First port, for cluster names.
+    pub port: u16,
+    /// `spec.trafficDistribution` (PreferClose / PreferSameZone).
+    pub traffic_distribution: Option<String>,
+}
+
+/// Everything istiod reads.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeshConfig {
+    /// VirtualServices.
+    pub virtual_services: Vec<MeshObject<VirtualServiceSpec>>,
+    /// DestinationRules in creation order (oldest first: its trafficPolicy wins on merge).
+    pub destination_rules: Vec<MeshObject<DestinationRuleSpec>>,
+    /// Services.
+    pub services: Vec<MeshService>,
+}
+
+fn service_of(name: ObjectName, spec: &ServiceSpec) -> MeshService {
+    MeshService {
+        name,
+        selector: spec.selector.clone().unwrap_or_default(),
+        port: spec
+            .ports
+            .as_ref()
+            .and_then(|p| p.first())
+            .and_then(|p| u16::try_from(p.port).ok())
+            .unwrap_or(80),
+        traffic_distribution: spec.traffic_distribution.clone(),
+    }
+}
+
+impl MeshConfig {
+    /// Applies the topology's mesh objects as `kubectl apply` would: invalid
+    /// DestinationRules are rejected.
+    pub fn from_topology(topology: &Topology) -> MeshConfig {
+        MeshConfig {
+            virtual_services: topology
+                .virtual_services()
+                .map(|(o, s)| MeshObject {
+                    name: o.name.clone(),
+                    spec: s.clone(),
+                    rejected: None,
+                    managed_by: None,
+                })
+                .collect(),
+            destination_rules: topology
+                .destination_rules()
+                .map(|(o, s)| {
+                    let errors: Vec<String> = validation::validate_destination_rule(s)
+                        .into_iter()
+                        .filter(|f| !f.violation.is_warning())
+                        .map(|f| f.message)
+                        .collect();
+                    MeshObject {
+                        name: o.name.clone(),
+                        spec: s.clone(),
+                        rejected: (!errors.is_empty()).then(|| errors.join("; ")),
+                        managed_by: None,
+                    }
+                })
+                .collect(),
+            services: topology.services().map(|(o, s)| service_of(o.name.clone(), s)).collect(),
+        }
+    }
+
+    /// An admitted VirtualService by namespace and name.
+    pub fn virtual_service_mut(&mut self, namespace: &str, name: &str) -> Option<&mut MeshObject<VirtualServiceSpec>> {
+        self.virtual_services
+            .iter_mut()
+            .find(|v| v.name.namespace == namespace && v.name.name == name)
+    }
+
+    /// An admitted VirtualService by namespace and name.
+    pub fn virtual_service(&self, namespace: &str, name: &str) -> Option<&MeshObject<VirtualServiceSpec>> {
+        self.virtual_services
+            .iter()
+            .find(|v| v.name.namespace == namespace && v.name.name == name)
+    }
+
+    /// An admitted (not rejected) DestinationRule by namespace and name.
+    pub fn destination_rule_mut(&mut self, namespace: &str, name: &str) -> Option<&mut MeshObject<DestinationRuleSpec>> {
+        self.destination_rules
+            .iter_mut()
+            .find(|d| d.rejected.is_none() && d.name.namespace == namespace && d.name.name == name)
+    }
+
+    /// A Service by namespace and name.
+    pub fn service(&self, namespace: &str, name: &str) -> Option<&MeshService> {
+        self.services.iter().find(|s| s.name.namespace == namespace && s.name.name == name)
+    }
+
+    /// The Service an Istio host names, seen from `namespace`.
+    pub fn resolve_host(&self, host: &str, namespace: &str) -> Option<&MeshService> {
+        let (ns, name) = service_of_host(host, namespace)?;
+        self.service(ns, name)
+    }
+}
