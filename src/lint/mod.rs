@@ -111,10 +111,16 @@ pub(crate) mod test_support {
 
     /// Lints a file of `../shared/fixtures/seeds/`.
     pub fn lint_seed(name: &str) -> LintReport {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures/seeds")
-            .join(name);
-        run(load_paths(&[path]).expect("seed fixture readable"))
+        lint_path(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/fixtures/seeds")
+                .join(name),
+        )
+    }
+
+    /// Lints a file or directory.
+    pub fn lint_path(path: &Path) -> LintReport {
+        run(load_paths(&[path]).expect("fixture readable"))
     }
 
     fn run(loaded: Loaded) -> LintReport {
@@ -128,5 +134,27 @@ pub(crate) mod test_support {
     /// Rule IDs of a report, in finding order.
     pub fn ids(report: &LintReport) -> Vec<&'static str> {
         report.findings.iter().map(|f| f.rule.id).collect()
+    }
+}
+
+#[cfg(test)]
+mod reference_topology_tests {
+    use super::Severity;
+    use super::test_support::lint_path;
+
+    #[test]
+    fn reference_topologies_have_no_errors() {
+        for name in ["zone-pinned.yaml", "zone-failover.yaml"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("suites/topologies")
+                .join(name);
+            let r = lint_path(&path);
+            let errors: Vec<_> = r
+                .findings
+                .iter()
+                .filter(|f| f.severity() == Severity::Error)
+                .collect();
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+        }
     }
 }

@@ -92,26 +92,41 @@ impl MeshConfig {
                     }
                 })
                 .collect(),
-            services: topology.services().map(|(o, s)| service_of(o.name.clone(), s)).collect(),
+            services: topology
+                .services()
+                .map(|(o, s)| service_of(o.name.clone(), s))
+                .collect(),
         }
     }
 
     /// An admitted VirtualService by namespace and name.
-    pub fn virtual_service_mut(&mut self, namespace: &str, name: &str) -> Option<&mut MeshObject<VirtualServiceSpec>> {
+    pub fn virtual_service_mut(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&mut MeshObject<VirtualServiceSpec>> {
         self.virtual_services
             .iter_mut()
             .find(|v| v.name.namespace == namespace && v.name.name == name)
     }
 
     /// An admitted VirtualService by namespace and name.
-    pub fn virtual_service(&self, namespace: &str, name: &str) -> Option<&MeshObject<VirtualServiceSpec>> {
+    pub fn virtual_service(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&MeshObject<VirtualServiceSpec>> {
         self.virtual_services
             .iter()
             .find(|v| v.name.namespace == namespace && v.name.name == name)
     }
 
     /// An admitted (not rejected) DestinationRule by namespace and name.
-    pub fn destination_rule_mut(&mut self, namespace: &str, name: &str) -> Option<&mut MeshObject<DestinationRuleSpec>> {
+    pub fn destination_rule_mut(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&mut MeshObject<DestinationRuleSpec>> {
         self.destination_rules
             .iter_mut()
             .find(|d| d.rejected.is_none() && d.name.namespace == namespace && d.name.name == name)
@@ -119,7 +134,9 @@ impl MeshConfig {
 
     /// A Service by namespace and name.
     pub fn service(&self, namespace: &str, name: &str) -> Option<&MeshService> {
-        self.services.iter().find(|s| s.name.namespace == namespace && s.name.name == name)
+        self.services
+            .iter()
+            .find(|s| s.name.namespace == namespace && s.name.name == name)
     }
 
     /// The Service an Istio host names, seen from `namespace`.

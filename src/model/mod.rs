@@ -2,8 +2,10 @@
 //! §4): what `sim` runs alone and `local` uses as its control plane.
 
 pub mod clock;
+pub mod controller;
 pub mod node;
 pub mod pod;
+pub mod rollout;
 pub mod world;
 
 pub use clock::{SimDuration, SimTime, parse_duration};

@@ -6,9 +6,11 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::mesh::config::MeshConfig;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::node::{Node, NodeId, nodes_from_profile};
 use crate::model::pod::{Pod, PodId, PodPhase};
+use crate::model::rollout::RolloutState;
 use crate::profile::{CapacityType, ClusterProfile};
 use crate::topology::labels::{Labels, selector_matches};
 use crate::topology::pdb::{BadBudgetValue, desired_healthy};
@@ -195,6 +197,10 @@ pub struct World {
     pub drains: Vec<Drain>,
     /// Event log.
     pub events: Vec<Event>,
+    /// Mesh objects as stored in the cluster (Argo rewrites them).
+    pub mesh: MeshConfig,
+    /// Argo Rollouts controller state, one per Rollout.
+    pub rollouts: Vec<RolloutState>,
     pod_seq: u64,
 }
 
@@ -237,6 +243,8 @@ impl World {
             pdbs: Vec::new(),
             drains: Vec::new(),
             events: Vec::new(),
+            mesh: MeshConfig::from_topology(topology),
+            rollouts: Vec::new(),
             pod_seq: 0,
         };
         for w in topology.workloads() {
@@ -257,6 +265,16 @@ impl World {
                 })
                 .unwrap_or(profile.placement.workloads);
             let is_rollout = w.rollout.is_some();
+            let hash = template_hash(&template_json);
+            if let Some(spec) = w.rollout {
+                world.rollouts.push(RolloutState::new(
+                    world.workloads.len(),
+                    w.object.name.clone(),
+                    spec.clone(),
+                    hash.clone(),
+                    image.clone(),
+                ));
+            }
             world.workloads.push(Workload {
                 name: w.object.name.clone(),
                 kind: w.object.kind_name.clone(),
@@ -267,7 +285,7 @@ impl World {
                     .map(|z| z.into_iter().map(Zone).collect()),
                 capacity,
                 replica_sets: vec![ReplicaSet {
-                    hash: template_hash(&template_json),
+                    hash,
                     image,
                     desired: w.replicas,
                 }],
@@ -286,12 +304,14 @@ impl World {
         }
         world.reconcile_replica_sets();
         world.schedule_pending();
+        world.reconcile_rollouts();
         // Start warm: the initial pods are ready at t=0.
         for pod in &mut world.pods {
             if pod.phase == PodPhase::Running {
                 pod.ready_at = Some(SimTime(0));
             }
         }
+        world.reconcile_rollouts();
         world.events.clear();
         world
     }
@@ -751,6 +771,7 @@ impl World {
             }
         }
         self.step_drains();
+        self.reconcile_rollouts();
         self.reconcile_replica_sets();
         self.schedule_pending();
     }

@@ -1,0 +1,423 @@
+//! The Argo Rollouts controller, as far as zone chaos needs it
+//! (SEMANTICS.md §4): canary steps, canary scaling, weights written to the
+//! named VirtualService routes only, DestinationRule subset hash injection,
+//! InvalidSpec, promote, abort, progress deadline.
+
+use serde::Serialize;
+
+use crate::mesh::config::MeshConfig;
+use crate::model::clock::{SimDuration, SimTime, parse_duration};
+use crate::topology::ObjectName;
+use crate::topology::argo::{CanaryStep, RolloutSpec, split_ref};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+/// `.status.phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RolloutPhase {
+    /// Stable and fully available.
+    Healthy,
+    /// Working towards the desired state.
+    Progressing,
+    /// Waiting in a pause step.
+    Paused,
+    /// Invalid spec, aborted, or past the progress deadline.
+    Degraded,
+}
+
+/// The Rollout status fields zonechaos reads, named as in the real object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutStatus {
+    /// `.status.phase`.
+    pub phase: RolloutPhase,
+    /// `.status.message`.
+    pub message: String,
+    /// `.status.currentStepIndex`.
+    pub current_step_index: Option<usize>,
+    /// `.status.canary.weights.canary.weight`.
+    pub canary_weight: i32,
+    /// `.status.canary.weights.stable.weight`.
+    pub stable_weight: i32,
+    /// `.status.stableRS`.
+    #[serde(rename = "stableRS")]
+    pub stable_rs: String,
+    /// `.status.currentPodHash`.
+    pub current_pod_hash: String,
+    /// `.status.abort`.
+    pub abort: bool,
+    /// `.status.observedGeneration` (a string, as Argo writes it).
+    pub observed_generation: String,
+}
+
+/// Controller state of one Rollout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutState {
+    /// Index of the workload it drives.
+    pub workload: usize,
+    /// Namespace and name.
+    pub name: ObjectName,
+    /// The spec (steps, traffic routing).
+    pub spec: RolloutSpec,
+    /// Hash of the stable ReplicaSet.
+    pub stable_hash: String,
+    /// Hash of the current (desired) template.
+    pub current_hash: String,
+    /// Image of the current template.
+    pub current_image: String,
+    /// Next step to run.
+    pub step_index: usize,
+    /// Canary weight last written to the routes.
+    pub weight: i32,
+    /// When the current timed pause started.
+    pub pause_started: Option<SimTime>,
+    /// A pause without duration waits for promote.
+    pub paused_indefinitely: bool,
+    /// When abort was requested.
+    pub aborted_at: Option<SimTime>,
+    /// Since when the stable ReplicaSet is not fully available.
+    pub unavailable_since: Option<SimTime>,
+    /// Last status.
+    pub status: RolloutStatus,
+    /// `metadata.generation`.
+    pub generation: u64,
+}
+
+impl RolloutState {
+    /// Starts a Rollout in its stable, healthy state.
+    pub fn new(
+        workload: usize,
+        name: ObjectName,
+        spec: RolloutSpec,
+        hash: String,
+        image: String,
+    ) -> RolloutState {
+        RolloutState {
+            workload,
+            name,
+            spec,
+            stable_hash: hash.clone(),
+            current_hash: hash.clone(),
+            current_image: image,
+            step_index: 0,
+            weight: 0,
+            pause_started: None,
+            paused_indefinitely: false,
+            aborted_at: None,
+            unavailable_since: None,
+            status: RolloutStatus {
+                phase: RolloutPhase::Healthy,
+                message: String::new(),
+                current_step_index: None,
+                canary_weight: 0,
+                stable_weight: 100,
+                stable_rs: hash.clone(),
+                current_pod_hash: hash,
+                abort: false,
+                observed_generation: "1".into(),
+            },
+            generation: 1,
+        }
+    }
+
+    fn steps(&self) -> &[CanaryStep] {
+        self.spec
+            .strategy
+            .canary
+            .as_ref()
+            .map_or(&[], |c| c.steps.as_slice())
+    }
+
+    /// True while a canary (a template differing from stable) is in flight.
+    pub fn canary_active(&self) -> bool {
+        self.current_hash != self.stable_hash
+    }
+
+    /// `spec.replicas`.
+    pub fn replicas(&self) -> i32 {
+        self.spec.replicas.unwrap_or(1)
+    }
+
+    /// Canary pods for a weight: ceil(weight x replicas / 100).
+    pub fn canary_replicas_for(&self, weight: i32) -> i32 {
+        let product = i64::from(weight.clamp(0, 100)) * i64::from(self.replicas().max(0));
+        ((product + 99) / 100) as i32
+    }
+
+    /// The setWeight of the last step already run (the canary's target size).
+    pub fn step_weight(&self) -> i32 {
+        self.steps()[..self.step_index.min(self.steps().len())]
+            .iter()
+            .rev()
+            .find_map(|s| s.set_weight)
+            .unwrap_or(0)
+    }
+
+    fn abort_delay(&self) -> SimDuration {
+        let secs = self
+            .spec
+            .strategy
+            .canary
+            .as_ref()
+            .and_then(|c| c.abort_scale_down_delay_seconds)
+            .unwrap_or(30);
+        SimDuration::secs(u64::try_from(secs.max(0)).unwrap_or(0))
+    }
+
+    /// progressDeadlineSeconds (default 600).
+    pub fn progress_deadline(&self) -> SimDuration {
+        SimDuration::secs(
+            u64::try_from(self.spec.progress_deadline_seconds.unwrap_or(600).max(0)).unwrap_or(600),
+        )
+    }
+}
+
+/// The pause length of a step, if it is a timed pause.
+fn pause_duration(step: &CanaryStep) -> Option<Option<SimDuration>> {
+    let pause = step.pause.as_ref()?;
+    Some(match &pause.duration {
+        None => None,
+        Some(IntOrString::Int(s)) => Some(SimDuration::secs(u64::try_from(*s).unwrap_or(0))),
+        Some(IntOrString::String(s)) => parse_duration(s).ok(),
+    })
+}
+
+/// What the traffic router found wrong (Argo's InvalidSpec messages).
+pub fn validate_routing(r: &RolloutState, mesh: &MeshConfig) -> Result<(), String> {
+    let Some(istio) = r
+        .spec
+        .strategy
+        .canary
+        .as_ref()
+        .and_then(|c| c.traffic_routing.as_ref())
+        .and_then(|t| t.istio.as_ref())
+    else {
+        return Ok(());
+    };
+    let ns = &r.name.namespace;
+    let dr = istio.destination_rule.as_ref();
+    let canary = r.spec.strategy.canary.as_ref();
+    for (_, vref) in istio.virtual_service_refs() {
+        let (name, vns) = split_ref(&vref.name, ns);
+        let Some(vs) = mesh.virtual_service(vns, name) else {
+            return Err(format!("VirtualService '{name}' not found"));
+        };
+        let routes = route_indices(&vs.spec, vref.routes.as_deref())?;
+        for i in routes {
+            let route = &vs.spec.http[i];
+            let rname = route.name.clone().unwrap_or_default();
+            match dr {
+                Some(dr) => {
+                    for (what, subset) in [
+                        ("Stable", &dr.stable_subset_name),
+                        ("Canary", &dr.canary_subset_name),
+                    ] {
+                        if !route
+                            .route
+                            .iter()
+                            .any(|d| d.destination.subset.as_deref() == Some(subset.as_str()))
+                        {
+                            return Err(format!(
+                                "{what} DestinationRule subset '{subset}' not found in route '{rname}'"
+                            ));
+                        }
+                    }
+                }
+                None => {
+                    for (what, svc) in [
+                        ("Stable", canary.and_then(|c| c.stable_service.as_deref())),
+                        ("Canary", canary.and_then(|c| c.canary_service.as_deref())),
+                    ] {
+                        let Some(svc) = svc else { continue };
+                        if !route
+                            .route
+                            .iter()
+                            .any(|d| host_is(&d.destination.host, svc))
+                        {
+                            return Err(format!(
+                                "{what} Service '{svc}' not found in route '{rname}'"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(dref) = dr {
+        let (name, dns) = split_ref(&dref.name, ns);
+        let Some(d) = mesh
+            .destination_rules
+            .iter()
+            .find(|d| d.rejected.is_none() && d.name.namespace == dns && d.name.name == name)
+        else {
+            return Err(format!("DestinationRule '{name}' not found"));
+        };
+        for subset in [&dref.stable_subset_name, &dref.canary_subset_name] {
+            if !d.spec.subsets.iter().any(|s| &s.name == subset) {
+                return Err(format!(
+                    "Subset '{subset}' not found in DestinationRule '{name}'"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn host_is(host: &str, service: &str) -> bool {
+    host == service || host.split('.').next() == Some(service)
+}
+
+/// Indices of the routes a reference names (`None`: the only route).
+fn route_indices(
+    vs: &crate::topology::istio::VirtualServiceSpec,
+    routes: Option<&[String]>,
+) -> Result<Vec<usize>, String> {
+    match routes {
+        None if vs.http.len() == 1 => Ok(vec![0]),
+        None => {
+            Err("spec.http[] should be set and have only one route when routes are omitted".into())
+        }
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                vs.http
+                    .iter()
+                    .position(|r| r.name.as_deref() == Some(n.as_str()))
+                    .ok_or_else(|| {
+                        format!("HTTP Route '{n}' is not found in the defined Virtual Service.")
+                    })
+            })
+            .collect(),
+    }
+}
+
+/// Writes the canary weight into the named routes: canary gets `weight`,
+/// stable `100 - weight`, every other destination is deleted (full Update).
+pub fn write_weights(r: &RolloutState, mesh: &mut MeshConfig, weight: i32) {
+    let Some(canary) = r.spec.strategy.canary.as_ref() else {
+        return;
+    };
+    let Some(istio) = canary
+        .traffic_routing
+        .as_ref()
+        .and_then(|t| t.istio.as_ref())
+    else {
+        return;
+    };
+    let ns = r.name.namespace.clone();
+    for (_, vref) in istio.virtual_service_refs() {
+        let (name, vns) = split_ref(&vref.name, &ns);
+        let Some(vs) = mesh.virtual_service_mut(vns, name) else {
+            continue;
+        };
+        let Ok(indices) = route_indices(&vs.spec, vref.routes.as_deref()) else {
+            continue;
+        };
+        for i in indices {
+            let route = &mut vs.spec.http[i];
+            route.route.retain_mut(|d| {
+                let role = match &istio.destination_rule {
+                    Some(dr) => {
+                        let subset = d.destination.subset.as_deref();
+                        if subset == Some(dr.canary_subset_name.as_str()) {
+                            Some(true)
+                        } else if subset == Some(dr.stable_subset_name.as_str()) {
+                            Some(false)
+                        } else {
+                            None
+                        }
+                    }
+                    None => {
+                        if canary
+                            .canary_service
+                            .as_deref()
+                            .is_some_and(|s| host_is(&d.destination.host, s))
+                        {
+                            Some(true)
+                        } else if canary
+                            .stable_service
+                            .as_deref()
+                            .is_some_and(|s| host_is(&d.destination.host, s))
+                        {
+                            Some(false)
+                        } else {
+                            None
+                        }
+                    }
+                };
+                match role {
+                    Some(true) => d.weight = Some(i64::from(weight)),
+                    Some(false) => d.weight = Some(i64::from(100 - weight)),
+                    None => {}
+                }
+                role.is_some()
+            });
+        }
+        vs.managed_by = Some(r.name.name.clone());
+    }
+}
+
+/// Injects `rollouts-pod-template-hash` into the Rollout's two subsets and
+/// drops every other subset (the merge patch replaces the whole list).
+pub fn update_destination_rule_hashes(r: &RolloutState, mesh: &mut MeshConfig, canary_hash: &str) {
+    let Some(dref) = r
+        .spec
+        .strategy
+        .canary
+        .as_ref()
+        .and_then(|c| c.traffic_routing.as_ref())
+        .and_then(|t| t.istio.as_ref())
+        .and_then(|i| i.destination_rule.as_ref())
+    else {
+        return;
+    };
+    let (name, ns) = split_ref(&dref.name, &r.name.namespace);
+    let Some(dr) = mesh.destination_rule_mut(ns, name) else {
+        return;
+    };
+    let mut kept = Vec::new();
+    for mut subset in std::mem::take(&mut dr.spec.subsets) {
+        let hash: &str = if subset.name == dref.stable_subset_name {
+            &r.stable_hash
+        } else if subset.name == dref.canary_subset_name {
+            canary_hash
+        } else {
+            continue;
+        };
+        subset
+            .labels
+            .insert("rollouts-pod-template-hash".into(), hash.to_owned());
+        kept.push(subset);
+    }
+    dr.spec.subsets = kept;
+    dr.managed_by = Some(r.name.name.clone());
+}
+
+/// Advances a timed or indefinite pause; true when the step is done.
+pub fn pause_done(r: &mut RolloutState, step: &CanaryStep, now: SimTime) -> bool {
+    match pause_duration(step) {
+        None => true,
+        Some(None) => {
+            r.paused_indefinitely = true;
+            false
+        }
+        Some(Some(d)) => {
+            let started = *r.pause_started.get_or_insert(now);
+            if now >= started + d {
+                r.pause_started = None;
+                true
+            } else {
+                false
+            }
+        }
+    }
+}
+
+/// Helper for the step loop: is this a pause step?
+pub fn is_pause(step: &CanaryStep) -> bool {
+    step.pause.is_some()
+}
+
+/// Time left of the abort scale-down delay.
+pub fn abort_scale_down_due(r: &RolloutState, now: SimTime) -> bool {
+    r.aborted_at.is_some_and(|t| now >= t + r.abort_delay())
+}
