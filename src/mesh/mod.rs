@@ -2,5 +2,8 @@
 //! route selection, locality priorities and outlier ejection).
 
 pub mod config;
+pub mod endpoints;
+pub mod lb;
+pub mod locality;
 pub mod outlier;
 pub mod validation;

@@ -1,0 +1,53 @@
+//! Service endpoints as istiod's EDS sees them: ready pods selected by the
+//! Service, each with its locality and labels.
+
+use crate::mesh::config::MeshService;
+use crate::model::World;
+use crate::model::pod::PodId;
+use crate::topology::labels::{Labels, map_matches};
+use crate::zone::Zone;
+
+/// One endpoint of a Service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// The pod.
+    pub pod: PodId,
+    /// Zone of its node.
+    pub zone: Zone,
+    /// Pod labels plus the node's topology labels (istiod adds them).
+    pub labels: Labels,
+    /// The process answers (false: connect failure).
+    pub serving: bool,
+}
+
+/// Ready endpoints of a Service (not-ready pods are not in EDS).
+pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> {
+    if service.selector.is_empty() {
+        return Vec::new();
+    }
+    let keys = &world.profile.node_labels;
+    world
+        .pods
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            p.is_active() && world.workloads[p.workload].name.namespace == service.name.namespace
+        })
+        .filter(|(_, p)| map_matches(&service.selector, &p.labels) && world.pod_ready(p))
+        .filter_map(|(i, p)| {
+            let node = &world.nodes[p.node?.0];
+            let mut labels = p.labels.clone();
+            for key in [&keys.zone, &keys.region] {
+                if let Some(v) = node.labels.get(key) {
+                    labels.insert(key.clone(), v.clone());
+                }
+            }
+            Some(Endpoint {
+                pod: PodId(i),
+                zone: node.zone.clone(),
+                labels,
+                serving: world.pod_serving(p),
+            })
+        })
+        .collect()
+}

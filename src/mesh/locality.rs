@@ -1,0 +1,322 @@
+//! Locality load balancing as istiod translates a DestinationRule for one
+//! client proxy (pilot/pkg/networking/core/loadbalancer, SEMANTICS.md §3):
+//! which endpoints are kept, their priority, and their locality weight.
+
+use crate::topology::istio::LocalityLbSetting;
+use crate::topology::labels::Labels;
+use crate::zone::LocalityPattern;
+
+/// A locality: region, zone, subzone (subzone empty here).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Locality {
+    /// Region.
+    pub region: String,
+    /// Zone.
+    pub zone: String,
+    /// Subzone.
+    pub subzone: String,
+}
+
+/// The settings in force for one cluster: the DestinationRule's, or the
+/// mesh default `{enabled: true}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffectiveLocality {
+    /// Locality LB on at all.
+    pub enabled: bool,
+    /// The setting (empty lists for the mesh default).
+    pub setting: LocalityLbSetting,
+    /// Outlier detection is configured (priorities are assigned only then).
+    pub outlier_detection: bool,
+}
+
+/// What the client proxy does with one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    /// Envoy priority (0 = preferred), after renumbering.
+    pub priority: u32,
+    /// Locality weight from `distribute` (None = no locality weighting).
+    pub weight: Option<f64>,
+}
+
+/// Priorities and weights for endpoints seen from `client`. `None` for an
+/// endpoint means it is dropped (distribute with no matching `to`).
+pub fn place(
+    eff: &EffectiveLocality,
+    client: &Locality,
+    client_labels: &Labels,
+    endpoints: &[(Locality, &Labels)],
+) -> Vec<Option<Placement>> {
+    if !eff.enabled {
+        return vec![
+            Some(Placement {
+                priority: 0,
+                weight: None
+            });
+            endpoints.len()
+        ];
+    }
+    let s = &eff.setting;
+    if !s.distribute.is_empty() {
+        return distribute(s, client, endpoints);
+    }
+    if !eff.outlier_detection {
+        // No outlier detection: no priorities, every endpoint equal.
+        return vec![
+            Some(Placement {
+                priority: 0,
+                weight: None
+            });
+            endpoints.len()
+        ];
+    }
+    let raw: Vec<u32> = endpoints
+        .iter()
+        .map(|(loc, labels)| {
+            let by_labels = if s.failover_priority.is_empty() {
+                None
+            } else {
+                Some(failover_priority(
+                    &s.failover_priority,
+                    client_labels,
+                    labels,
+                ))
+            };
+            match by_labels {
+                // failoverPriority alone replaces the locality priorities.
+                Some(p) if s.failover.is_empty() => p,
+                Some(p) => p * 5 + locality_priority(s, client, loc),
+                None => locality_priority(s, client, loc),
+            }
+        })
+        .collect();
+    renumber(&raw)
+        .into_iter()
+        .map(|priority| {
+            Some(Placement {
+                priority,
+                weight: None,
+            })
+        })
+        .collect()
+}
+
+/// failoverPriority: 0 when every label matches the client's, else N - j
+/// with j the first label that does not; `key=value` entries compare the
+/// endpoint's label with the literal value.
+fn failover_priority(labels: &[String], client: &Labels, endpoint: &Labels) -> u32 {
+    let n = labels.len() as u32;
+    for (j, entry) in labels.iter().enumerate() {
+        let matches = match entry.split_once('=') {
+            Some((key, value)) => endpoint.get(key).map(String::as_str) == Some(value),
+            None => client.get(entry).is_some() && client.get(entry) == endpoint.get(entry),
+        };
+        if !matches {
+            return n - j as u32;
+        }
+    }
+    0
+}
+
+/// Default priorities: same region+zone+subzone 0, same region+zone 1, same
+/// region 2, another region named by a matching failover entry 3, any other
+/// region 4.
+fn locality_priority(s: &LocalityLbSetting, client: &Locality, ep: &Locality) -> u32 {
+    if ep.region == client.region {
+        if ep.zone == client.zone {
+            return if ep.subzone == client.subzone { 0 } else { 1 };
+        }
+        return 2;
+    }
+    let named = s
+        .failover
+        .iter()
+        .any(|f| f.from == client.region && f.to == ep.region);
+    if named { 3 } else { 4 }
+}
+
+/// Renumbers priorities to 0..N without gaps, keeping order.
+fn renumber(raw: &[u32]) -> Vec<u32> {
+    let mut distinct: Vec<u32> = raw.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    raw.iter()
+        .map(|p| distinct.iter().position(|d| d == p).unwrap_or(0) as u32)
+        .collect()
+}
+
+/// distribute: the first entry whose `from` matches the client applies;
+/// endpoints matching no `to` key are dropped; a `to` weight is shared by
+/// the localities it matches.
+fn distribute(
+    s: &LocalityLbSetting,
+    client: &Locality,
+    endpoints: &[(Locality, &Labels)],
+) -> Vec<Option<Placement>> {
+    let entry = s.distribute.iter().find(|d| {
+        LocalityPattern::parse(&d.from)
+            .is_ok_and(|p| p.matches(&client.region, &client.zone, &client.subzone))
+    });
+    let Some(entry) = entry else {
+        return vec![
+            Some(Placement {
+                priority: 0,
+                weight: None
+            });
+            endpoints.len()
+        ];
+    };
+    let patterns: Vec<(LocalityPattern, i64)> = entry
+        .to
+        .iter()
+        .filter_map(|(k, w)| LocalityPattern::parse(k).ok().map(|p| (p, *w)))
+        .collect();
+    // Which `to` key each endpoint's locality falls under (first match).
+    let key_of = |l: &Locality| {
+        patterns
+            .iter()
+            .position(|(p, _)| p.matches(&l.region, &l.zone, &l.subzone))
+    };
+    let mut localities_per_key: Vec<Vec<&Locality>> = vec![Vec::new(); patterns.len()];
+    for (loc, _) in endpoints {
+        if let Some(k) = key_of(loc) {
+            if !localities_per_key[k].contains(&loc) {
+                localities_per_key[k].push(loc);
+            }
+        }
+    }
+    endpoints
+        .iter()
+        .map(|(loc, _)| {
+            key_of(loc).map(|k| Placement {
+                priority: 0,
+                weight: Some(patterns[k].1 as f64 / localities_per_key[k].len().max(1) as f64),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::istio::{LocalityDistribute, LocalityFailover};
+
+    fn loc(z: &str) -> Locality {
+        Locality {
+            region: "us-east-1".into(),
+            zone: z.into(),
+            subzone: String::new(),
+        }
+    }
+
+    fn labels(z: &str) -> Labels {
+        [
+            ("topology.kubernetes.io/zone".to_string(), z.to_string()),
+            (
+                "topology.kubernetes.io/region".to_string(),
+                "us-east-1".to_string(),
+            ),
+        ]
+        .into()
+    }
+
+    fn eff(setting: LocalityLbSetting, outlier: bool) -> EffectiveLocality {
+        EffectiveLocality {
+            enabled: true,
+            setting,
+            outlier_detection: outlier,
+        }
+    }
+
+    fn priorities(e: &EffectiveLocality, client: &str) -> Vec<Option<u32>> {
+        let zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+        let ls: Vec<Labels> = zones.iter().map(|z| labels(z)).collect();
+        let eps: Vec<(Locality, &Labels)> =
+            zones.iter().zip(&ls).map(|(z, l)| (loc(z), l)).collect();
+        place(e, &loc(client), &labels(client), &eps)
+            .into_iter()
+            .map(|p| p.map(|p| p.priority))
+            .collect()
+    }
+
+    #[test]
+    fn default_is_own_zone_first_then_the_rest_equally() {
+        let e = eff(LocalityLbSetting::default(), true);
+        assert_eq!(
+            priorities(&e, "us-east-1b"),
+            vec![Some(1), Some(0), Some(1)]
+        );
+    }
+
+    #[test]
+    fn no_outlier_detection_means_no_priorities() {
+        let e = eff(LocalityLbSetting::default(), false);
+        assert_eq!(
+            priorities(&e, "us-east-1b"),
+            vec![Some(0), Some(0), Some(0)]
+        );
+    }
+
+    #[test]
+    fn failover_priority_on_zone_and_key_value() {
+        let e = eff(
+            LocalityLbSetting {
+                failover_priority: vec!["topology.kubernetes.io/zone".into()],
+                ..Default::default()
+            },
+            true,
+        );
+        assert_eq!(
+            priorities(&e, "us-east-1c"),
+            vec![Some(1), Some(1), Some(0)]
+        );
+        // key=value: endpoints in zone b first for everyone.
+        let e = eff(
+            LocalityLbSetting {
+                failover_priority: vec!["topology.kubernetes.io/zone=us-east-1b".into()],
+                ..Default::default()
+            },
+            true,
+        );
+        assert_eq!(
+            priorities(&e, "us-east-1a"),
+            vec![Some(1), Some(0), Some(1)]
+        );
+    }
+
+    #[test]
+    fn failover_with_priority_combines_times_five() {
+        let s = LocalityLbSetting {
+            failover_priority: vec!["app=x".into()],
+            failover: vec![LocalityFailover {
+                from: "us-east-1".into(),
+                to: "us-west-2".into(),
+            }],
+            ..Default::default()
+        };
+        // app=x never matches: all get 1*5 + locality priority (0 own zone, 2 others) -> renumbered 0/1.
+        assert_eq!(
+            priorities(&eff(s, true), "us-east-1a"),
+            vec![Some(0), Some(1), Some(1)]
+        );
+    }
+
+    #[test]
+    fn distribute_drops_unlisted_localities() {
+        let s = LocalityLbSetting {
+            distribute: vec![LocalityDistribute {
+                from: "us-east-1/us-east-1a/*".into(),
+                to: [("us-east-1/us-east-1a/*".to_string(), 100)].into(),
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            priorities(&eff(s.clone(), false), "us-east-1a"),
+            vec![Some(0), None, None]
+        );
+        // A client the entry does not match keeps everything.
+        assert_eq!(
+            priorities(&eff(s, false), "us-east-1b"),
+            vec![Some(0), Some(0), Some(0)]
+        );
+    }
+}
