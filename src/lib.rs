@@ -11,5 +11,6 @@ pub mod lint;
 pub mod mesh;
 pub mod model;
 pub mod profile;
+pub mod telemetry;
 pub mod topology;
 pub mod zone;

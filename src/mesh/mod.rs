@@ -1,9 +1,12 @@
 //! Istio semantics: validation of DestinationRules (and, with the model,
 //! route selection, locality priorities and outlier ejection).
 
+pub mod cluster;
 pub mod config;
 pub mod endpoints;
 pub mod lb;
 pub mod locality;
 pub mod outlier;
+pub mod proxy;
+pub mod routing;
 pub mod validation;

@@ -325,6 +325,14 @@ impl World {
         }
     }
 
+    /// True when a pod belongs to a Rollout's canary (not its stable ReplicaSet).
+    pub fn is_canary_pod(&self, pod: crate::model::pod::PodId) -> bool {
+        let p = &self.pods[pod.0];
+        self.rollouts.iter().any(|r| {
+            r.workload == p.workload && r.canary_active() && p.template_hash == r.current_hash
+        })
+    }
+
     /// Rollout status by name.
     pub fn rollout_status(&self, name: &str) -> Option<&crate::model::rollout::RolloutStatus> {
         self.rollout_index(name).map(|i| &self.rollouts[i].status)

@@ -1,0 +1,306 @@
+//! One Envoy cluster as istiod builds it for a client proxy:
+//! `outbound|PORT|SUBSET|HOST`, its endpoints with priorities and locality
+//! weights, and its outlier-detection settings.
+
+use std::fmt;
+
+use crate::mesh::config::{MeshConfig, MeshService};
+use crate::mesh::endpoints::{Endpoint, service_endpoints};
+use crate::mesh::locality::{EffectiveLocality, Locality, place};
+use crate::mesh::outlier::DEFAULT_MAX_EJECTION_PERCENT;
+use crate::mesh::routing::ClientProxy;
+use crate::model::World;
+use crate::model::clock::{SimDuration, parse_duration};
+use crate::model::pod::PodId;
+use crate::topology::ObjectName;
+use crate::topology::istio::{DestinationRuleSpec, OutlierDetection, Subset, TrafficPolicy};
+use crate::topology::labels::map_matches;
+use crate::zone::Zone;
+
+/// Identity of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct ClusterKey {
+    /// The Service.
+    pub service: ObjectName,
+    /// Its port.
+    pub port: u16,
+    /// The subset, if any.
+    pub subset: Option<String>,
+}
+
+impl fmt::Display for ClusterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "outbound|{}|{}|{}.{}.svc.cluster.local",
+            self.port,
+            self.subset.as_deref().unwrap_or(""),
+            self.service.name,
+            self.service.namespace
+        )
+    }
+}
+
+/// Outlier detection as Envoy applies it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct OutlierSettings {
+    /// Consecutive 5xx (connect failures count) before ejection; None = off.
+    pub consecutive_5xx: Option<u32>,
+    /// Consecutive gateway errors (502/503/504, connect failures); None = off.
+    pub consecutive_gateway: Option<u32>,
+    /// Sweep interval (un-ejection is checked on it).
+    pub interval: SimDuration,
+    /// Base ejection time (multiplied by the number of ejections).
+    pub base_ejection_time: SimDuration,
+    /// Max share of hosts ejected at once.
+    pub max_ejection_percent: i64,
+}
+
+impl OutlierSettings {
+    /// Istio's translation: consecutive5xxErrors (Envoy default 5 when
+    /// unset, 0 disables), consecutiveGatewayErrors (off unless set),
+    /// interval 10s, baseEjectionTime 30s, maxEjectionPercent 10.
+    /// `consecutiveErrors` is ignored (deprecated since Istio 1.7).
+    pub fn from_istio(od: &OutlierDetection) -> OutlierSettings {
+        let positive = |v: Option<i64>| v.and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0);
+        let dur = |s: &Option<String>, default: u64| {
+            s.as_deref()
+                .and_then(|d| parse_duration(d).ok())
+                .unwrap_or(SimDuration::secs(default))
+        };
+        OutlierSettings {
+            consecutive_5xx: match od.consecutive_5xx_errors {
+                None => Some(5),
+                v => positive(v),
+            },
+            consecutive_gateway: positive(od.consecutive_gateway_errors),
+            interval: dur(&od.interval, 10),
+            base_ejection_time: dur(&od.base_ejection_time, 30),
+            max_ejection_percent: od
+                .max_ejection_percent
+                .unwrap_or(DEFAULT_MAX_EJECTION_PERCENT),
+        }
+    }
+}
+
+/// A host of a cluster as one proxy sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Priority for this proxy.
+    pub priority: u32,
+    /// Locality weight (distribute), if any.
+    pub weight: Option<f64>,
+}
+
+/// A cluster as built for one proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterView {
+    /// Identity.
+    pub key: ClusterKey,
+    /// False when the subset is not defined by any admitted DestinationRule
+    /// (istiod builds no cluster: 503 NC).
+    pub exists: bool,
+    /// Hosts kept for this proxy (distribute may drop some).
+    pub hosts: Vec<Host>,
+    /// Outlier detection, if configured.
+    pub outlier: Option<OutlierSettings>,
+}
+
+/// The DestinationRule in force for a host, seen from a proxy: a rule with a
+/// matching workloadSelector in the client namespace wins; otherwise rules
+/// without selector are merged (subsets concatenated, duplicates dropped,
+/// the oldest rule's trafficPolicy wins). Rejected rules do not exist.
+pub fn effective_rule(
+    mesh: &MeshConfig,
+    proxy: &ClientProxy,
+    service: &MeshService,
+) -> Option<DestinationRuleSpec> {
+    let for_host = |d: &&crate::mesh::config::MeshObject<DestinationRuleSpec>| {
+        d.rejected.is_none()
+            && crate::topology::istio::service_of_host(&d.spec.host, &d.name.namespace)
+                == Some((service.name.namespace.as_str(), service.name.name.as_str()))
+    };
+    if let Some(d) = mesh.destination_rules.iter().filter(for_host).find(|d| {
+        d.name.namespace == proxy.namespace
+            && d.spec
+                .workload_selector
+                .as_ref()
+                .is_some_and(|w| map_matches(&w.match_labels, &proxy.labels))
+    }) {
+        return Some(d.spec.clone());
+    }
+    let mut merged: Option<DestinationRuleSpec> = None;
+    for d in mesh
+        .destination_rules
+        .iter()
+        .filter(for_host)
+        .filter(|d| d.spec.workload_selector.is_none())
+    {
+        match &mut merged {
+            None => merged = Some(d.spec.clone()),
+            Some(m) => {
+                for s in &d.spec.subsets {
+                    if !m.subsets.iter().any(|x| x.name == s.name) {
+                        m.subsets.push(s.clone());
+                    }
+                }
+            }
+        }
+    }
+    merged
+}
+
+/// Subset fields override the top-level policy field by field.
+fn effective_policy(rule: Option<&DestinationRuleSpec>, subset: Option<&Subset>) -> TrafficPolicy {
+    let top = rule
+        .and_then(|r| r.traffic_policy.clone())
+        .unwrap_or_default();
+    let Some(sp) = subset.and_then(|s| s.traffic_policy.as_ref()) else {
+        return top;
+    };
+    TrafficPolicy {
+        load_balancer: sp.load_balancer.clone().or(top.load_balancer),
+        outlier_detection: sp.outlier_detection.clone().or(top.outlier_detection),
+        port_level_settings: top.port_level_settings,
+    }
+}
+
+/// The proxy's locality, from its topology labels.
+pub fn proxy_locality(world: &World, proxy: &ClientProxy) -> Locality {
+    let keys = &world.profile.node_labels;
+    Locality {
+        region: proxy.labels.get(&keys.region).cloned().unwrap_or_default(),
+        zone: proxy.labels.get(&keys.zone).cloned().unwrap_or_default(),
+        subzone: String::new(),
+    }
+}
+
+/// Builds the cluster for `service` (and `subset`) as `proxy` receives it.
+pub fn build_cluster(
+    world: &World,
+    mesh: &MeshConfig,
+    proxy: &ClientProxy,
+    service: &MeshService,
+    subset: Option<&str>,
+) -> ClusterView {
+    let key = ClusterKey {
+        service: service.name.clone(),
+        port: service.port,
+        subset: subset.map(str::to_owned),
+    };
+    let rule = effective_rule(mesh, proxy, service);
+    let subset_spec = subset.and_then(|name| {
+        rule.as_ref()
+            .and_then(|r| r.subsets.iter().find(|s| s.name == name))
+    });
+    if subset.is_some() && subset_spec.is_none() {
+        return ClusterView {
+            key,
+            exists: false,
+            hosts: Vec::new(),
+            outlier: None,
+        };
+    }
+    let policy = effective_policy(rule.as_ref(), subset_spec);
+    let endpoints: Vec<Endpoint> = service_endpoints(world, service)
+        .into_iter()
+        .filter(|e| subset_spec.is_none_or(|s| map_matches(&s.labels, &e.labels)))
+        .collect();
+    let outlier = policy
+        .outlier_detection
+        .as_ref()
+        .map(OutlierSettings::from_istio);
+    let region = world.profile.region.to_string();
+    let setting = policy
+        .load_balancer
+        .as_ref()
+        .and_then(|l| l.locality_lb_setting.clone());
+    let eff = match setting {
+        Some(s) => EffectiveLocality {
+            enabled: s.enabled != Some(false),
+            setting: s,
+            outlier_detection: outlier.is_some(),
+        },
+        // Service trafficDistribution without a DR setting: failoverPriority
+        // [region, zone] with failover forced on.
+        None if matches!(
+            service.traffic_distribution.as_deref(),
+            Some("PreferClose" | "PreferSameZone")
+        ) =>
+        {
+            EffectiveLocality {
+                enabled: true,
+                setting: crate::topology::istio::LocalityLbSetting {
+                    failover_priority: vec![
+                        world.profile.node_labels.region.clone(),
+                        world.profile.node_labels.zone.clone(),
+                    ],
+                    ..Default::default()
+                },
+                outlier_detection: true,
+            }
+        }
+        None => EffectiveLocality {
+            enabled: true,
+            setting: Default::default(),
+            outlier_detection: outlier.is_some(),
+        },
+    };
+    let client = proxy_locality(world, proxy);
+    let localities: Vec<(Locality, &crate::topology::labels::Labels)> = endpoints
+        .iter()
+        .map(|e| {
+            (
+                Locality {
+                    region: region.clone(),
+                    zone: e.zone.to_string(),
+                    subzone: String::new(),
+                },
+                &e.labels,
+            )
+        })
+        .collect();
+    let placements = place(&eff, &client, &proxy.labels, &localities);
+    let hosts = endpoints
+        .iter()
+        .zip(placements)
+        .filter_map(|(e, p)| {
+            p.map(|p| Host {
+                endpoint: e.clone(),
+                priority: p.priority,
+                weight: p.weight,
+            })
+        })
+        .collect();
+    ClusterView {
+        key,
+        exists: true,
+        hosts,
+        outlier,
+    }
+}
+
+impl ClusterView {
+    /// Hosts per priority: (priority, zone) counts, for reports and whatif.
+    pub fn zones_by_priority(&self) -> Vec<(u32, Zone, usize)> {
+        let mut out: Vec<(u32, Zone, usize)> = Vec::new();
+        for h in &self.hosts {
+            match out
+                .iter_mut()
+                .find(|(p, z, _)| *p == h.priority && z == &h.endpoint.zone)
+            {
+                Some(e) => e.2 += 1,
+                None => out.push((h.priority, h.endpoint.zone.clone(), 1)),
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The pods of the cluster.
+    pub fn pods(&self) -> impl Iterator<Item = PodId> + '_ {
+        self.hosts.iter().map(|h| h.endpoint.pod)
+    }
+}

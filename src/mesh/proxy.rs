@@ -1,0 +1,470 @@
+//! The data plane of the model: one Envoy per client zone sending requests
+//! to a Service, with Istio's routing, locality priorities, Envoy's priority
+//! load, retries and outlier ejection. Deterministic for a given seed.
+
+use std::collections::HashMap;
+
+use crate::mesh::cluster::{ClusterKey, ClusterView, OutlierSettings, build_cluster};
+use crate::mesh::config::MeshService;
+use crate::mesh::lb::priority_loads;
+use crate::mesh::outlier::max_ejectable_hosts;
+use crate::mesh::routing::{ClientProxy, RouteChoice, select_route};
+use crate::model::World;
+use crate::model::clock::{SimDuration, SimTime};
+use crate::model::pod::PodId;
+use crate::telemetry::{Outcome, TrafficMatrix};
+use crate::zone::Zone;
+
+/// A small deterministic PRNG (SplitMix64): reproducible runs for a seed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded generator.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    /// Next value in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Index chosen with probability proportional to `weights` (None if all 0).
+    pub fn weighted(&mut self, weights: &[f64]) -> Option<usize> {
+        let total: f64 = weights.iter().filter(|w| **w > 0.0).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut x = self.next_f64() * total;
+        for (i, w) in weights.iter().enumerate() {
+            if *w <= 0.0 {
+                continue;
+            }
+            if x < *w {
+                return Some(i);
+            }
+            x -= w;
+        }
+        weights.iter().rposition(|w| *w > 0.0)
+    }
+}
+
+/// Outlier-detection state of one host in one proxy's cluster.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostState {
+    consecutive_5xx: u32,
+    consecutive_gateway: u32,
+    ejected_until: Option<SimTime>,
+    ejections: u32,
+}
+
+/// A load client: one proxy in a zone sending `rps` to the target Service.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Client zone.
+    pub zone: Zone,
+    /// The proxy.
+    pub proxy: ClientProxy,
+    /// Requests per second.
+    pub rps: f64,
+    carry: f64,
+}
+
+impl Client {
+    /// A client in `zone` (placed on an on-demand node: its labels carry the
+    /// node's zone and region).
+    pub fn new(world: &World, zone: &Zone, namespace: &str, rps: f64) -> Client {
+        let keys = &world.profile.node_labels;
+        let alias = world
+            .profile
+            .zone(zone)
+            .map_or(zone.as_str(), |z| z.short.as_str());
+        let labels = [
+            ("app".to_owned(), format!("loadgen-{alias}")),
+            (keys.zone.clone(), zone.to_string()),
+            (keys.region.clone(), world.profile.region.to_string()),
+        ]
+        .into();
+        Client {
+            zone: zone.clone(),
+            proxy: ClientProxy {
+                namespace: namespace.to_owned(),
+                labels,
+            },
+            rps,
+            carry: 0.0,
+        }
+    }
+}
+
+/// Istio's default retry policy: 2 retries on connect failures, never to the
+/// same host again.
+pub const DEFAULT_RETRIES: u32 = 2;
+
+/// The simulated data plane.
+#[derive(Debug, Clone)]
+pub struct DataPlane {
+    /// The target Service (namespace/name).
+    pub target: (String, String),
+    /// Load clients, one per zone.
+    pub clients: Vec<Client>,
+    /// Retries per request.
+    pub retries: u32,
+    rng: Rng,
+    hosts: HashMap<(usize, ClusterKey, PodId), HostState>,
+    cache: HashMap<(usize, String, Option<String>), ClusterView>,
+    last_sweep: SimTime,
+}
+
+impl DataPlane {
+    /// A data plane for `target` with the given clients and seed.
+    pub fn new(target: (String, String), clients: Vec<Client>, seed: u64) -> DataPlane {
+        DataPlane {
+            target,
+            clients,
+            retries: DEFAULT_RETRIES,
+            rng: Rng::new(seed),
+            hosts: HashMap::new(),
+            cache: HashMap::new(),
+            last_sweep: SimTime(0),
+        }
+    }
+
+    /// Sends `dt` worth of requests from every client at the world's current
+    /// time and records them in the matrix.
+    pub fn tick(&mut self, world: &World, dt: SimDuration, matrix: &mut TrafficMatrix) {
+        self.cache.clear();
+        self.sweep(world.now);
+        let second = world.now.0 / 1000;
+        for ci in 0..self.clients.len() {
+            let want = self.clients[ci].rps * dt.as_secs_f64() + self.clients[ci].carry;
+            let n = want.floor() as u64;
+            self.clients[ci].carry = want - n as f64;
+            let zone = self.clients[ci].zone.clone();
+            for _ in 0..n {
+                let outcome = self.request(world, ci);
+                matrix.record(second, &zone, outcome, 1);
+            }
+        }
+    }
+
+    /// Envoy un-ejects hosts on its interval timer and slowly forgets past ejections.
+    fn sweep(&mut self, now: SimTime) {
+        // All clusters here share Istio's interval; sweep once a second and
+        // let each host's own deadline decide.
+        if now.since(self.last_sweep) < SimDuration::secs(1) && now.0 != 0 {
+            return;
+        }
+        self.last_sweep = now;
+        for h in self.hosts.values_mut() {
+            if h.ejected_until.is_some_and(|t| t <= now) {
+                h.ejected_until = None;
+            }
+        }
+    }
+
+    fn target_service<'w>(&self, world: &'w World) -> Option<&'w MeshService> {
+        world.mesh.service(&self.target.0, &self.target.1)
+    }
+
+    fn cluster(
+        &mut self,
+        world: &World,
+        ci: usize,
+        service: &MeshService,
+        subset: Option<&str>,
+    ) -> ClusterView {
+        let key = (ci, service.name.to_string(), subset.map(str::to_owned));
+        if let Some(c) = self.cache.get(&key) {
+            return c.clone();
+        }
+        let c = build_cluster(world, &world.mesh, &self.clients[ci].proxy, service, subset);
+        self.cache.insert(key, c.clone());
+        c
+    }
+
+    /// One request from client `ci`.
+    pub fn request(&mut self, world: &World, ci: usize) -> Outcome {
+        let Some(target) = self.target_service(world).cloned() else {
+            return Outcome::error(503, "NC");
+        };
+        let (service, subset) = match select_route(&world.mesh, &self.clients[ci].proxy, &target) {
+            RouteChoice::Default => (target, None),
+            RouteChoice::NoRoute => return Outcome::error(404, "NR"),
+            RouteChoice::Route { vs, route } => {
+                let r = &world.mesh.virtual_services[vs].spec.http[route];
+                let single = r.route.len() == 1;
+                let weights: Vec<f64> = r
+                    .route
+                    .iter()
+                    .map(|d| d.weight.unwrap_or(if single { 100 } else { 0 }).max(0) as f64)
+                    .collect();
+                let Some(i) = self.rng.weighted(&weights) else {
+                    return Outcome::error(503, "NR");
+                };
+                let d = &r.route[i].destination;
+                let ns = &world.mesh.virtual_services[vs].name.namespace;
+                let Some(svc) = world.mesh.resolve_host(&d.host, ns).cloned() else {
+                    return Outcome::error(503, "NC");
+                };
+                (svc, d.subset.clone())
+            }
+        };
+        let cluster = self.cluster(world, ci, &service, subset.as_deref());
+        if !cluster.exists {
+            return Outcome::error(503, "NC");
+        }
+        let mut tried: Vec<PodId> = Vec::new();
+        for _ in 0..=self.retries {
+            let Some(host) = self.pick_host(world.now, ci, &cluster, &tried) else {
+                return if tried.is_empty() {
+                    Outcome::error(503, "UH")
+                } else {
+                    Outcome::error(503, "UF")
+                };
+            };
+            let h = &cluster.hosts[host];
+            if h.endpoint.serving {
+                if let Some(s) = self
+                    .hosts
+                    .get_mut(&(ci, cluster.key.clone(), h.endpoint.pod))
+                {
+                    s.consecutive_5xx = 0;
+                    s.consecutive_gateway = 0;
+                }
+                return Outcome::Served {
+                    zone: h.endpoint.zone.clone(),
+                    canary: world.is_canary_pod(h.endpoint.pod),
+                };
+            }
+            tried.push(h.endpoint.pod);
+            self.connect_failure(world.now, ci, &cluster, h.endpoint.pod);
+        }
+        Outcome::error(503, "UF")
+    }
+
+    fn ejected(&self, now: SimTime, ci: usize, key: &ClusterKey, pod: PodId) -> bool {
+        self.hosts
+            .get(&(ci, key.clone(), pod))
+            .and_then(|h| h.ejected_until)
+            .is_some_and(|t| t > now)
+    }
+
+    /// Envoy's host choice: a priority by priority load (healthy = not
+    /// ejected), then a host of it (locality-weighted under distribute),
+    /// avoiding hosts already tried.
+    fn pick_host(
+        &mut self,
+        now: SimTime,
+        ci: usize,
+        cluster: &ClusterView,
+        tried: &[PodId],
+    ) -> Option<usize> {
+        let max_p = cluster.hosts.iter().map(|h| h.priority).max()?;
+        let mut health = vec![(0u32, 0u32); max_p as usize + 1];
+        for h in &cluster.hosts {
+            let e = &mut health[h.priority as usize];
+            e.1 += 1;
+            if !self.ejected(now, ci, &cluster.key, h.endpoint.pod) {
+                e.0 += 1;
+            }
+        }
+        let loads = priority_loads(&health);
+        let p = self.rng.weighted(&loads)? as u32;
+        let candidates: Vec<usize> = cluster
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| {
+                h.priority == p && !self.ejected(now, ci, &cluster.key, h.endpoint.pod)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let fresh: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|i| !tried.contains(&cluster.hosts[*i].endpoint.pod))
+            .collect();
+        let pool = if fresh.is_empty() { candidates } else { fresh };
+        let weights: Vec<f64> = pool
+            .iter()
+            .map(|&i| {
+                let h = &cluster.hosts[i];
+                match h.weight {
+                    None => 1.0,
+                    Some(w) => {
+                        let same = pool
+                            .iter()
+                            .filter(|&&j| cluster.hosts[j].endpoint.zone == h.endpoint.zone)
+                            .count();
+                        w / same.max(1) as f64
+                    }
+                }
+            })
+            .collect();
+        self.rng.weighted(&weights).map(|k| pool[k])
+    }
+
+    fn connect_failure(&mut self, now: SimTime, ci: usize, cluster: &ClusterView, pod: PodId) {
+        let Some(settings) = cluster.outlier else {
+            return;
+        };
+        let ejected_now = cluster
+            .hosts
+            .iter()
+            .filter(|h| self.ejected(now, ci, &cluster.key, h.endpoint.pod))
+            .count() as u32;
+        let total = cluster.hosts.len() as u32;
+        let state = self
+            .hosts
+            .entry((ci, cluster.key.clone(), pod))
+            .or_default();
+        state.consecutive_5xx += 1;
+        state.consecutive_gateway += 1;
+        let trip = |n: Option<u32>, count: u32| n.is_some_and(|n| count >= n);
+        if trip(settings.consecutive_5xx, state.consecutive_5xx)
+            || trip(settings.consecutive_gateway, state.consecutive_gateway)
+        {
+            state.consecutive_5xx = 0;
+            state.consecutive_gateway = 0;
+            if ejected_now < max_ejectable_hosts(total, settings.max_ejection_percent) {
+                eject(state, now, &settings);
+            }
+        }
+    }
+
+    /// Hosts currently ejected by client zone (for reports).
+    pub fn ejected_count(&self, now: SimTime) -> usize {
+        self.hosts
+            .values()
+            .filter(|h| h.ejected_until.is_some_and(|t| t > now))
+            .count()
+    }
+}
+
+fn eject(state: &mut HostState, now: SimTime, settings: &OutlierSettings) {
+    state.ejections += 1;
+    // Ejection time grows with the number of ejections, capped at 300 s.
+    let ms = (settings.base_ejection_time.0 * u64::from(state.ejections)).min(300_000);
+    state.ejected_until = Some(now + SimDuration(ms));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::world::ClusterTiming;
+    use crate::profile::ClusterProfile;
+    use crate::telemetry::Window;
+    use crate::topology::{Topology, load_paths};
+    use std::path::Path;
+
+    fn setup(path: &str) -> (World, DataPlane) {
+        let loaded = load_paths(&[Path::new(env!("CARGO_MANIFEST_DIR")).join(path)]).unwrap();
+        let world = World::new(
+            &Topology::new(loaded.objects),
+            &ClusterProfile::builtin(),
+            ClusterTiming::default(),
+        );
+        let zones: Vec<Zone> = world.profile.zone_names().cloned().collect();
+        let clients = zones
+            .iter()
+            .map(|z| Client::new(&world, z, "default", 50.0))
+            .collect();
+        let dp = DataPlane::new(("default".into(), "test".into()), clients, 7);
+        (world, dp)
+    }
+
+    fn run(world: &mut World, dp: &mut DataPlane, m: &mut TrafficMatrix, until_s: u64) {
+        let dt = SimDuration::millis(100);
+        while world.now.0 < until_s * 1000 {
+            let next = world.now + dt;
+            world.advance(next);
+            dp.tick(world, dt, m);
+        }
+    }
+
+    fn share(
+        m: &TrafficMatrix,
+        client: &str,
+        outcome: impl Fn(&Outcome) -> bool,
+        w: Window,
+    ) -> f64 {
+        let z = Zone::from(client);
+        let all = m.outcomes(&z, w);
+        let total: u64 = all.values().sum();
+        all.iter()
+            .filter(|(o, _)| outcome(o))
+            .map(|(_, n)| n)
+            .sum::<u64>() as f64
+            / total.max(1) as f64
+    }
+
+    #[test]
+    fn zone_pinned_keeps_traffic_local_and_cannot_fail_over() {
+        let (mut world, mut dp) = setup("suites/topologies/zone-pinned.yaml");
+        let mut m = TrafficMatrix::default();
+        run(&mut world, &mut dp, &mut m, 30);
+        let w = Window { from: 0, to: 30 };
+        for z in ["us-east-1a", "us-east-1b", "us-east-1c"] {
+            let local = share(
+                &m,
+                z,
+                |o| o.serving_zone().is_some_and(|s| s.as_str() == z),
+                w,
+            );
+            assert_eq!(local, 1.0, "{z} clients served locally");
+        }
+        world.spot_loss(&Zone::from("us-east-1c"), None);
+        run(&mut world, &mut dp, &mut m, 150);
+        // After ejection (and later the NotReady mark), zone c clients get 503 UH.
+        let after = Window { from: 100, to: 150 };
+        let uh = share(&m, "us-east-1c", |o| *o == Outcome::error(503, "UH"), after);
+        assert_eq!(uh, 1.0);
+        let a_ok = share(&m, "us-east-1a", Outcome::is_success, after);
+        assert_eq!(a_ok, 1.0);
+    }
+
+    #[test]
+    fn failover_topology_fails_over_to_other_zones() {
+        let (mut world, mut dp) = setup("suites/topologies/zone-failover.yaml");
+        let mut m = TrafficMatrix::default();
+        run(&mut world, &mut dp, &mut m, 30);
+        let local = share(
+            &m,
+            "us-east-1c",
+            |o| o.serving_zone().is_some_and(|s| s.as_str() == "us-east-1c"),
+            Window { from: 0, to: 30 },
+        );
+        assert_eq!(local, 1.0);
+        world.spot_loss(&Zone::from("us-east-1c"), None);
+        run(&mut world, &mut dp, &mut m, 60);
+        // Within seconds, outlier detection ejects the dead hosts (retries
+        // hide most failures) and zone c clients are served by a and b.
+        let after = Window { from: 40, to: 60 };
+        let ok = share(&m, "us-east-1c", Outcome::is_success, after);
+        assert_eq!(ok, 1.0);
+        let by_c = share(
+            &m,
+            "us-east-1c",
+            |o| o.serving_zone().is_some_and(|s| s.as_str() == "us-east-1c"),
+            after,
+        );
+        assert_eq!(by_c, 0.0);
+    }
+
+    #[test]
+    fn same_seed_same_matrix() {
+        let go = || {
+            let (mut world, mut dp) = setup("suites/topologies/zone-failover.yaml");
+            let mut m = TrafficMatrix::default();
+            world.spot_loss(&Zone::from("us-east-1a"), None);
+            run(&mut world, &mut dp, &mut m, 20);
+            m
+        };
+        assert_eq!(go(), go());
+    }
+}

@@ -1,0 +1,7 @@
+//! The traffic matrix every assertion reads: client zone x serving zone x
+//! outcome, per second. The model fills it from its own counters; the local
+//! and kind backends fill it from PromQL.
+
+pub mod matrix;
+
+pub use matrix::{Outcome, TrafficMatrix, Window};
