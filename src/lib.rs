@@ -14,3 +14,4 @@ pub mod profile;
 pub mod telemetry;
 pub mod topology;
 pub mod zone;
+pub mod report;
