@@ -164,6 +164,17 @@ fn broken_yaml_still_exits_two_when_suppressed_or_in_json() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
     assert_eq!(v["findings"][0]["rule"], "ZC0001");
     assert_eq!(v["findings"][0]["line"], 4);
+    let out = zonechaos(&["lint", s(&file), "--suppress", "yaml-syntax"]);
+    assert_eq!(
+        code(&out),
+        2,
+        "suppressing the finding does not make the input valid"
+    );
+    assert!(
+        stderr(&out).contains("ZC0001 is suppressed"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

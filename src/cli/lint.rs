@@ -224,6 +224,34 @@ fn write_output(output: Option<&Path>, text: &str) -> Result<(), CliError> {
     }
 }
 
+/// The error for a report with input that is not YAML, naming the files
+/// (unless their ZC0001 findings were suppressed).
+fn bad_yaml_error(report: &LintReport) -> CliError {
+    let files: BTreeSet<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == catalog::YAML_SYNTAX.id)
+        .map(|f| f.loc.file.display().to_string())
+        .collect();
+    let id = catalog::YAML_SYNTAX.id;
+    if files.is_empty() {
+        CliError::usage(
+            format!(
+                "some input is not valid YAML ({id} is suppressed); its objects were not checked"
+            ),
+            format!("run again without --suppress {id} to see where"),
+        )
+    } else {
+        CliError::usage(
+            format!(
+                "not valid YAML: {}; none of its objects were checked",
+                files.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            format!("fix the {id} findings above and run lint again"),
+        )
+    }
+}
+
 /// Runs `zonechaos lint`; `verbose` also reports unknown kinds.
 pub fn run(args: &LintArgs, verbose: bool) -> Result<Status, CliError> {
     let suppress = resolve_suppress(&args.suppress)?;
@@ -254,22 +282,7 @@ pub fn run(args: &LintArgs, verbose: bool) -> Result<Status, CliError> {
     }
     let status = exit_status(&report, args.fail_on.into());
     if status == Status::BadInput {
-        let files: BTreeSet<String> = report
-            .findings
-            .iter()
-            .filter(|f| f.rule.id == catalog::YAML_SYNTAX.id)
-            .map(|f| f.loc.file.display().to_string())
-            .collect();
-        return Err(CliError::usage(
-            format!(
-                "not valid YAML: {}; none of its objects were checked",
-                files.into_iter().collect::<Vec<_>>().join(", ")
-            ),
-            format!(
-                "fix the {} findings above and run lint again",
-                catalog::YAML_SYNTAX.id
-            ),
-        ));
+        return Err(bad_yaml_error(&report));
     }
     Ok(status)
 }
@@ -324,6 +337,35 @@ mod tests {
         let mut report = test_support::report();
         report.bad_input = true;
         assert_eq!(exit_status(&report, Severity::Error), Status::BadInput);
+    }
+
+    #[test]
+    fn bad_yaml_error_names_files_or_the_suppression() {
+        let mut report = test_support::report();
+        report.bad_input = true;
+        report.findings.push(test_support::finding(
+            &catalog::YAML_SYNTAX,
+            "b.yaml",
+            2,
+            1,
+            None,
+            "invalid YAML",
+            "fix it",
+        ));
+        let err = bad_yaml_error(&report);
+        assert_eq!(err.status, Status::BadInput);
+        assert!(
+            err.message.starts_with("not valid YAML: b.yaml;"),
+            "{}",
+            err.message
+        );
+        report.findings.pop();
+        let err = bad_yaml_error(&report);
+        assert!(
+            err.message.contains("ZC0001 is suppressed"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
