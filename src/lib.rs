@@ -6,6 +6,7 @@
 //! Data flows one way: files -> [`topology`] -> [`lint`] (static checks)
 //! -> reports.
 
+pub mod cli;
 pub mod errors;
 pub mod lint;
 pub mod mesh;

@@ -1,3 +1,5 @@
-fn main() {
-    println!("zonechaos {}", env!("CARGO_PKG_VERSION"));
+//! The `zonechaos` binary; everything lives in [`zonechaos::cli`].
+
+fn main() -> std::process::ExitCode {
+    zonechaos::cli::main()
 }
