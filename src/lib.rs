@@ -12,7 +12,7 @@ pub mod lint;
 pub mod mesh;
 pub mod model;
 pub mod profile;
+pub mod report;
 pub mod telemetry;
 pub mod topology;
 pub mod zone;
-pub mod report;

@@ -11,13 +11,12 @@ use crate::errors::LoadError;
 use crate::lint::output::{self, Format, RenderOptions};
 use crate::lint::schema::CrdSchemas;
 use crate::lint::{LintOptions, LintReport, Severity, catalog};
-use crate::profile::{ClusterProfile, DEFAULT_PROFILE, ProfileError};
+use crate::profile::{BUILTIN_PROFILE, ClusterProfile, DEFAULT_PROFILE, ProfileError};
 use crate::topology::load_paths;
 
 /// The profile shipped with the sources, used when `clusters/three-zones.yaml`
 /// is not found in the current directory. (A profile compiled into the
 /// binary needs `ClusterProfile` to parse text; this branch cannot add it.)
-const SHIPPED_PROFILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/clusters/three-zones.yaml");
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -148,17 +147,15 @@ pub fn load_profile(explicit: Option<&Path>) -> Result<ClusterProfile, CliError>
     let path = match explicit {
         Some(path) => path.to_owned(),
         None if Path::new(DEFAULT_PROFILE).is_file() => PathBuf::from(DEFAULT_PROFILE),
-        None if Path::new(SHIPPED_PROFILE).is_file() => {
-            tracing::info!("{DEFAULT_PROFILE} not found here; using {SHIPPED_PROFILE}");
-            PathBuf::from(SHIPPED_PROFILE)
-        }
         None => {
-            return Err(CliError::usage(
-                format!(
-                    "no cluster profile: {DEFAULT_PROFILE} does not exist in the current directory"
-                ),
-                "pass --profile FILE (see clusters/three-zones.yaml in the zonechaos sources for the format)",
-            ));
+            tracing::info!(
+                "{DEFAULT_PROFILE} not found here; using the built-in three-zones profile"
+            );
+            return ClusterProfile::parse(
+                BUILTIN_PROFILE,
+                Path::new("<built-in clusters/three-zones.yaml>"),
+            )
+            .map_err(profile_error);
         }
     };
     tracing::info!("cluster profile: {}", path.display());
@@ -381,7 +378,8 @@ mod tests {
 
     #[test]
     fn shipped_profile_loads() {
-        let profile = load_profile(Some(Path::new(SHIPPED_PROFILE))).unwrap();
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/clusters/three-zones.yaml");
+        let profile = load_profile(Some(Path::new(shipped))).unwrap();
         assert!(!profile.zones.is_empty());
     }
 

@@ -16,6 +16,9 @@ use crate::zone::{Region, Zone};
 /// The default profile, relative to the project root.
 pub const DEFAULT_PROFILE: &str = "clusters/three-zones.yaml";
 
+/// The default profile's text, compiled into the binary.
+pub const BUILTIN_PROFILE: &str = include_str!("../../clusters/three-zones.yaml");
+
 /// Spot or on-demand capacity.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
@@ -166,9 +169,8 @@ impl ClusterProfile {
 
     /// The default profile compiled into the binary, for runs outside a checkout.
     pub fn builtin() -> ClusterProfile {
-        const TEXT: &str = include_str!("../../clusters/three-zones.yaml");
         // The file is validated by the test `default_profile_is_valid`.
-        ClusterProfile::parse(TEXT, Path::new(DEFAULT_PROFILE))
+        ClusterProfile::parse(BUILTIN_PROFILE, Path::new(DEFAULT_PROFILE))
             .unwrap_or_else(|e| panic!("built-in profile is invalid: {e}"))
     }
 

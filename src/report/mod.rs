@@ -3,4 +3,6 @@
 
 pub mod model;
 
-pub use model::{FailoverLatency, RunReport, StepResult, StepStatus, Timeline, TimelinePoint, Verdict};
+pub use model::{
+    FailoverLatency, RunReport, StepResult, StepStatus, Timeline, TimelinePoint, Verdict,
+};

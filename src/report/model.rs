@@ -41,7 +41,10 @@ pub enum StepStatus {
 impl StepStatus {
     /// True when this step makes the run fail.
     pub fn is_failure(self) -> bool {
-        matches!(self, StepStatus::Failed | StepStatus::UnexpectedPass | StepStatus::Error)
+        matches!(
+            self,
+            StepStatus::Failed | StepStatus::UnexpectedPass | StepStatus::Error
+        )
     }
 }
 
