@@ -16,3 +16,4 @@ pub mod report;
 pub mod telemetry;
 pub mod topology;
 pub mod zone;
+pub mod suite;

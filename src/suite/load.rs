@@ -1,0 +1,393 @@
+//! Reads a suite file and checks it before anything runs: unknown zones,
+//! Rollouts, PDBs, step kinds and bad durations are reported at file:line.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::model::clock::{SimDuration, parse_duration};
+use crate::model::world::ClusterTiming;
+use crate::profile::ClusterProfile;
+use crate::suite::format::{ACTION_KEYS, Action, COMMON_KEYS, Expectation, StepCommon, SuiteFile};
+use crate::topology::yaml::{self, Node, PathSeg, Pos, Value};
+use crate::topology::{Kind, LoadIssueKind, SourceLoc, Topology, load_paths};
+use crate::zone::Zone;
+
+/// A suite that cannot run, with the position of the problem.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{loc}: {message}\n  hint: {hint}")]
+pub struct SuiteError {
+    /// Where.
+    pub loc: SourceLoc,
+    /// What.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+/// One step, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Line in the suite file.
+    pub line: u32,
+    /// Name, timeout, expectation.
+    pub common: StepCommon,
+    /// The action, zone names normalised to full zone names.
+    pub action: Action,
+}
+
+impl Step {
+    /// True when the step documents a known defect.
+    pub fn expects_failure(&self) -> bool {
+        self.common.expect == Some(Expectation::Fail)
+    }
+
+    /// The step's timeout, if set.
+    pub fn timeout(&self) -> Option<SimDuration> {
+        self.common.timeout.as_deref().and_then(|t| parse_duration(t).ok())
+    }
+}
+
+/// The load, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Load {
+    /// Target Service namespace.
+    pub namespace: String,
+    /// Target Service name.
+    pub service: String,
+    /// Requests per second per client zone.
+    pub rps: f64,
+    /// Client zones.
+    pub zones: Vec<Zone>,
+}
+
+/// A suite ready to run.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// Name.
+    pub name: String,
+    /// The file.
+    pub file: PathBuf,
+    /// Description.
+    pub description: Option<String>,
+    /// Topology paths (resolved).
+    pub topology_paths: Vec<PathBuf>,
+    /// The topology.
+    pub topology: Topology,
+    /// The profile.
+    pub profile: ClusterProfile,
+    /// Seed.
+    pub seed: u64,
+    /// Load.
+    pub load: Load,
+    /// Timing.
+    pub timing: ClusterTiming,
+    /// Steps.
+    pub steps: Vec<Step>,
+    /// Finally steps.
+    pub finally: Vec<Step>,
+}
+
+struct Ctx<'a> {
+    file: Arc<Path>,
+    root: &'a Node,
+}
+
+impl Ctx<'_> {
+    fn err(&self, path: &[PathSeg], message: impl Into<String>, hint: impl Into<String>) -> SuiteError {
+        SuiteError {
+            loc: SourceLoc {
+                file: self.file.clone(),
+                pos: self.root.locate(path),
+            },
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+fn to_path(err: &serde_path_to_error::Path) -> Vec<PathSeg> {
+    err.iter()
+        .filter_map(|s| match s {
+            serde_path_to_error::Segment::Seq { index } => Some(PathSeg::Index(*index)),
+            serde_path_to_error::Segment::Map { key } => Some(PathSeg::Key(key.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads and validates a suite file.
+pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
+    let file: Arc<Path> = Arc::from(path);
+    let at0 = |message: String, hint: &str| SuiteError {
+        loc: SourceLoc {
+            file: file.clone(),
+            pos: Pos::default(),
+        },
+        message,
+        hint: hint.to_owned(),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| at0(format!("cannot read suite: {e}"), "pass an existing suite file, e.g. suites/zone-c-spot-loss.yaml"))?;
+    let mut docs = yaml::parse_documents(&text).map_err(|e| SuiteError {
+        loc: SourceLoc { file: file.clone(), pos: e.pos },
+        message: format!("invalid YAML: {}", e.message),
+        hint: "fix the YAML syntax".into(),
+    })?;
+    if docs.len() != 1 {
+        return Err(at0(format!("a suite file holds one document, found {}", docs.len()), "keep one suite per file"));
+    }
+    let root = docs.remove(0);
+    let ctx = Ctx { file: file.clone(), root: &root };
+    let raw: SuiteFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
+        let p = to_path(e.path());
+        ctx.err(&p, format!("{}: {}", yaml::display_path(&p), e.inner()), "see suites/README.md for the suite format")
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let profile = match &raw.profile {
+        None => ClusterProfile::builtin(),
+        Some(p) => ClusterProfile::load(&base.join(p)).map_err(|e| ctx.err(&crate::path!["profile"], e.to_string(), "fix the profile or point at clusters/three-zones.yaml"))?,
+    };
+    let topology_paths: Vec<PathBuf> = raw.topology.iter().map(|t| base.join(t)).collect();
+    let loaded = load_paths(&topology_paths).map_err(|e| ctx.err(&crate::path!["topology"], e.to_string(), "topology paths are relative to the suite file"))?;
+    if let Some(issue) = loaded.issues.iter().find(|i| i.kind == LoadIssueKind::Syntax) {
+        return Err(SuiteError {
+            loc: issue.loc.clone(),
+            message: issue.message.clone(),
+            hint: issue.hint.clone(),
+        });
+    }
+    let topology = Topology::new(loaded.objects);
+    let zone = |p: &[PathSeg], value: &str| -> Result<Zone, SuiteError> {
+        profile.zone_for_label_value(value).cloned().ok_or_else(|| {
+            ctx.err(
+                p,
+                format!("'{value}' is not a zone of profile {}", profile.name),
+                format!("use one of {}", profile.zone_names().map(Zone::as_str).collect::<Vec<_>>().join(", ")),
+            )
+        })
+    };
+    if topology.find(Kind::Service, &raw.load.namespace, &raw.load.service).is_none() {
+        return Err(ctx.err(&crate::path!["load", "service"], format!("Service {}/{} is not in the topology", raw.load.namespace, raw.load.service), "name the Service the clients call"));
+    }
+    if !(raw.load.rps > 0.0 && raw.load.rps <= 10_000.0) {
+        return Err(ctx.err(&crate::path!["load", "rps"], format!("rps {} is out of range", raw.load.rps), "use 1 to 10000 requests per second per zone"));
+    }
+    let zones = if raw.load.zones.is_empty() {
+        profile.zone_names().cloned().collect()
+    } else {
+        raw.load.zones.iter().enumerate().map(|(i, z)| zone(&crate::path!["load", "zones", i], z)).collect::<Result<_, _>>()?
+    };
+    let dur = |p: &[PathSeg], v: &Option<String>| -> Result<Option<SimDuration>, SuiteError> {
+        v.as_deref().map(|t| parse_duration(t).map_err(|e| ctx.err(p, e.to_string(), "write durations like 500ms, 10s, 5m"))).transpose()
+    };
+    let defaults = ClusterTiming::default();
+    let timing = ClusterTiming {
+        node_monitor_grace: dur(&crate::path!["timing", "nodeMonitorGrace"], &raw.timing.node_monitor_grace)?.unwrap_or(defaults.node_monitor_grace),
+        pod_startup: dur(&crate::path!["timing", "podStartup"], &raw.timing.pod_startup)?.unwrap_or(defaults.pod_startup),
+        not_ready_toleration: dur(&crate::path!["timing", "notReadyToleration"], &raw.timing.not_ready_toleration)?.unwrap_or(defaults.not_ready_toleration),
+        drain_retry: defaults.drain_retry,
+    };
+    let checker = StepChecker {
+        ctx: &ctx,
+        profile: &profile,
+        topology: &topology,
+    };
+    let steps = raw.steps.iter().enumerate().map(|(i, v)| checker.step("steps", i, v)).collect::<Result<Vec<_>, _>>()?;
+    let finally = raw.finally.iter().enumerate().map(|(i, v)| checker.step("finally", i, v)).collect::<Result<Vec<_>, _>>()?;
+    if steps.is_empty() {
+        return Err(ctx.err(&crate::path!["steps"], "the suite has no steps", "add at least a wait and an assertion"));
+    }
+    Ok(Suite {
+        name: raw.name,
+        file: path.to_owned(),
+        description: raw.description,
+        topology_paths,
+        topology,
+        profile: profile.clone(),
+        seed: raw.seed,
+        load: Load {
+            namespace: raw.load.namespace,
+            service: raw.load.service,
+            rps: raw.load.rps,
+            zones,
+        },
+        timing,
+        steps,
+        finally,
+    })
+}
+
+struct StepChecker<'a> {
+    ctx: &'a Ctx<'a>,
+    profile: &'a ClusterProfile,
+    topology: &'a Topology,
+}
+
+impl StepChecker<'_> {
+    fn step(&self, list: &str, i: usize, value: &serde_json::Value) -> Result<Step, SuiteError> {
+        let here = crate::path![list, i].to_vec();
+        let node = self.ctx.root.at(&here);
+        let line = node.map_or(0, |n| n.pos.line);
+        let Some(Node { value: Value::Map(entries), .. }) = node else {
+            return Err(self.ctx.err(&here, "a step is a mapping with one action key", format!("e.g. `- wait: 30s`; actions: {}", ACTION_KEYS.join(", "))));
+        };
+        let mut action_keys = Vec::new();
+        for (k, _) in entries {
+            if ACTION_KEYS.contains(&k.name.as_str()) {
+                action_keys.push(k.name.clone());
+            } else if !COMMON_KEYS.contains(&k.name.as_str()) {
+                let mut p = here.clone();
+                p.push(PathSeg::Key(k.name.clone()));
+                return Err(self.ctx.err(&p, format!("unknown step key '{}'", k.name), format!("actions: {}; common keys: {}", ACTION_KEYS.join(", "), COMMON_KEYS.join(", "))));
+            }
+        }
+        if action_keys.len() != 1 {
+            return Err(self.ctx.err(&here, format!("a step needs exactly one action, found {}", action_keys.len()), format!("actions: {}", ACTION_KEYS.join(", "))));
+        }
+        let key = action_keys.remove(0);
+        let obj = value.as_object().cloned().unwrap_or_default();
+        let common_json: serde_json::Map<String, serde_json::Value> = obj.iter().filter(|(k, _)| COMMON_KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let common: StepCommon = serde_path_to_error::deserialize(serde_json::Value::Object(common_json)).map_err(|e| {
+            let mut p = here.clone();
+            p.extend(to_path(e.path()));
+            self.ctx.err(&p, format!("{}: {}", yaml::display_path(&p), e.inner()), "expect takes pass or fail; timeout a duration")
+        })?;
+        let action_json = serde_json::json!({ key.clone(): obj.get(&key).cloned().unwrap_or(serde_json::Value::Null) });
+        let mut action: Action = serde_path_to_error::deserialize(action_json).map_err(|e| {
+            let mut p = here.clone();
+            p.extend(to_path(e.path()));
+            self.ctx.err(&p, format!("{}: {}", yaml::display_path(&p), e.inner()), "see suites/README.md for this step's fields")
+        })?;
+        if common.expect == Some(Expectation::Fail) && common.reason.as_deref().is_none_or(str::is_empty) {
+            return Err(self.ctx.err(&here, "`expect: fail` needs a `reason`", "say which known defect makes the assertion fail (e.g. SEMANTICS.md §6 defect 6)"));
+        }
+        if common.expect.is_some() && !action.is_assertion() {
+            return Err(self.ctx.err(&here, format!("`expect` only applies to assertions, not {key}"), "remove expect from this step"));
+        }
+        if let Some(t) = &common.timeout {
+            parse_duration(t).map_err(|e| self.ctx.err(&[here.clone(), crate::path!["timeout"].to_vec()].concat(), e.to_string(), "write durations like 30s, 2m"))?;
+        }
+        self.normalise(&here, &key, &mut action)?;
+        Ok(Step { line, common, action })
+    }
+
+    fn zone(&self, p: &[PathSeg], value: &mut String) -> Result<(), SuiteError> {
+        match self.profile.zone_for_label_value(value) {
+            Some(z) => {
+                *value = z.to_string();
+                Ok(())
+            }
+            None => Err(self.ctx.err(
+                p,
+                format!("'{value}' is not a zone of profile {}", self.profile.name),
+                format!("use one of {}", self.profile.zone_names().map(Zone::as_str).collect::<Vec<_>>().join(", ")),
+            )),
+        }
+    }
+
+    fn rollout(&self, p: &[PathSeg], name: &str) -> Result<(), SuiteError> {
+        if self.topology.rollouts().any(|(o, _)| o.name.name == name) {
+            return Ok(());
+        }
+        let known: Vec<String> = self.topology.rollouts().map(|(o, _)| o.name.name.clone()).collect();
+        Err(self.ctx.err(p, format!("no Rollout named '{name}' in the topology"), format!("Rollouts: {}", if known.is_empty() { "none".into() } else { known.join(", ") })))
+    }
+
+    fn duration(&self, p: &[PathSeg], v: &Option<String>) -> Result<(), SuiteError> {
+        if let Some(t) = v {
+            parse_duration(t).map_err(|e| self.ctx.err(p, e.to_string(), "write durations like 500ms, 10s, 5m"))?;
+        }
+        Ok(())
+    }
+
+    fn percent(&self, p: &[PathSeg], v: &Option<String>) -> Result<(), SuiteError> {
+        if let Some(t) = v {
+            parse_percent(t).ok_or_else(|| self.ctx.err(p, format!("'{t}' is not a percentage"), "write e.g. 99% or 0.5%"))?;
+        }
+        Ok(())
+    }
+
+    fn normalise(&self, here: &[PathSeg], key: &str, action: &mut Action) -> Result<(), SuiteError> {
+        let f = |field: &str| [here, &[PathSeg::from(key), PathSeg::from(field)]].concat();
+        let fi = |field: &str, i: usize| [here, &[PathSeg::from(key), PathSeg::from(field), PathSeg::Index(i)]].concat();
+        match action {
+            Action::Wait(w) => match w {
+                crate::suite::format::WaitSpec::For(d) => self.duration(&[here, &[PathSeg::from(key)]].concat(), &Some(d.clone()))?,
+                crate::suite::format::WaitSpec::Until { until } if until == "steady" => {}
+                crate::suite::format::WaitSpec::Until { until } => return Err(self.ctx.err(&f("until"), format!("unknown wait condition '{until}'"), "use `until: steady`")),
+            },
+            Action::SpotLoss(s) => {
+                self.zone(&f("zone"), &mut s.zone)?;
+                self.duration(&f("notice"), &s.notice)?;
+                if let Some(m) = &s.mode {
+                    if m != "refuse" && m != "blackhole" {
+                        return Err(self.ctx.err(&f("mode"), format!("unknown mode '{m}'"), "use refuse or blackhole"));
+                    }
+                }
+            }
+            Action::Drain(d) => {
+                self.zone(&f("zone"), &mut d.zone)?;
+                self.duration(&f("timeout"), &d.timeout)?;
+            }
+            Action::Cordon(z) | Action::Restore(z) => self.zone(&f("zone"), &mut z.zone)?,
+            Action::Canary(c) => self.rollout(&f("rollout"), &c.rollout)?,
+            Action::Promote(r) | Action::Abort(r) => self.rollout(&f("rollout"), &r.rollout)?,
+            Action::AssertFailover(a) => {
+                self.zone(&f("zone"), &mut a.zone)?;
+                for (i, z) in a.to.iter_mut().enumerate() {
+                    self.zone(&fi("to", i), z)?;
+                }
+                self.percent(&f("success"), &a.success)?;
+                self.duration(&f("within"), &a.within)?;
+                self.duration(&f("window"), &a.window)?;
+            }
+            Action::AssertNoCrossZone(a) => {
+                for (i, z) in a.zones.iter_mut().enumerate() {
+                    self.zone(&fi("zones", i), z)?;
+                }
+                self.duration(&f("window"), &a.window)?;
+                self.percent(&f("maxShare"), &a.max_share)?;
+            }
+            Action::AssertErrorBudget(a) => {
+                for (i, z) in a.zones.iter_mut().enumerate() {
+                    self.zone(&fi("zones", i), z)?;
+                }
+                self.duration(&f("window"), &a.window)?;
+                self.percent(&f("maxErrors"), &a.max_errors)?;
+            }
+            Action::AssertPdb(a) => {
+                self.zone(&f("drainOf"), &mut a.drain_of)?;
+                if !self.topology.pdbs().any(|(o, _)| o.name.name == a.blocked_by) {
+                    let known: Vec<String> = self.topology.pdbs().map(|(o, _)| o.name.name.clone()).collect();
+                    return Err(self.ctx.err(&f("blockedBy"), format!("no PodDisruptionBudget named '{}' in the topology", a.blocked_by), format!("PDBs: {}", known.join(", "))));
+                }
+            }
+            Action::AssertRollout(a) => {
+                self.rollout(&f("rollout"), &a.rollout)?;
+                self.duration(&f("within"), &a.within)?;
+                if let Some(p) = &a.phase {
+                    if !["Healthy", "Progressing", "Paused", "Degraded"].contains(&p.as_str()) {
+                        return Err(self.ctx.err(&f("phase"), format!("unknown phase '{p}'"), "use Healthy, Progressing, Paused or Degraded"));
+                    }
+                }
+            }
+            Action::AssertRouteIsolation(a) => self.rollout(&f("rollout"), &a.rollout)?,
+            Action::AssertRecovery(a) => {
+                self.zone(&f("zone"), &mut a.zone)?;
+                self.duration(&f("within"), &a.within)?;
+                self.duration(&f("window"), &a.window)?;
+                self.percent(&f("localShare"), &a.local_share)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `99%`, `0.5%` or a fraction `0.99` into a fraction.
+pub fn parse_percent(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let v = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().ok()? / 100.0,
+        None => t.parse::<f64>().ok()?,
+    };
+    (0.0..=1.0).contains(&v).then_some(v)
+}
