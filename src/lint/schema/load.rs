@@ -94,7 +94,10 @@ fn load_error(path: &Path, message: impl Into<String>) -> SchemaLoadError {
 }
 
 fn at(file: &Path, pos: Pos, message: impl std::fmt::Display) -> SchemaLoadError {
-    load_error(file, format!("line {}, column {}: {message}", pos.line, pos.column))
+    load_error(
+        file,
+        format!("line {}, column {}: {message}", pos.line, pos.column),
+    )
 }
 
 /// `*.yaml` and `*.yml` under `dir`, sorted, hidden entries skipped.
@@ -102,7 +105,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SchemaLoadError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| load_error(dir, e.to_string()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        })
         .collect();
     entries.sort();
     for entry in entries {

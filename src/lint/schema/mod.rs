@@ -141,7 +141,11 @@ fn check_object(schemas: &CrdSchemas, object: &Object, out: &mut Findings) -> bo
                 object.display_name(),
                 object.api_version,
                 object.kind_name,
-                if served.is_empty() { "none".to_owned() } else { served.join(", ") }
+                if served.is_empty() {
+                    "none".to_owned()
+                } else {
+                    served.join(", ")
+                }
             ),
             hint,
         );

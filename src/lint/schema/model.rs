@@ -325,7 +325,10 @@ mod tests {
         assert!(b.enumeration[1].matches(&Value::Str("Y".into())));
         let items = s.property("a").unwrap().items.as_deref().unwrap();
         assert_eq!((items.ty, items.nullable), (Some(Type::Integer), true));
-        assert!(matches!(s.property("m").unwrap().additional, Additional::Schema(_)));
+        assert!(matches!(
+            s.property("m").unwrap().additional,
+            Additional::Schema(_)
+        ));
         assert!(s.field("anything").is_none());
         let q = s.property("q").unwrap();
         assert!(q.int_or_string && q.ty.is_none());

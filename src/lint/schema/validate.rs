@@ -154,7 +154,10 @@ impl Validator<'_> {
         let field = explain_path(path);
         let kind = self.object.kind_name.to_lowercase();
         if field.is_empty() {
-            format!("`kubectl explain {kind} --api-version={}`", self.object.api_version)
+            format!(
+                "`kubectl explain {kind} --api-version={}`",
+                self.object.api_version
+            )
         } else {
             format!(
                 "`kubectl explain {kind}.{field} --api-version={}`",
@@ -224,7 +227,12 @@ impl Validator<'_> {
             let was_null = match entries.iter().find(|(k, _)| k.name == name) {
                 None if declared.is_some_and(|s| s.has_default) => continue,
                 None => false,
-                Some((_, v)) if matches!(v.value, Value::Null) && declared.is_some_and(Schema::prunes_null) => true,
+                Some((_, v))
+                    if matches!(v.value, Value::Null)
+                        && declared.is_some_and(Schema::prunes_null) =>
+                {
+                    true
+                }
                 Some(_) => continue,
             };
             self.missing(node, name, declared, was_null, path);
@@ -282,7 +290,9 @@ impl Validator<'_> {
             quoted(&node.value)
         );
         let nearest = match &node.value {
-            Value::Str(s) => suggest::closest(s, schema.enumeration.iter().filter_map(|e| e.as_str())),
+            Value::Str(s) => {
+                suggest::closest(s, schema.enumeration.iter().filter_map(|e| e.as_str()))
+            }
             _ => None,
         };
         let hint = match nearest {
@@ -304,7 +314,10 @@ impl Validator<'_> {
         let hint = match suggest::closest(&key.name, known.clone()) {
             Some(near) => format!("did you mean `{near}`? {consequence}"),
             None if schema.properties.is_empty() => {
-                format!("the CRD declares no fields here; remove `{}` ({consequence})", key.name)
+                format!(
+                    "the CRD declares no fields here; remove `{}` ({consequence})",
+                    key.name
+                )
             }
             None => format!(
                 "remove `{}` or fix its name; fields allowed here: {} ({consequence})",
