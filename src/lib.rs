@@ -13,7 +13,7 @@ pub mod mesh;
 pub mod model;
 pub mod profile;
 pub mod report;
+pub mod suite;
 pub mod telemetry;
 pub mod topology;
 pub mod zone;
-pub mod suite;

@@ -43,7 +43,10 @@ impl Step {
 
     /// The step's timeout, if set.
     pub fn timeout(&self) -> Option<SimDuration> {
-        self.common.timeout.as_deref().and_then(|t| parse_duration(t).ok())
+        self.common
+            .timeout
+            .as_deref()
+            .and_then(|t| parse_duration(t).ok())
     }
 }
 
@@ -93,7 +96,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, path: &[PathSeg], message: impl Into<String>, hint: impl Into<String>) -> SuiteError {
+    fn err(
+        &self,
+        path: &[PathSeg],
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> SuiteError {
         SuiteError {
             loc: SourceLoc {
                 file: self.file.clone(),
@@ -126,29 +134,63 @@ pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
         message,
         hint: hint.to_owned(),
     };
-    let text = std::fs::read_to_string(path).map_err(|e| at0(format!("cannot read suite: {e}"), "pass an existing suite file, e.g. suites/zone-c-spot-loss.yaml"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        at0(
+            format!("cannot read suite: {e}"),
+            "pass an existing suite file, e.g. suites/zone-c-spot-loss.yaml",
+        )
+    })?;
     let mut docs = yaml::parse_documents(&text).map_err(|e| SuiteError {
-        loc: SourceLoc { file: file.clone(), pos: e.pos },
+        loc: SourceLoc {
+            file: file.clone(),
+            pos: e.pos,
+        },
         message: format!("invalid YAML: {}", e.message),
         hint: "fix the YAML syntax".into(),
     })?;
     if docs.len() != 1 {
-        return Err(at0(format!("a suite file holds one document, found {}", docs.len()), "keep one suite per file"));
+        return Err(at0(
+            format!("a suite file holds one document, found {}", docs.len()),
+            "keep one suite per file",
+        ));
     }
     let root = docs.remove(0);
-    let ctx = Ctx { file: file.clone(), root: &root };
+    let ctx = Ctx {
+        file: file.clone(),
+        root: &root,
+    };
     let raw: SuiteFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
         let p = to_path(e.path());
-        ctx.err(&p, format!("{}: {}", yaml::display_path(&p), e.inner()), "see suites/README.md for the suite format")
+        ctx.err(
+            &p,
+            format!("{}: {}", yaml::display_path(&p), e.inner()),
+            "see suites/README.md for the suite format",
+        )
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let profile = match &raw.profile {
         None => ClusterProfile::builtin(),
-        Some(p) => ClusterProfile::load(&base.join(p)).map_err(|e| ctx.err(&crate::path!["profile"], e.to_string(), "fix the profile or point at clusters/three-zones.yaml"))?,
+        Some(p) => ClusterProfile::load(&base.join(p)).map_err(|e| {
+            ctx.err(
+                &crate::path!["profile"],
+                e.to_string(),
+                "fix the profile or point at clusters/three-zones.yaml",
+            )
+        })?,
     };
     let topology_paths: Vec<PathBuf> = raw.topology.iter().map(|t| base.join(t)).collect();
-    let loaded = load_paths(&topology_paths).map_err(|e| ctx.err(&crate::path!["topology"], e.to_string(), "topology paths are relative to the suite file"))?;
-    if let Some(issue) = loaded.issues.iter().find(|i| i.kind == LoadIssueKind::Syntax) {
+    let loaded = load_paths(&topology_paths).map_err(|e| {
+        ctx.err(
+            &crate::path!["topology"],
+            e.to_string(),
+            "topology paths are relative to the suite file",
+        )
+    })?;
+    if let Some(issue) = loaded
+        .issues
+        .iter()
+        .find(|i| i.kind == LoadIssueKind::Syntax)
+    {
         return Err(SuiteError {
             loc: issue.loc.clone(),
             message: issue.message.clone(),
@@ -161,29 +203,72 @@ pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
             ctx.err(
                 p,
                 format!("'{value}' is not a zone of profile {}", profile.name),
-                format!("use one of {}", profile.zone_names().map(Zone::as_str).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "use one of {}",
+                    profile
+                        .zone_names()
+                        .map(Zone::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )
         })
     };
-    if topology.find(Kind::Service, &raw.load.namespace, &raw.load.service).is_none() {
-        return Err(ctx.err(&crate::path!["load", "service"], format!("Service {}/{} is not in the topology", raw.load.namespace, raw.load.service), "name the Service the clients call"));
+    if topology
+        .find(Kind::Service, &raw.load.namespace, &raw.load.service)
+        .is_none()
+    {
+        return Err(ctx.err(
+            &crate::path!["load", "service"],
+            format!(
+                "Service {}/{} is not in the topology",
+                raw.load.namespace, raw.load.service
+            ),
+            "name the Service the clients call",
+        ));
     }
     if !(raw.load.rps > 0.0 && raw.load.rps <= 10_000.0) {
-        return Err(ctx.err(&crate::path!["load", "rps"], format!("rps {} is out of range", raw.load.rps), "use 1 to 10000 requests per second per zone"));
+        return Err(ctx.err(
+            &crate::path!["load", "rps"],
+            format!("rps {} is out of range", raw.load.rps),
+            "use 1 to 10000 requests per second per zone",
+        ));
     }
     let zones = if raw.load.zones.is_empty() {
         profile.zone_names().cloned().collect()
     } else {
-        raw.load.zones.iter().enumerate().map(|(i, z)| zone(&crate::path!["load", "zones", i], z)).collect::<Result<_, _>>()?
+        raw.load
+            .zones
+            .iter()
+            .enumerate()
+            .map(|(i, z)| zone(&crate::path!["load", "zones", i], z))
+            .collect::<Result<_, _>>()?
     };
     let dur = |p: &[PathSeg], v: &Option<String>| -> Result<Option<SimDuration>, SuiteError> {
-        v.as_deref().map(|t| parse_duration(t).map_err(|e| ctx.err(p, e.to_string(), "write durations like 500ms, 10s, 5m"))).transpose()
+        v.as_deref()
+            .map(|t| {
+                parse_duration(t)
+                    .map_err(|e| ctx.err(p, e.to_string(), "write durations like 500ms, 10s, 5m"))
+            })
+            .transpose()
     };
     let defaults = ClusterTiming::default();
     let timing = ClusterTiming {
-        node_monitor_grace: dur(&crate::path!["timing", "nodeMonitorGrace"], &raw.timing.node_monitor_grace)?.unwrap_or(defaults.node_monitor_grace),
-        pod_startup: dur(&crate::path!["timing", "podStartup"], &raw.timing.pod_startup)?.unwrap_or(defaults.pod_startup),
-        not_ready_toleration: dur(&crate::path!["timing", "notReadyToleration"], &raw.timing.not_ready_toleration)?.unwrap_or(defaults.not_ready_toleration),
+        node_monitor_grace: dur(
+            &crate::path!["timing", "nodeMonitorGrace"],
+            &raw.timing.node_monitor_grace,
+        )?
+        .unwrap_or(defaults.node_monitor_grace),
+        pod_startup: dur(
+            &crate::path!["timing", "podStartup"],
+            &raw.timing.pod_startup,
+        )?
+        .unwrap_or(defaults.pod_startup),
+        not_ready_toleration: dur(
+            &crate::path!["timing", "notReadyToleration"],
+            &raw.timing.not_ready_toleration,
+        )?
+        .unwrap_or(defaults.not_ready_toleration),
         drain_retry: defaults.drain_retry,
     };
     let checker = StepChecker {
@@ -191,10 +276,24 @@ pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
         profile: &profile,
         topology: &topology,
     };
-    let steps = raw.steps.iter().enumerate().map(|(i, v)| checker.step("steps", i, v)).collect::<Result<Vec<_>, _>>()?;
-    let finally = raw.finally.iter().enumerate().map(|(i, v)| checker.step("finally", i, v)).collect::<Result<Vec<_>, _>>()?;
+    let steps = raw
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, v)| checker.step("steps", i, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let finally = raw
+        .finally
+        .iter()
+        .enumerate()
+        .map(|(i, v)| checker.step("finally", i, v))
+        .collect::<Result<Vec<_>, _>>()?;
     if steps.is_empty() {
-        return Err(ctx.err(&crate::path!["steps"], "the suite has no steps", "add at least a wait and an assertion"));
+        return Err(ctx.err(
+            &crate::path!["steps"],
+            "the suite has no steps",
+            "add at least a wait and an assertion",
+        ));
     }
     Ok(Suite {
         name: raw.name,
@@ -227,8 +326,16 @@ impl StepChecker<'_> {
         let here = crate::path![list, i].to_vec();
         let node = self.ctx.root.at(&here);
         let line = node.map_or(0, |n| n.pos.line);
-        let Some(Node { value: Value::Map(entries), .. }) = node else {
-            return Err(self.ctx.err(&here, "a step is a mapping with one action key", format!("e.g. `- wait: 30s`; actions: {}", ACTION_KEYS.join(", "))));
+        let Some(Node {
+            value: Value::Map(entries),
+            ..
+        }) = node
+        else {
+            return Err(self.ctx.err(
+                &here,
+                "a step is a mapping with one action key",
+                format!("e.g. `- wait: 30s`; actions: {}", ACTION_KEYS.join(", ")),
+            ));
         };
         let mut action_keys = Vec::new();
         for (k, _) in entries {
@@ -237,37 +344,87 @@ impl StepChecker<'_> {
             } else if !COMMON_KEYS.contains(&k.name.as_str()) {
                 let mut p = here.clone();
                 p.push(PathSeg::Key(k.name.clone()));
-                return Err(self.ctx.err(&p, format!("unknown step key '{}'", k.name), format!("actions: {}; common keys: {}", ACTION_KEYS.join(", "), COMMON_KEYS.join(", "))));
+                return Err(self.ctx.err(
+                    &p,
+                    format!("unknown step key '{}'", k.name),
+                    format!(
+                        "actions: {}; common keys: {}",
+                        ACTION_KEYS.join(", "),
+                        COMMON_KEYS.join(", ")
+                    ),
+                ));
             }
         }
         if action_keys.len() != 1 {
-            return Err(self.ctx.err(&here, format!("a step needs exactly one action, found {}", action_keys.len()), format!("actions: {}", ACTION_KEYS.join(", "))));
+            return Err(self.ctx.err(
+                &here,
+                format!(
+                    "a step needs exactly one action, found {}",
+                    action_keys.len()
+                ),
+                format!("actions: {}", ACTION_KEYS.join(", ")),
+            ));
         }
         let key = action_keys.remove(0);
         let obj = value.as_object().cloned().unwrap_or_default();
-        let common_json: serde_json::Map<String, serde_json::Value> = obj.iter().filter(|(k, _)| COMMON_KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-        let common: StepCommon = serde_path_to_error::deserialize(serde_json::Value::Object(common_json)).map_err(|e| {
+        let common_json: serde_json::Map<String, serde_json::Value> = obj
+            .iter()
+            .filter(|(k, _)| COMMON_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let common: StepCommon = serde_path_to_error::deserialize(serde_json::Value::Object(
+            common_json,
+        ))
+        .map_err(|e| {
             let mut p = here.clone();
             p.extend(to_path(e.path()));
-            self.ctx.err(&p, format!("{}: {}", yaml::display_path(&p), e.inner()), "expect takes pass or fail; timeout a duration")
+            self.ctx.err(
+                &p,
+                format!("{}: {}", yaml::display_path(&p), e.inner()),
+                "expect takes pass or fail; timeout a duration",
+            )
         })?;
         let action_json = serde_json::json!({ key.clone(): obj.get(&key).cloned().unwrap_or(serde_json::Value::Null) });
         let mut action: Action = serde_path_to_error::deserialize(action_json).map_err(|e| {
             let mut p = here.clone();
             p.extend(to_path(e.path()));
-            self.ctx.err(&p, format!("{}: {}", yaml::display_path(&p), e.inner()), "see suites/README.md for this step's fields")
+            self.ctx.err(
+                &p,
+                format!("{}: {}", yaml::display_path(&p), e.inner()),
+                "see suites/README.md for this step's fields",
+            )
         })?;
-        if common.expect == Some(Expectation::Fail) && common.reason.as_deref().is_none_or(str::is_empty) {
-            return Err(self.ctx.err(&here, "`expect: fail` needs a `reason`", "say which known defect makes the assertion fail (e.g. SEMANTICS.md §6 defect 6)"));
+        if common.expect == Some(Expectation::Fail)
+            && common.reason.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(self.ctx.err(
+                &here,
+                "`expect: fail` needs a `reason`",
+                "say which known defect makes the assertion fail (e.g. SEMANTICS.md §6 defect 6)",
+            ));
         }
         if common.expect.is_some() && !action.is_assertion() {
-            return Err(self.ctx.err(&here, format!("`expect` only applies to assertions, not {key}"), "remove expect from this step"));
+            return Err(self.ctx.err(
+                &here,
+                format!("`expect` only applies to assertions, not {key}"),
+                "remove expect from this step",
+            ));
         }
         if let Some(t) = &common.timeout {
-            parse_duration(t).map_err(|e| self.ctx.err(&[here.clone(), crate::path!["timeout"].to_vec()].concat(), e.to_string(), "write durations like 30s, 2m"))?;
+            parse_duration(t).map_err(|e| {
+                self.ctx.err(
+                    &[here.clone(), crate::path!["timeout"].to_vec()].concat(),
+                    e.to_string(),
+                    "write durations like 30s, 2m",
+                )
+            })?;
         }
         self.normalise(&here, &key, &mut action)?;
-        Ok(Step { line, common, action })
+        Ok(Step {
+            line,
+            common,
+            action,
+        })
     }
 
     fn zone(&self, p: &[PathSeg], value: &mut String) -> Result<(), SuiteError> {
@@ -279,7 +436,14 @@ impl StepChecker<'_> {
             None => Err(self.ctx.err(
                 p,
                 format!("'{value}' is not a zone of profile {}", self.profile.name),
-                format!("use one of {}", self.profile.zone_names().map(Zone::as_str).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "use one of {}",
+                    self.profile
+                        .zone_names()
+                        .map(Zone::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )),
         }
     }
@@ -288,39 +452,86 @@ impl StepChecker<'_> {
         if self.topology.rollouts().any(|(o, _)| o.name.name == name) {
             return Ok(());
         }
-        let known: Vec<String> = self.topology.rollouts().map(|(o, _)| o.name.name.clone()).collect();
-        Err(self.ctx.err(p, format!("no Rollout named '{name}' in the topology"), format!("Rollouts: {}", if known.is_empty() { "none".into() } else { known.join(", ") })))
+        let known: Vec<String> = self
+            .topology
+            .rollouts()
+            .map(|(o, _)| o.name.name.clone())
+            .collect();
+        Err(self.ctx.err(
+            p,
+            format!("no Rollout named '{name}' in the topology"),
+            format!(
+                "Rollouts: {}",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ))
     }
 
     fn duration(&self, p: &[PathSeg], v: &Option<String>) -> Result<(), SuiteError> {
         if let Some(t) = v {
-            parse_duration(t).map_err(|e| self.ctx.err(p, e.to_string(), "write durations like 500ms, 10s, 5m"))?;
+            parse_duration(t).map_err(|e| {
+                self.ctx
+                    .err(p, e.to_string(), "write durations like 500ms, 10s, 5m")
+            })?;
         }
         Ok(())
     }
 
     fn percent(&self, p: &[PathSeg], v: &Option<String>) -> Result<(), SuiteError> {
         if let Some(t) = v {
-            parse_percent(t).ok_or_else(|| self.ctx.err(p, format!("'{t}' is not a percentage"), "write e.g. 99% or 0.5%"))?;
+            parse_percent(t).ok_or_else(|| {
+                self.ctx.err(
+                    p,
+                    format!("'{t}' is not a percentage"),
+                    "write e.g. 99% or 0.5%",
+                )
+            })?;
         }
         Ok(())
     }
 
-    fn normalise(&self, here: &[PathSeg], key: &str, action: &mut Action) -> Result<(), SuiteError> {
+    fn normalise(
+        &self,
+        here: &[PathSeg],
+        key: &str,
+        action: &mut Action,
+    ) -> Result<(), SuiteError> {
         let f = |field: &str| [here, &[PathSeg::from(key), PathSeg::from(field)]].concat();
-        let fi = |field: &str, i: usize| [here, &[PathSeg::from(key), PathSeg::from(field), PathSeg::Index(i)]].concat();
+        let fi = |field: &str, i: usize| {
+            [
+                here,
+                &[PathSeg::from(key), PathSeg::from(field), PathSeg::Index(i)],
+            ]
+            .concat()
+        };
         match action {
             Action::Wait(w) => match w {
-                crate::suite::format::WaitSpec::For(d) => self.duration(&[here, &[PathSeg::from(key)]].concat(), &Some(d.clone()))?,
+                crate::suite::format::WaitSpec::For(d) => {
+                    self.duration(&[here, &[PathSeg::from(key)]].concat(), &Some(d.clone()))?
+                }
                 crate::suite::format::WaitSpec::Until { until } if until == "steady" => {}
-                crate::suite::format::WaitSpec::Until { until } => return Err(self.ctx.err(&f("until"), format!("unknown wait condition '{until}'"), "use `until: steady`")),
+                crate::suite::format::WaitSpec::Until { until } => {
+                    return Err(self.ctx.err(
+                        &f("until"),
+                        format!("unknown wait condition '{until}'"),
+                        "use `until: steady`",
+                    ));
+                }
             },
             Action::SpotLoss(s) => {
                 self.zone(&f("zone"), &mut s.zone)?;
                 self.duration(&f("notice"), &s.notice)?;
                 if let Some(m) = &s.mode {
                     if m != "refuse" && m != "blackhole" {
-                        return Err(self.ctx.err(&f("mode"), format!("unknown mode '{m}'"), "use refuse or blackhole"));
+                        return Err(self.ctx.err(
+                            &f("mode"),
+                            format!("unknown mode '{m}'"),
+                            "use refuse or blackhole",
+                        ));
                     }
                 }
             }
@@ -356,9 +567,24 @@ impl StepChecker<'_> {
             }
             Action::AssertPdb(a) => {
                 self.zone(&f("drainOf"), &mut a.drain_of)?;
-                if !self.topology.pdbs().any(|(o, _)| o.name.name == a.blocked_by) {
-                    let known: Vec<String> = self.topology.pdbs().map(|(o, _)| o.name.name.clone()).collect();
-                    return Err(self.ctx.err(&f("blockedBy"), format!("no PodDisruptionBudget named '{}' in the topology", a.blocked_by), format!("PDBs: {}", known.join(", "))));
+                if !self
+                    .topology
+                    .pdbs()
+                    .any(|(o, _)| o.name.name == a.blocked_by)
+                {
+                    let known: Vec<String> = self
+                        .topology
+                        .pdbs()
+                        .map(|(o, _)| o.name.name.clone())
+                        .collect();
+                    return Err(self.ctx.err(
+                        &f("blockedBy"),
+                        format!(
+                            "no PodDisruptionBudget named '{}' in the topology",
+                            a.blocked_by
+                        ),
+                        format!("PDBs: {}", known.join(", ")),
+                    ));
                 }
             }
             Action::AssertRollout(a) => {
@@ -366,7 +592,11 @@ impl StepChecker<'_> {
                 self.duration(&f("within"), &a.within)?;
                 if let Some(p) = &a.phase {
                     if !["Healthy", "Progressing", "Paused", "Degraded"].contains(&p.as_str()) {
-                        return Err(self.ctx.err(&f("phase"), format!("unknown phase '{p}'"), "use Healthy, Progressing, Paused or Degraded"));
+                        return Err(self.ctx.err(
+                            &f("phase"),
+                            format!("unknown phase '{p}'"),
+                            "use Healthy, Progressing, Paused or Degraded",
+                        ));
                     }
                 }
             }
