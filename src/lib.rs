@@ -3,9 +3,12 @@
 //! PodDisruptionBudgets per zone, Spot capacity that can vanish a zone at a
 //! time).
 //!
-//! Data flows one way: files -> [`topology`] -> [`lint`] (static checks)
-//! -> reports.
+//! Data flows one way: files -> [`topology`] -> [`model`]/[`backend`] ->
+//! [`telemetry`] -> [`assert`] -> [`report`]. Static checks live in [`lint`].
 
+pub mod assert;
+pub mod backend;
+pub mod chaos;
 pub mod cli;
 pub mod errors;
 pub mod lint;

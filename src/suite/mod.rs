@@ -2,5 +2,6 @@
 
 pub mod format;
 pub mod load;
+pub mod runner;
 
 pub use load::{Load, Step, Suite, SuiteError, load_suite, parse_percent};

@@ -1,0 +1,166 @@
+//! `sim`: the model alone, on a virtual clock. Control plane from
+//! [`crate::model`], data plane from [`crate::mesh::proxy`], telemetry from
+//! the model's own counters.
+
+use std::collections::BTreeMap;
+
+use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
+use crate::mesh::proxy::{Client, DataPlane};
+use crate::model::World;
+use crate::model::clock::{SimDuration, SimTime};
+use crate::model::rollout::RolloutStatus;
+use crate::model::world::{Event, PdbStatus};
+use crate::suite::Suite;
+use crate::suite::format::Action;
+use crate::telemetry::TrafficMatrix;
+use crate::zone::Zone;
+
+/// Traffic is simulated in 100 ms slices.
+pub const TICK: SimDuration = SimDuration::millis(100);
+
+/// The sim backend.
+#[derive(Debug, Clone)]
+pub struct SimBackend {
+    /// The control plane.
+    pub world: World,
+    /// The data plane.
+    pub data_plane: DataPlane,
+    /// Counters.
+    pub matrix: TrafficMatrix,
+    drains: Vec<(Zone, usize, SimTime, BTreeMap<String, PdbStatus>)>,
+}
+
+impl SimBackend {
+    /// Builds the world and clients of a suite.
+    pub fn new(suite: &Suite) -> SimBackend {
+        let world = World::new(&suite.topology, &suite.profile, suite.timing);
+        let clients = suite
+            .load
+            .zones
+            .iter()
+            .map(|z| Client::new(&world, z, &suite.load.namespace, suite.load.rps))
+            .collect();
+        let data_plane = DataPlane::new((suite.load.namespace.clone(), suite.load.service.clone()), clients, suite.seed);
+        SimBackend {
+            world,
+            data_plane,
+            matrix: TrafficMatrix::default(),
+            drains: Vec::new(),
+        }
+    }
+}
+
+/// Budget statuses of a world by name.
+pub fn budgets(world: &World) -> BTreeMap<String, PdbStatus> {
+    (0..world.pdbs.len())
+        .filter_map(|i| world.pdb_status(i).ok().map(|s| (world.pdbs[i].name.name.clone(), s)))
+        .collect()
+}
+
+/// Every route's weights in a world's mesh.
+pub fn route_weights(world: &World) -> RouteWeights {
+    let mut out = RouteWeights::new();
+    for vs in &world.mesh.virtual_services {
+        for (i, r) in vs.spec.http.iter().enumerate() {
+            let name = r.name.clone().unwrap_or_else(|| format!("#{i}"));
+            let dests = r
+                .route
+                .iter()
+                .map(|d| {
+                    let target = match &d.destination.subset {
+                        Some(s) => format!("{}/{s}", d.destination.host),
+                        None => d.destination.host.clone(),
+                    };
+                    (target, d.weight.unwrap_or(if r.route.len() == 1 { 100 } else { 0 }))
+                })
+                .collect();
+            out.insert((vs.name.to_string(), name), dests);
+        }
+    }
+    out
+}
+
+/// The latest drain of a zone in a world.
+pub fn drain_report(world: &World, drains: &[(Zone, usize, SimTime, BTreeMap<String, PdbStatus>)], zone: &Zone) -> Option<DrainReport> {
+    let (z, i, started, before) = drains.iter().rev().find(|(z, ..)| z == zone)?;
+    let d = world.drains.get(*i)?;
+    let pods_left = world
+        .pods
+        .iter()
+        .filter(|p| p.is_active() && p.node.is_some_and(|n| d.nodes.contains(&n)))
+        .count();
+    Some(DrainReport {
+        zone: z.clone(),
+        started: *started,
+        evicted: d.evicted.clone(),
+        refusals: d.refusals.clone(),
+        finished: d.finished,
+        pods_left,
+        budgets_before: before.clone(),
+    })
+}
+
+impl Backend for SimBackend {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    fn now(&self) -> SimTime {
+        self.world.now
+    }
+
+    fn advance(&mut self, d: SimDuration) -> Result<(), BackendError> {
+        let end = self.world.now + d;
+        while self.world.now < end {
+            let step = SimDuration(TICK.0.min(end.0 - self.world.now.0));
+            let next = self.world.now + step;
+            self.world.advance(next);
+            self.data_plane.tick(&self.world, step, &mut self.matrix);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
+        if let Action::Drain(d) = action {
+            let before = budgets(&self.world);
+            let evidence = crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
+            self.drains.push((Zone(d.zone.clone()), self.world.drains.len() - 1, self.world.now, before));
+            return Ok(evidence);
+        }
+        if let Action::SpotLoss(s) = action {
+            if s.notice.is_some() {
+                let before = budgets(&self.world);
+                let evidence = crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
+                if !self.world.drains.is_empty() {
+                    self.drains.push((Zone(s.zone.clone()), self.world.drains.len() - 1, self.world.now, before));
+                }
+                return Ok(evidence);
+            }
+        }
+        crate::chaos::apply(&mut self.world, action).map_err(BackendError)
+    }
+
+    fn matrix(&mut self) -> Result<TrafficMatrix, BackendError> {
+        Ok(self.matrix.clone())
+    }
+
+    fn rollout_status(&self, name: &str) -> Option<RolloutStatus> {
+        self.world.rollout_status(name).cloned()
+    }
+
+    fn pdb_statuses(&self) -> BTreeMap<String, PdbStatus> {
+        budgets(&self.world)
+    }
+
+    fn last_drain(&self, zone: &Zone) -> Option<DrainReport> {
+        drain_report(&self.world, &self.drains, zone)
+    }
+
+    fn route_weights(&self) -> RouteWeights {
+        route_weights(&self.world)
+    }
+
+    fn events(&self) -> Vec<Event> {
+        self.world.events.clone()
+    }
+}

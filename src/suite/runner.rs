@@ -1,0 +1,253 @@
+//! Runs a suite on a backend: steps in order, per-step timeouts, `finally`
+//! steps that always run, `expect: fail` for known defects, and the report.
+
+use std::time::Instant;
+
+use crate::assert::{self, Check, Ctx, Memory};
+use crate::backend::Backend;
+use crate::chaos;
+use crate::model::clock::{SimDuration, SimTime};
+use crate::report::{FailoverLatency, RunReport, StepResult, StepStatus, Timeline, TimelinePoint};
+use crate::suite::format::{Action, WaitSpec};
+use crate::suite::{Step, Suite};
+use crate::telemetry::{Outcome, TrafficMatrix};
+use crate::zone::Zone;
+
+/// Default bound for `wait: {until: steady}`.
+pub const STEADY_TIMEOUT: SimDuration = SimDuration::secs(120);
+
+/// Progress callbacks (the CLI shows a progress bar; tests pass `()`).
+pub trait Progress {
+    /// A step starts.
+    fn step_started(&mut self, _index: usize, _title: &str) {}
+    /// A step ended.
+    fn step_finished(&mut self, _result: &StepResult) {}
+}
+
+impl Progress for () {}
+
+/// Runs the suite and builds the report.
+pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress) -> RunReport {
+    let wall = Instant::now();
+    let mut memory = Memory::default();
+    let mut results = Vec::new();
+    let mut marks = Vec::new();
+    let mut broken = false;
+    let all: Vec<(bool, &Step)> = suite.steps.iter().map(|s| (false, s)).chain(suite.finally.iter().map(|s| (true, s))).collect();
+    for (index, (finally, step)) in all.into_iter().enumerate() {
+        let title = step.common.name.clone().unwrap_or_else(|| chaos::title(&step.action));
+        progress.step_started(index, &title);
+        let started = backend.now();
+        let mut result = StepResult {
+            index,
+            kind: step.action.key().to_owned(),
+            title: title.clone(),
+            line: step.line,
+            started_s: started.as_secs_f64(),
+            ended_s: started.as_secs_f64(),
+            status: StepStatus::Passed,
+            message: String::new(),
+            expected_failure_reason: step.expects_failure().then(|| step.common.reason.clone().unwrap_or_default()),
+            is_assertion: step.action.is_assertion(),
+            finally,
+            evidence: serde_json::Value::Null,
+        };
+        if broken && !finally {
+            result.status = StepStatus::Skipped;
+            result.message = "skipped: an earlier step could not run".into();
+        } else {
+            match execute(suite, step, backend, &mut memory, &mut marks, &title) {
+                Ok(Some(check)) => {
+                    result.status = match (check.holds, step.expects_failure()) {
+                        (true, false) => StepStatus::Passed,
+                        (false, false) => StepStatus::Failed,
+                        (false, true) => StepStatus::ExpectedFailure,
+                        (true, true) => StepStatus::UnexpectedPass,
+                    };
+                    result.message = check.message;
+                    result.evidence = check.evidence;
+                }
+                Ok(None) => result.message = "done".into(),
+                Err((message, evidence)) => {
+                    result.status = StepStatus::Error;
+                    result.message = message;
+                    result.evidence = evidence;
+                    broken = true;
+                }
+            }
+        }
+        result.ended_s = backend.now().as_secs_f64();
+        progress.step_finished(&result);
+        results.push(result);
+    }
+    let matrix = backend.matrix().unwrap_or_default();
+    let predicted = backend.predicted_matrix();
+    let failover = failover_latencies(&memory, &matrix, predicted.as_ref(), backend.name() == "sim");
+    RunReport {
+        suite: suite.name.clone(),
+        file: suite.file.display().to_string(),
+        backend: backend.name().to_owned(),
+        topology: suite.topology_paths.iter().map(|p| p.display().to_string()).collect(),
+        profile: suite.profile.name.clone(),
+        seed: suite.seed,
+        verdict: RunReport::verdict_of(&results),
+        duration_s: backend.now().as_secs_f64(),
+        wall_ms: u64::try_from(wall.elapsed().as_millis()).unwrap_or(u64::MAX),
+        steps: results,
+        timeline: timeline(&matrix, suite, marks),
+        failover,
+        queries: Vec::new(),
+        events: backend.events().iter().filter_map(|e| serde_json::to_value(e).ok()).collect(),
+    }
+}
+
+type StepError = (String, serde_json::Value);
+
+fn execute(
+    suite: &Suite,
+    step: &Step,
+    backend: &mut dyn Backend,
+    memory: &mut Memory,
+    marks: &mut Vec<(f64, String)>,
+    title: &str,
+) -> Result<Option<Check>, StepError> {
+    let infra = |e: crate::backend::BackendError| (format!("backend: {e}"), serde_json::Value::Null);
+    match &step.action {
+        Action::Wait(WaitSpec::For(d)) => {
+            let d = crate::model::parse_duration(d).map_err(|e| (e.to_string(), serde_json::Value::Null))?;
+            backend.advance(d).map_err(infra)?;
+            Ok(None)
+        }
+        Action::Wait(WaitSpec::Until { .. }) => {
+            let deadline = backend.now() + step.timeout().unwrap_or(STEADY_TIMEOUT);
+            loop {
+                backend.advance(SimDuration::secs(1)).map_err(infra)?;
+                let m = backend.matrix().map_err(infra)?;
+                if steady(&m, &suite.load.zones, backend.now()) {
+                    return Ok(None);
+                }
+                if backend.now() >= deadline {
+                    return Err((format!("not steady after {}: some client zone is below 99% success", step.timeout().unwrap_or(STEADY_TIMEOUT)), serde_json::Value::Null));
+                }
+            }
+        }
+        action if action.is_assertion() => {
+            let started = backend.now();
+            let deadline = assert::deadline(action, started, memory, step.timeout());
+            loop {
+                let matrix = backend.matrix().map_err(infra)?;
+                let check = {
+                    let ctx = Ctx {
+                        backend: &*backend,
+                        matrix: &matrix,
+                        topology: &suite.topology,
+                        memory,
+                        client_zones: &suite.load.zones,
+                        now: backend.now(),
+                    };
+                    assert::evaluate(action, &ctx)
+                };
+                match deadline {
+                    Some(d) if !check.holds && backend.now() < d => backend.advance(SimDuration::secs(1)).map_err(infra)?,
+                    _ => return Ok(Some(check)),
+                }
+            }
+        }
+        action => {
+            if let Action::Canary(c) = action {
+                memory.canary_baseline.insert(c.rollout.clone(), backend.route_weights());
+            }
+            let now = backend.now();
+            let evidence = backend.apply(action).map_err(|e| (format!("{title} failed: {e}"), serde_json::Value::Null))?;
+            if let Some(zone) = chaos::disrupted_zone(action) {
+                memory.disruptions.push((zone, now));
+            }
+            marks.push((now.as_secs_f64(), title.to_owned()));
+            // Drains run for a while: give them until their own timeout, as
+            // `kubectl drain --timeout` would block the pipeline.
+            if let (Action::Drain(_), Some(t)) = (action, step.timeout()) {
+                backend.advance(t).map_err(infra)?;
+            }
+            let _ = evidence;
+            Ok(None)
+        }
+    }
+}
+
+/// Every client zone at >= 99% success over the last 5 seconds.
+fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
+    let to = now.0 / 1000;
+    let w = crate::telemetry::Window { from: to.saturating_sub(5), to };
+    zones.iter().all(|z| {
+        let o = m.outcomes(z, w);
+        let total: u64 = o.values().sum();
+        let ok: u64 = o.iter().filter(|(k, _)| k.is_success()).map(|(_, n)| n).sum();
+        total > 0 && ok as f64 / total as f64 >= 0.99
+    })
+}
+
+/// Seconds from the disruption to the first second in which >= 99% of the
+/// zone's clients' requests succeed, and the requests lost before it.
+pub fn recovery_after(m: &TrafficMatrix, zone: &Zone, from: SimTime) -> (Option<f64>, u64) {
+    let start = from.0 / 1000;
+    let mut lost = 0;
+    for s in start..m.len_seconds() {
+        let w = crate::telemetry::Window { from: s, to: s + 1 };
+        let o = m.outcomes(zone, w);
+        let total: u64 = o.values().sum();
+        let ok: u64 = o.iter().filter(|(k, _)| k.is_success()).map(|(_, n)| n).sum();
+        if total > 0 && ok as f64 / total as f64 >= 0.99 {
+            return (Some((s as f64 - from.as_secs_f64()).max(0.0)), lost);
+        }
+        lost += total - ok;
+    }
+    (None, lost)
+}
+
+fn failover_latencies(memory: &Memory, measured: &TrafficMatrix, predicted: Option<&TrafficMatrix>, is_model: bool) -> Vec<FailoverLatency> {
+    let mut out: Vec<FailoverLatency> = Vec::new();
+    for (zone, at) in &memory.disruptions {
+        let (m_latency, m_lost) = recovery_after(measured, zone, *at);
+        let (p_latency, p_lost) = match (is_model, predicted) {
+            (true, _) => (m_latency, m_lost),
+            (false, Some(p)) => recovery_after(p, zone, *at),
+            (false, None) => (None, 0),
+        };
+        out.push(FailoverLatency {
+            zone: zone.clone(),
+            predicted_s: p_latency,
+            measured_s: if is_model { None } else { m_latency },
+            lost_requests: if is_model { p_lost } else { m_lost },
+        });
+    }
+    out
+}
+
+fn timeline(m: &TrafficMatrix, suite: &Suite, marks: Vec<(f64, String)>) -> Timeline {
+    let mut series = std::collections::BTreeMap::new();
+    for zone in &suite.load.zones {
+        let points = m
+            .seconds
+            .iter()
+            .map(|sec| {
+                let mut p = TimelinePoint::default();
+                for ((client, outcome), n) in sec {
+                    if client != zone {
+                        continue;
+                    }
+                    match outcome {
+                        Outcome::Served { zone, .. } => *p.served.entry(zone.clone()).or_default() += n,
+                        e => *p.errors.entry(e.to_string()).or_default() += n,
+                    }
+                }
+                p
+            })
+            .collect();
+        series.insert(zone.clone(), points);
+    }
+    Timeline {
+        zones: suite.profile.zone_names().cloned().collect(),
+        series,
+        marks,
+    }
+}
