@@ -9,6 +9,8 @@
 //! - [`services`]: ZC2007-ZC2009, for every canary Rollout that names a
 //!   stableService or canaryService, with or without traffic routing.
 //! - [`destination_rules`]: ZC2004, ZC2005, ZC2013.
+//! - [`routes`]: ZC2001-ZC2003, ZC2006, ZC2010, ZC2012 for the Rollout's
+//!   VirtualServices, and ZC2011 for every VirtualService route.
 
 // Field paths are written `&crate::path![..]`, the form meant for an array
 // (`path!` builds one on main since 9898227). On this branch it still
@@ -16,6 +18,7 @@
 #![allow(clippy::useless_vec)]
 
 mod destination_rules;
+mod routes;
 mod services;
 #[cfg(test)]
 mod tests;
@@ -38,6 +41,8 @@ pub fn check(ctx: &LintContext<'_>, out: &mut Findings) {
         .collect();
     services::check(ctx, &rollouts, out);
     destination_rules::check(ctx, &rollouts, out);
+    routes::check(ctx, &rollouts, out);
+    routes::check_weights(ctx, out);
 }
 
 /// A Rollout with the canary strategy: the only one the Istio router and
@@ -145,6 +150,14 @@ impl Role {
         match self {
             Role::Stable => "stableSubsetName",
             Role::Canary => "canarySubsetName",
+        }
+    }
+
+    /// Capitalised, as Argo's messages spell it.
+    fn title(self) -> &'static str {
+        match self {
+            Role::Stable => "Stable",
+            Role::Canary => "Canary",
         }
     }
 }

@@ -291,6 +291,163 @@ fn correct_topologies_are_quiet() {
     assert!(findings.is_empty(), "{}", render(&findings));
 }
 
+// ---- ZC2001 route-not-found ---------------------------------------------
+
+#[test]
+fn zc2001_fires_on_an_unknown_route_name() {
+    let text = zone_topology().replace("              - zone-b\n", "              - zone-x\n");
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2001",
+        line_after(&text, &rollout_at("web-b"), "- zone-x"),
+        &[
+            "Rollout default/web-b",
+            "HTTP Route 'zone-x' is not found in the defined Virtual Service.",
+            "'zone-a' and 'zone-b'",
+        ],
+    );
+}
+
+#[test]
+fn zc2001_quiet_when_every_route_exists() {
+    let text = zone_topology().replace(
+        "              - zone-b\n",
+        "              - zone-b\n              - zone-a\n",
+    );
+    let findings = lint(&text);
+    none(&findings, "ZC2001");
+}
+
+// ---- ZC2002 route-missing-destination -----------------------------------
+
+#[test]
+fn zc2002_fires_when_the_route_lacks_the_canary_subset() {
+    let text = [
+        service("web", "{app: web}"),
+        virtual_service(
+            "web",
+            &[http_route(
+                Some("zone-a"),
+                &[("web", Some("stable-a"), None)],
+            )],
+        ),
+        destination_rule("web-a", "web", &["stable-a", "canary-a"]),
+        rollout(
+            "web-a",
+            LABELS_A,
+            &dr_mode("web", &["zone-a"], "web-a", "stable-a", "canary-a"),
+        ),
+    ]
+    .concat();
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2002",
+        line_after(&text, "kind: Rollout", "- zone-a"),
+        &[
+            "Rollout default/web-a",
+            "Canary DestinationRule subset 'canary-a' not found in route 'zone-a'",
+        ],
+    );
+}
+
+#[test]
+fn zc2002_fires_when_the_route_lacks_the_canary_service() {
+    let text = service_topology(&[("web-stable", None, None)]);
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2002",
+        line_after(&text, "kind: Rollout", "- primary"),
+        &["Canary Service 'web-canary' not found in route 'primary' of VirtualService default/web"],
+    );
+}
+
+#[test]
+fn zc2002_quiet_for_fqdn_hosts_of_the_services() {
+    let text = service_topology(&[
+        ("web-stable.default.svc.cluster.local", None, Some(100)),
+        ("web-canary.default", None, Some(0)),
+    ]);
+    let findings = lint(&text);
+    assert!(findings.is_empty(), "{}", render(&findings));
+}
+
+#[test]
+fn zc2002_fires_when_the_host_only_looks_like_the_service() {
+    // Argo accepts it (first DNS label), Istio routes to another namespace.
+    let text = service_topology(&[
+        ("web-stable", None, Some(100)),
+        ("web-canary.other", None, Some(0)),
+    ]);
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2002",
+        line_after(&text, "kind: Rollout", "- primary"),
+        &[
+            "only as host 'web-canary.other'",
+            "Service other/web-canary rather than Service default/web-canary",
+        ],
+    );
+    // Argo does not delete it: it matches canaryService by first label.
+    none(&findings, "ZC2010");
+}
+
+// ---- ZC2003 route-shared --------------------------------------------------
+
+#[test]
+fn zc2003_fires_when_two_rollouts_name_one_route() {
+    let text = zone_topology().replace("              - zone-b\n", "              - zone-a\n");
+    let findings = lint(&text);
+    let f = one(
+        &findings,
+        "ZC2003",
+        line_after(&text, &rollout_at("web-b"), "- zone-a"),
+        &[
+            "Rollout default/web-b: route 'zone-a' of VirtualService default/web is also managed by Rollout default/web-a",
+            "overwrite each other's weights",
+        ],
+    );
+    assert_eq!(f.object.as_deref(), Some("Rollout default/web-b"));
+}
+
+#[test]
+fn zc2003_fires_when_routes_are_omitted_on_a_single_route() {
+    let text = [
+        service("web", "{app: web}"),
+        virtual_service("web", &[zone_route("a")]),
+        destination_rule("web-a", "web", &["stable-a", "canary-a"]),
+        rollout(
+            "web-a",
+            LABELS_A,
+            &dr_mode("web", &[], "web-a", "stable-a", "canary-a"),
+        ),
+        rollout(
+            "web-a2",
+            LABELS_A,
+            &dr_mode("web", &[], "web-a", "stable-a", "canary-a"),
+        ),
+    ]
+    .concat();
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2003",
+        line_after(&text, &rollout_at("web-a2"), "virtualService:"),
+        &[
+            "Rollout default/web-a2: route 'zone-a'",
+            "also managed by Rollout default/web-a;",
+        ],
+    );
+}
+
+#[test]
+fn zc2003_quiet_for_one_route_per_rollout() {
+    none(&lint(&zone_topology()), "ZC2003");
+}
+
 // ---- ZC2004 destinationrule-shared --------------------------------------
 
 #[test]
@@ -357,6 +514,67 @@ fn zc2005_fires_on_a_subset_the_destination_rule_lacks() {
 #[test]
 fn zc2005_quiet_when_both_subsets_exist() {
     none(&lint(&zone_topology()), "ZC2005");
+}
+
+// ---- ZC2006 routes-omitted -----------------------------------------------
+
+#[test]
+fn zc2006_fires_when_routes_are_omitted_on_several_routes() {
+    let text = zone_topology().replace("            routes:\n              - zone-a\n", "");
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2006",
+        line_after(&text, &rollout_at("web-a"), "virtualService:"),
+        &[
+            "Rollout default/web-a: the reference to VirtualService default/web lists no routes but it has 2 http routes ('zone-a' and 'zone-b')",
+        ],
+    );
+    // Argo rejects the reference: nothing else is checked on it.
+    none(&findings, "ZC2002");
+    none(&findings, "ZC2003");
+}
+
+#[test]
+fn zc2006_quiet_when_routes_are_omitted_on_a_single_route() {
+    let text = [
+        service("web", "{app: web}"),
+        virtual_service(
+            "web",
+            &[http_route(
+                None,
+                &[
+                    ("web", Some("stable-a"), Some(100)),
+                    ("web", Some("canary-a"), None),
+                ],
+            )],
+        ),
+        destination_rule("web-a", "web", &["stable-a", "canary-a"]),
+        rollout(
+            "web-a",
+            LABELS_A,
+            &dr_mode("web", &[], "web-a", "stable-a", "canary-a"),
+        ),
+    ]
+    .concat();
+    let findings = lint(&text);
+    assert!(findings.is_empty(), "{}", render(&findings));
+}
+
+#[test]
+fn zc2006_fires_on_an_empty_routes_list() {
+    // Argo treats `routes: []` like omitted routes.
+    let text = zone_topology().replace(
+        "            routes:\n              - zone-a\n",
+        "            routes: []\n",
+    );
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2006",
+        line_after(&text, &rollout_at("web-a"), "routes: []"),
+        &["lists no routes but it has 2 http routes"],
+    );
 }
 
 // ---- ZC2007 service-not-found --------------------------------------------
@@ -503,6 +721,155 @@ fn zc2009_quiet_for_own_services() {
     none(&lint(&text), "ZC2009");
 }
 
+// ---- ZC2010 route-foreign-destination ------------------------------------
+
+fn legacy_topology(additional: &str) -> String {
+    let route = http_route(
+        Some("zone-a"),
+        &[
+            ("web", Some("stable-a"), Some(90)),
+            ("web", Some("canary-a"), Some(10)),
+            ("web", Some("legacy"), Some(0)),
+        ],
+    );
+    [
+        service("web", "{app: web}"),
+        virtual_service("web", &[route]),
+        destination_rule("web-a", "web", &["stable-a", "canary-a", "legacy"]),
+        rollout(
+            "web-a",
+            LABELS_A,
+            &(dr_mode("web", &["zone-a"], "web-a", "stable-a", "canary-a") + additional),
+        ),
+    ]
+    .concat()
+}
+
+#[test]
+fn zc2010_fires_on_a_destination_argo_deletes() {
+    let text = legacy_topology("");
+    let findings = lint(&text);
+    let f = one(
+        &findings,
+        "ZC2010",
+        line_after(&text, "subset: canary-a", "- destination:"),
+        &[
+            "VirtualService default/web: destination host web subset legacy of route 'zone-a' is neither the stable nor the canary of Rollout default/web-a",
+        ],
+    );
+    assert_eq!(f.severity(), Severity::Warning);
+}
+
+#[test]
+fn zc2010_quiet_for_additional_subsets() {
+    let text = legacy_topology("\n            additionalSubsetNames: [legacy]");
+    let findings = lint(&text);
+    assert!(findings.is_empty(), "{}", render(&findings));
+}
+
+#[test]
+fn zc2010_quiet_when_argo_rejects_the_route() {
+    // The route lacks canary-b for web-b: Argo patches nothing, deletes nothing.
+    let text = zone_topology().replace("              - zone-b\n", "              - zone-a\n");
+    let findings = lint(&text);
+    assert!(!of(&findings, "ZC2002").is_empty(), "{}", render(&findings));
+    none(&findings, "ZC2010");
+}
+
+// ---- ZC2011 route-weight-sum ---------------------------------------------
+
+#[test]
+fn zc2011_fires_when_weights_do_not_sum_to_100() {
+    let text = zone_topology().replacen("weight: 10\n", "weight: 5\n", 1);
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2011",
+        line_after(&text, "- name: zone-a", "route:"),
+        &[
+            "VirtualService default/web: the 2 destination weights of route 'zone-a' sum to 95, not 100",
+        ],
+    );
+}
+
+#[test]
+fn zc2011_fires_on_weights_summing_to_zero_even_unmanaged() {
+    let text = virtual_service(
+        "other",
+        &[http_route(None, &[("a", None, None), ("b", None, None)])],
+    );
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2011",
+        line_after(&text, "http:", "route:"),
+        &["route http[0] sum to 0", "total destination weight = 0"],
+    );
+}
+
+#[test]
+fn zc2011_quiet_for_a_single_destination_without_weight() {
+    let text = virtual_service(
+        "other",
+        &[
+            http_route(None, &[("a", None, None)]),
+            http_route(None, &[("a", None, Some(100)), ("b", None, None)]),
+        ],
+    );
+    let findings = lint(&text);
+    assert!(findings.is_empty(), "{}", render(&findings));
+}
+
+// ---- ZC2012 virtualservice-not-found -------------------------------------
+
+#[test]
+fn zc2012_fires_on_a_missing_virtual_service() {
+    let text = zone_topology().replacen(
+        "            name: web\n            routes:\n              - zone-b",
+        "            name: web.prod\n            routes:\n              - zone-b",
+        1,
+    );
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2012",
+        line_after(&text, &rollout_at("web-b"), "name: web.prod"),
+        &[
+            "Rollout default/web-b: VirtualService 'web.prod' does not exist (looked up in namespace prod)",
+        ],
+    );
+    // Nothing that needs the VirtualService is checked.
+    assert_eq!(findings.len(), 1, "{}", render(&findings));
+}
+
+#[test]
+fn zc2012_quiet_for_name_namespace_and_list_form() {
+    let text = zone_topology().replacen(
+        "          virtualService:\n            name: web\n            routes:\n              - zone-b\n",
+        "          virtualServices:\n            - name: web.default\n              routes: [zone-b]\n",
+        1,
+    );
+    assert!(text.contains("virtualServices:"));
+    let findings = lint(&text);
+    assert!(findings.is_empty(), "{}", render(&findings));
+}
+
+#[test]
+fn list_form_findings_point_into_the_list() {
+    let text = zone_topology().replacen(
+        "          virtualService:\n            name: web\n            routes:\n              - zone-b\n",
+        "          virtualServices:\n            - name: web.default\n              routes: [zone-b]\n            - name: web\n              routes:\n                - zone-q\n",
+        1,
+    );
+    let findings = lint(&text);
+    one(
+        &findings,
+        "ZC2001",
+        line_after(&text, "virtualServices:", "- zone-q"),
+        &["HTTP Route 'zone-q'"],
+    );
+}
+
 // ---- ZC2013 destinationrule-not-found ------------------------------------
 
 #[test]
@@ -566,6 +933,44 @@ fn seed_zone_aware_topology_shares_its_destination_rule() {
     none(&findings, "ZC2001");
     none(&findings, "ZC2003");
     assert_eq!(findings.len(), 1, "{}", render(&findings));
+}
+
+#[test]
+fn seed_zone_aware_shared_route() {
+    let findings = lint_seed("zone-aware-shared-route.yaml");
+    let shared = of(&findings, "ZC2003");
+    let on: Vec<_> = shared
+        .iter()
+        .map(|f| f.object.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        on,
+        ["Rollout default/test-b", "Rollout default/test-c"],
+        "{}",
+        render(&findings)
+    );
+    let missing = of(&findings, "ZC2002");
+    for (rollout, zone) in [("test-b", "b"), ("test-c", "c")] {
+        for subset in [
+            format!("Canary DestinationRule subset 'canary-{zone}'"),
+            format!("Stable DestinationRule subset 'stable-{zone}'"),
+        ] {
+            assert!(
+                missing.iter().any(|f| f.object.as_deref()
+                    == Some(&format!("Rollout default/{rollout}"))
+                    && f.message.contains(&subset)),
+                "no ZC2002 {subset} for {rollout}:\n{}",
+                render(&findings)
+            );
+        }
+    }
+    assert_eq!(missing.len(), 4, "{}", render(&findings));
+    assert!(
+        missing
+            .iter()
+            .all(|f| f.object.as_deref() != Some("Rollout default/test-a"))
+    );
+    assert_eq!(of(&findings, "ZC2004").len(), 1, "{}", render(&findings));
 }
 
 #[test]
