@@ -435,8 +435,11 @@ pub(super) fn check_weights(ctx: &LintContext<'_>, out: &mut Findings) {
             let consequence = if sum == 0 {
                 "Istio rejects it (total destination weight = 0)".to_owned()
             } else {
+                // Istio >= 1.15 accepts any total and splits by weight/sum.
+                let first = route.route[0].weight.unwrap_or(0);
+                let share = first as f64 * 100.0 / sum as f64;
                 format!(
-                    "Istio splits traffic as weight/{sum}, so no destination gets the share written"
+                    "Istio splits requests by weight/{sum}, so the first destination gets {share:.1}% rather than {first}%"
                 )
             };
             out.at(

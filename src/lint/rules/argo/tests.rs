@@ -788,6 +788,7 @@ fn zc2011_fires_when_weights_do_not_sum_to_100() {
         line_after(&text, "- name: zone-a", "route:"),
         &[
             "VirtualService default/web: the 2 destination weights of route 'zone-a' sum to 95, not 100",
+            "the first destination gets 94.7% rather than 90%",
         ],
     );
 }
