@@ -49,7 +49,11 @@ pub struct Memory {
 impl Memory {
     /// The latest disruption of a zone.
     pub fn last_disruption(&self, zone: &Zone) -> Option<SimTime> {
-        self.disruptions.iter().rev().find(|(z, _)| z == zone).map(|(_, t)| *t)
+        self.disruptions
+            .iter()
+            .rev()
+            .find(|(z, _)| z == zone)
+            .map(|(_, t)| *t)
     }
 }
 
@@ -82,16 +86,31 @@ impl Ctx<'_> {
 
 /// How long an assertion keeps trying, measured from when it started:
 /// `None` = evaluate once.
-pub fn deadline(action: &Action, started: SimTime, memory: &Memory, step_timeout: Option<SimDuration>) -> Option<SimTime> {
-    let dur = |d: &Option<String>, default: u64| d.as_deref().and_then(|t| crate::model::parse_duration(t).ok()).unwrap_or(SimDuration::secs(default));
+pub fn deadline(
+    action: &Action,
+    started: SimTime,
+    memory: &Memory,
+    step_timeout: Option<SimDuration>,
+) -> Option<SimTime> {
+    let dur = |d: &Option<String>, default: u64| {
+        d.as_deref()
+            .and_then(|t| crate::model::parse_duration(t).ok())
+            .unwrap_or(SimDuration::secs(default))
+    };
     let explicit = step_timeout.map(|t| started + t);
     match action {
         Action::AssertFailover(a) => {
-            let from = memory.last_disruption(&Zone(a.zone.clone())).unwrap_or(started);
+            let from = memory
+                .last_disruption(&Zone(a.zone.clone()))
+                .unwrap_or(started);
             Some(explicit.unwrap_or(from + dur(&a.within, 60)).max(started))
         }
         Action::AssertRecovery(a) => Some(explicit.unwrap_or(started + dur(&a.within, 120))),
-        Action::AssertRollout(a) => a.within.as_ref().map(|_| started + dur(&a.within, 0)).or(explicit),
+        Action::AssertRollout(a) => a
+            .within
+            .as_ref()
+            .map(|_| started + dur(&a.within, 0))
+            .or(explicit),
         _ => explicit,
     }
 }
@@ -106,7 +125,11 @@ pub fn evaluate(action: &Action, ctx: &Ctx<'_>) -> Check {
         Action::AssertPdb(a) => pdb::pdb(a, ctx),
         Action::AssertRollout(a) => rollout::rollout_state(a, ctx),
         Action::AssertRouteIsolation(a) => rollout::route_isolation(a, ctx),
-        other => Check::new(false, format!("{} is not an assertion", other.key()), serde_json::Value::Null),
+        other => Check::new(
+            false,
+            format!("{} is not an assertion", other.key()),
+            serde_json::Value::Null,
+        ),
     }
 }
 

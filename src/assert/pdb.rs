@@ -9,9 +9,17 @@ use crate::zone::Zone;
 pub fn pdb(a: &PdbSpec, ctx: &Ctx<'_>) -> Check {
     let zone = Zone(a.drain_of.clone());
     let Some(drain) = ctx.backend.last_drain(&zone) else {
-        return Check::new(false, format!("no drain of {zone} ran before this assertion"), serde_json::Value::Null);
+        return Check::new(
+            false,
+            format!("no drain of {zone} ran before this assertion"),
+            serde_json::Value::Null,
+        );
     };
-    let by_budget = drain.refusals.iter().filter(|(_, _, b)| b.as_deref() == Some(a.blocked_by.as_str())).count();
+    let by_budget = drain
+        .refusals
+        .iter()
+        .filter(|(_, _, b)| b.as_deref() == Some(a.blocked_by.as_str()))
+        .count();
     let now = ctx.backend.pdb_statuses();
     let changed: Vec<String> = drain
         .budgets_before
@@ -19,8 +27,12 @@ pub fn pdb(a: &PdbSpec, ctx: &Ctx<'_>) -> Check {
         .filter(|(name, _)| **name != a.blocked_by)
         .filter_map(|(name, before)| {
             let after = now.get(name)?;
-            (after.disruptions_allowed != before.disruptions_allowed)
-                .then(|| format!("{name}: {} -> {}", before.disruptions_allowed, after.disruptions_allowed))
+            (after.disruptions_allowed != before.disruptions_allowed).then(|| {
+                format!(
+                    "{name}: {} -> {}",
+                    before.disruptions_allowed, after.disruptions_allowed
+                )
+            })
         })
         .collect();
     let mut problems = Vec::new();
@@ -32,7 +44,10 @@ pub fn pdb(a: &PdbSpec, ctx: &Ctx<'_>) -> Check {
     }
     if let Some(n) = a.pods_left {
         if drain.pods_left != usize::try_from(n).unwrap_or(0) {
-            problems.push(format!("{} pods left on {zone}, expected {n}", drain.pods_left));
+            problems.push(format!(
+                "{} pods left on {zone}, expected {n}",
+                drain.pods_left
+            ));
         }
     }
     if a.others_unchanged.unwrap_or(true) && !changed.is_empty() {
@@ -44,7 +59,14 @@ pub fn pdb(a: &PdbSpec, ctx: &Ctx<'_>) -> Check {
         "podsLeft": drain.pods_left, "budgetsBefore": drain.budgets_before, "budgetsNow": now,
     });
     if problems.is_empty() {
-        Check::new(true, format!("drain of {zone} blocked by {} ({by_budget} refused evictions, {} pods left); other budgets unchanged", a.blocked_by, drain.pods_left), evidence)
+        Check::new(
+            true,
+            format!(
+                "drain of {zone} blocked by {} ({by_budget} refused evictions, {} pods left); other budgets unchanged",
+                a.blocked_by, drain.pods_left
+            ),
+            evidence,
+        )
     } else {
         Check::new(false, problems.join("; "), evidence)
     }

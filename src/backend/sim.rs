@@ -40,7 +40,11 @@ impl SimBackend {
             .iter()
             .map(|z| Client::new(&world, z, &suite.load.namespace, suite.load.rps))
             .collect();
-        let data_plane = DataPlane::new((suite.load.namespace.clone(), suite.load.service.clone()), clients, suite.seed);
+        let data_plane = DataPlane::new(
+            (suite.load.namespace.clone(), suite.load.service.clone()),
+            clients,
+            suite.seed,
+        );
         SimBackend {
             world,
             data_plane,
@@ -53,7 +57,12 @@ impl SimBackend {
 /// Budget statuses of a world by name.
 pub fn budgets(world: &World) -> BTreeMap<String, PdbStatus> {
     (0..world.pdbs.len())
-        .filter_map(|i| world.pdb_status(i).ok().map(|s| (world.pdbs[i].name.name.clone(), s)))
+        .filter_map(|i| {
+            world
+                .pdb_status(i)
+                .ok()
+                .map(|s| (world.pdbs[i].name.name.clone(), s))
+        })
         .collect()
 }
 
@@ -71,7 +80,10 @@ pub fn route_weights(world: &World) -> RouteWeights {
                         Some(s) => format!("{}/{s}", d.destination.host),
                         None => d.destination.host.clone(),
                     };
-                    (target, d.weight.unwrap_or(if r.route.len() == 1 { 100 } else { 0 }))
+                    (
+                        target,
+                        d.weight.unwrap_or(if r.route.len() == 1 { 100 } else { 0 }),
+                    )
                 })
                 .collect();
             out.insert((vs.name.to_string(), name), dests);
@@ -81,7 +93,11 @@ pub fn route_weights(world: &World) -> RouteWeights {
 }
 
 /// The latest drain of a zone in a world.
-pub fn drain_report(world: &World, drains: &[(Zone, usize, SimTime, BTreeMap<String, PdbStatus>)], zone: &Zone) -> Option<DrainReport> {
+pub fn drain_report(
+    world: &World,
+    drains: &[(Zone, usize, SimTime, BTreeMap<String, PdbStatus>)],
+    zone: &Zone,
+) -> Option<DrainReport> {
     let (z, i, started, before) = drains.iter().rev().find(|(z, ..)| z == zone)?;
     let d = world.drains.get(*i)?;
     let pods_left = world
@@ -124,15 +140,26 @@ impl Backend for SimBackend {
         if let Action::Drain(d) = action {
             let before = budgets(&self.world);
             let evidence = crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
-            self.drains.push((Zone(d.zone.clone()), self.world.drains.len() - 1, self.world.now, before));
+            self.drains.push((
+                Zone(d.zone.clone()),
+                self.world.drains.len() - 1,
+                self.world.now,
+                before,
+            ));
             return Ok(evidence);
         }
         if let Action::SpotLoss(s) = action {
             if s.notice.is_some() {
                 let before = budgets(&self.world);
-                let evidence = crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
+                let evidence =
+                    crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
                 if !self.world.drains.is_empty() {
-                    self.drains.push((Zone(s.zone.clone()), self.world.drains.len() - 1, self.world.now, before));
+                    self.drains.push((
+                        Zone(s.zone.clone()),
+                        self.world.drains.len() - 1,
+                        self.world.now,
+                        before,
+                    ));
                 }
                 return Ok(evidence);
             }

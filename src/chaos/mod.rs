@@ -3,8 +3,8 @@
 //! processes and Envoy configuration.
 
 use crate::model::World;
-use crate::model::clock::parse_duration;
 use crate::model::clock::SimDuration;
+use crate::model::clock::parse_duration;
 use crate::suite::format::Action;
 use crate::zone::Zone;
 
@@ -21,8 +21,14 @@ pub fn title(action: &Action) -> String {
         Action::SpotLoss(s) => format!(
             "spot-loss {}{}{}",
             s.zone,
-            s.notice.as_ref().map(|n| format!(" (notice {n})")).unwrap_or_default(),
-            s.mode.as_ref().map(|m| format!(" [{m}]")).unwrap_or_default()
+            s.notice
+                .as_ref()
+                .map(|n| format!(" (notice {n})"))
+                .unwrap_or_default(),
+            s.mode
+                .as_ref()
+                .map(|m| format!(" [{m}]"))
+                .unwrap_or_default()
         ),
         Action::Drain(d) => format!("drain {}", d.zone),
         Action::Cordon(z) => format!("cordon {}", z.zone),
@@ -30,18 +36,30 @@ pub fn title(action: &Action) -> String {
         Action::Canary(c) => format!("canary {} -> {}", c.rollout, c.image),
         Action::Promote(r) => format!("promote {}", r.rollout),
         Action::Abort(r) => format!("abort {}", r.rollout),
-        Action::AssertFailover(a) => format!("failover of {} clients to {}", a.zone, a.to.join(", ")),
+        Action::AssertFailover(a) => {
+            format!("failover of {} clients to {}", a.zone, a.to.join(", "))
+        }
         Action::AssertNoCrossZone(a) => format!("no cross-zone traffic{}", zones_suffix(&a.zones)),
-        Action::AssertErrorBudget(a) => format!("error budget {}{}", a.max_errors.as_deref().unwrap_or("1%"), zones_suffix(&a.zones)),
+        Action::AssertErrorBudget(a) => format!(
+            "error budget {}{}",
+            a.max_errors.as_deref().unwrap_or("1%"),
+            zones_suffix(&a.zones)
+        ),
         Action::AssertPdb(a) => format!("drain of {} blocked by {}", a.drain_of, a.blocked_by),
         Action::AssertRollout(a) => format!("rollout {} state", a.rollout),
-        Action::AssertRouteIsolation(a) => format!("canary of {} changed only its own routes", a.rollout),
+        Action::AssertRouteIsolation(a) => {
+            format!("canary of {} changed only its own routes", a.rollout)
+        }
         Action::AssertRecovery(a) => format!("{} clients served locally again", a.zone),
     }
 }
 
 fn zones_suffix(zones: &[String]) -> String {
-    if zones.is_empty() { String::new() } else { format!(" ({})", zones.join(", ")) }
+    if zones.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", zones.join(", "))
+    }
 }
 
 /// The zone an action disrupts (for failover latency), if any.
@@ -67,14 +85,18 @@ pub fn apply(world: &mut World, action: &Action) -> Result<serde_json::Value, St
                 .map(|p| p.name.clone())
                 .collect();
             world.spot_loss(&zone, dur(&s.notice));
-            Ok(serde_json::json!({"nodes": nodes.iter().map(|n| &world.nodes[n.0].name).collect::<Vec<_>>(), "pods": pods, "notice": s.notice, "mode": s.mode.as_deref().unwrap_or("refuse")}))
+            Ok(
+                serde_json::json!({"nodes": nodes.iter().map(|n| &world.nodes[n.0].name).collect::<Vec<_>>(), "pods": pods, "notice": s.notice, "mode": s.mode.as_deref().unwrap_or("refuse")}),
+            )
         }
         Action::Drain(d) => {
             let zone = Zone(d.zone.clone());
             let nodes = world.zone_nodes(&zone, None);
             let timeout = dur(&d.timeout).unwrap_or(DEFAULT_DRAIN_TIMEOUT);
             world.start_drain(nodes.clone(), timeout, false);
-            Ok(serde_json::json!({"nodes": nodes.iter().map(|n| &world.nodes[n.0].name).collect::<Vec<_>>(), "timeout": timeout.to_string()}))
+            Ok(
+                serde_json::json!({"nodes": nodes.iter().map(|n| &world.nodes[n.0].name).collect::<Vec<_>>(), "timeout": timeout.to_string()}),
+            )
         }
         Action::Cordon(z) => {
             let nodes = world.zone_nodes(&Zone(z.zone.clone()), None);
@@ -85,9 +107,18 @@ pub fn apply(world: &mut World, action: &Action) -> Result<serde_json::Value, St
             world.restore(&Zone(z.zone.clone()));
             Ok(serde_json::json!({"zone": z.zone}))
         }
-        Action::Canary(c) => world.set_image(&c.rollout, &c.image).map(|_| serde_json::json!({"rollout": c.rollout, "image": c.image})).map_err(|e| e.to_string()),
-        Action::Promote(r) => world.promote(&r.rollout).map(|_| serde_json::json!({"rollout": r.rollout})).map_err(|e| e.to_string()),
-        Action::Abort(r) => world.abort(&r.rollout).map(|_| serde_json::json!({"rollout": r.rollout})).map_err(|e| e.to_string()),
+        Action::Canary(c) => world
+            .set_image(&c.rollout, &c.image)
+            .map(|_| serde_json::json!({"rollout": c.rollout, "image": c.image}))
+            .map_err(|e| e.to_string()),
+        Action::Promote(r) => world
+            .promote(&r.rollout)
+            .map(|_| serde_json::json!({"rollout": r.rollout}))
+            .map_err(|e| e.to_string()),
+        Action::Abort(r) => world
+            .abort(&r.rollout)
+            .map(|_| serde_json::json!({"rollout": r.rollout}))
+            .map_err(|e| e.to_string()),
         other => Err(format!("{} is not a chaos action", other.key())),
     }
 }

@@ -79,7 +79,7 @@ rules! {
     /// foreign destination in a managed route.
     ROUTE_FOREIGN_DESTINATION = ("ZC2010", "route-foreign-destination", Warning, "A route managed by a Rollout has a destination other than its stable and canary: Argo deletes it on the next update.", "SEMANTICS.md §4");
     /// weights not summing to 100.
-    ROUTE_WEIGHT_SUM = ("ZC2011", "route-weight-sum", Error, "The destination weights of an HTTP route do not sum to 100.", "Istio VirtualService validation");
+    ROUTE_WEIGHT_SUM = ("ZC2011", "route-weight-sum", Warning, "The destination weights of an HTTP route do not sum to 100: Istio (since 1.15) splits by weight/sum, so the shares differ from the numbers written.", "istio/istio#39544 (upstream differs from the issue text: only a zero total is rejected)");
     /// VirtualService missing.
     VIRTUAL_SERVICE_NOT_FOUND = ("ZC2012", "virtualservice-not-found", Error, "The VirtualService a Rollout names does not exist.", "SEMANTICS.md §4");
     /// DestinationRule missing.

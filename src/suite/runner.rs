@@ -33,9 +33,18 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
     let mut results = Vec::new();
     let mut marks = Vec::new();
     let mut broken = false;
-    let all: Vec<(bool, &Step)> = suite.steps.iter().map(|s| (false, s)).chain(suite.finally.iter().map(|s| (true, s))).collect();
+    let all: Vec<(bool, &Step)> = suite
+        .steps
+        .iter()
+        .map(|s| (false, s))
+        .chain(suite.finally.iter().map(|s| (true, s)))
+        .collect();
     for (index, (finally, step)) in all.into_iter().enumerate() {
-        let title = step.common.name.clone().unwrap_or_else(|| chaos::title(&step.action));
+        let title = step
+            .common
+            .name
+            .clone()
+            .unwrap_or_else(|| chaos::title(&step.action));
         progress.step_started(index, &title);
         let started = backend.now();
         let mut result = StepResult {
@@ -47,7 +56,9 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
             ended_s: started.as_secs_f64(),
             status: StepStatus::Passed,
             message: String::new(),
-            expected_failure_reason: step.expects_failure().then(|| step.common.reason.clone().unwrap_or_default()),
+            expected_failure_reason: step
+                .expects_failure()
+                .then(|| step.common.reason.clone().unwrap_or_default()),
             is_assertion: step.action.is_assertion(),
             finally,
             evidence: serde_json::Value::Null,
@@ -82,12 +93,21 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
     }
     let matrix = backend.matrix().unwrap_or_default();
     let predicted = backend.predicted_matrix();
-    let failover = failover_latencies(&memory, &matrix, predicted.as_ref(), backend.name() == "sim");
+    let failover = failover_latencies(
+        &memory,
+        &matrix,
+        predicted.as_ref(),
+        backend.name() == "sim",
+    );
     RunReport {
         suite: suite.name.clone(),
         file: suite.file.display().to_string(),
         backend: backend.name().to_owned(),
-        topology: suite.topology_paths.iter().map(|p| p.display().to_string()).collect(),
+        topology: suite
+            .topology_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         profile: suite.profile.name.clone(),
         seed: suite.seed,
         verdict: RunReport::verdict_of(&results),
@@ -97,7 +117,11 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
         timeline: timeline(&matrix, suite, marks),
         failover,
         queries: Vec::new(),
-        events: backend.events().iter().filter_map(|e| serde_json::to_value(e).ok()).collect(),
+        events: backend
+            .events()
+            .iter()
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect(),
     }
 }
 
@@ -111,10 +135,12 @@ fn execute(
     marks: &mut Vec<(f64, String)>,
     title: &str,
 ) -> Result<Option<Check>, StepError> {
-    let infra = |e: crate::backend::BackendError| (format!("backend: {e}"), serde_json::Value::Null);
+    let infra =
+        |e: crate::backend::BackendError| (format!("backend: {e}"), serde_json::Value::Null);
     match &step.action {
         Action::Wait(WaitSpec::For(d)) => {
-            let d = crate::model::parse_duration(d).map_err(|e| (e.to_string(), serde_json::Value::Null))?;
+            let d = crate::model::parse_duration(d)
+                .map_err(|e| (e.to_string(), serde_json::Value::Null))?;
             backend.advance(d).map_err(infra)?;
             Ok(None)
         }
@@ -127,7 +153,13 @@ fn execute(
                     return Ok(None);
                 }
                 if backend.now() >= deadline {
-                    return Err((format!("not steady after {}: some client zone is below 99% success", step.timeout().unwrap_or(STEADY_TIMEOUT)), serde_json::Value::Null));
+                    return Err((
+                        format!(
+                            "not steady after {}: some client zone is below 99% success",
+                            step.timeout().unwrap_or(STEADY_TIMEOUT)
+                        ),
+                        serde_json::Value::Null,
+                    ));
                 }
             }
         }
@@ -148,17 +180,23 @@ fn execute(
                     assert::evaluate(action, &ctx)
                 };
                 match deadline {
-                    Some(d) if !check.holds && backend.now() < d => backend.advance(SimDuration::secs(1)).map_err(infra)?,
+                    Some(d) if !check.holds && backend.now() < d => {
+                        backend.advance(SimDuration::secs(1)).map_err(infra)?
+                    }
                     _ => return Ok(Some(check)),
                 }
             }
         }
         action => {
             if let Action::Canary(c) = action {
-                memory.canary_baseline.insert(c.rollout.clone(), backend.route_weights());
+                memory
+                    .canary_baseline
+                    .insert(c.rollout.clone(), backend.route_weights());
             }
             let now = backend.now();
-            let evidence = backend.apply(action).map_err(|e| (format!("{title} failed: {e}"), serde_json::Value::Null))?;
+            let evidence = backend
+                .apply(action)
+                .map_err(|e| (format!("{title} failed: {e}"), serde_json::Value::Null))?;
             if let Some(zone) = chaos::disrupted_zone(action) {
                 memory.disruptions.push((zone, now));
             }
@@ -177,11 +215,18 @@ fn execute(
 /// Every client zone at >= 99% success over the last 5 seconds.
 fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
     let to = now.0 / 1000;
-    let w = crate::telemetry::Window { from: to.saturating_sub(5), to };
+    let w = crate::telemetry::Window {
+        from: to.saturating_sub(5),
+        to,
+    };
     zones.iter().all(|z| {
         let o = m.outcomes(z, w);
         let total: u64 = o.values().sum();
-        let ok: u64 = o.iter().filter(|(k, _)| k.is_success()).map(|(_, n)| n).sum();
+        let ok: u64 = o
+            .iter()
+            .filter(|(k, _)| k.is_success())
+            .map(|(_, n)| n)
+            .sum();
         total > 0 && ok as f64 / total as f64 >= 0.99
     })
 }
@@ -195,7 +240,11 @@ pub fn recovery_after(m: &TrafficMatrix, zone: &Zone, from: SimTime) -> (Option<
         let w = crate::telemetry::Window { from: s, to: s + 1 };
         let o = m.outcomes(zone, w);
         let total: u64 = o.values().sum();
-        let ok: u64 = o.iter().filter(|(k, _)| k.is_success()).map(|(_, n)| n).sum();
+        let ok: u64 = o
+            .iter()
+            .filter(|(k, _)| k.is_success())
+            .map(|(_, n)| n)
+            .sum();
         if total > 0 && ok as f64 / total as f64 >= 0.99 {
             return (Some((s as f64 - from.as_secs_f64()).max(0.0)), lost);
         }
@@ -204,7 +253,12 @@ pub fn recovery_after(m: &TrafficMatrix, zone: &Zone, from: SimTime) -> (Option<
     (None, lost)
 }
 
-fn failover_latencies(memory: &Memory, measured: &TrafficMatrix, predicted: Option<&TrafficMatrix>, is_model: bool) -> Vec<FailoverLatency> {
+fn failover_latencies(
+    memory: &Memory,
+    measured: &TrafficMatrix,
+    predicted: Option<&TrafficMatrix>,
+    is_model: bool,
+) -> Vec<FailoverLatency> {
     let mut out: Vec<FailoverLatency> = Vec::new();
     for (zone, at) in &memory.disruptions {
         let (m_latency, m_lost) = recovery_after(measured, zone, *at);
@@ -236,7 +290,9 @@ fn timeline(m: &TrafficMatrix, suite: &Suite, marks: Vec<(f64, String)>) -> Time
                         continue;
                     }
                     match outcome {
-                        Outcome::Served { zone, .. } => *p.served.entry(zone.clone()).or_default() += n,
+                        Outcome::Served { zone, .. } => {
+                            *p.served.entry(zone.clone()).or_default() += n
+                        }
                         e => *p.errors.entry(e.to_string()).or_default() += n,
                     }
                 }

@@ -12,11 +12,6 @@
 //! - [`routes`]: ZC2001-ZC2003, ZC2006, ZC2010, ZC2012 for the Rollout's
 //!   VirtualServices, and ZC2011 for every VirtualService route.
 
-// Field paths are written `&crate::path![..]`, the form meant for an array
-// (`path!` builds one on main since 9898227). On this branch it still
-// builds a Vec, which clippy flags; the allow is then redundant.
-#![allow(clippy::useless_vec)]
-
 mod destination_rules;
 mod routes;
 mod services;

@@ -30,23 +30,6 @@ struct Claim<'a> {
     virtual_service: String,
 }
 
-/// The `(namespace, name)` of the Service an Istio destination host names,
-/// as istiod reads it from the VirtualService's namespace: a short name,
-/// `name.ns`, `name.ns.svc` or `name.ns.svc.cluster.local`; `None` for any
-/// other dotted host (outside the cluster). The same reading as
-/// `LintContext::resolve_host`, without requiring the Service to exist,
-/// so a missing Service is reported once (ZC2007) rather than again as a
-/// route without it.
-fn host_service<'h>(host: &'h str, vs_namespace: &'h str) -> Option<(&'h str, &'h str)> {
-    let trimmed = host.strip_suffix(".cluster.local").unwrap_or(host);
-    let trimmed = trimmed.strip_suffix(".svc").unwrap_or(trimmed);
-    match trimmed.split_once('.') {
-        Some((name, ns)) if !ns.contains('.') => Some((ns, name)),
-        Some(_) => None,
-        None => Some((vs_namespace, trimmed)),
-    }
-}
-
 /// The part of a destination host Argo compares with stableService and
 /// canaryService: everything before the first dot (istio.go `getHost`);
 /// empty when the host starts with a dot.
@@ -298,7 +281,8 @@ fn check_destinations(
             )
         } else if let Some(service) = r.service(role) {
             let exact = route.route.iter().any(|d| {
-                host_service(&d.destination.host, vs_namespace) == Some((r.namespace(), service))
+                crate::topology::istio::service_of_host(&d.destination.host, vs_namespace)
+                    == Some((r.namespace(), service))
             });
             if exact {
                 continue;
@@ -316,7 +300,10 @@ fn check_destinations(
                         r.display(),
                         role.service_field(),
                         d.destination.host,
-                        match host_service(&d.destination.host, vs_namespace) {
+                        match crate::topology::istio::service_of_host(
+                            &d.destination.host,
+                            vs_namespace
+                        ) {
                             Some((ns, name)) => format!("Service {ns}/{name}"),
                             None => "a host outside the cluster".to_owned(),
                         },
