@@ -42,6 +42,8 @@ impl Check {
 pub struct Memory {
     /// Chaos steps that disrupted a zone: (zone, when).
     pub disruptions: Vec<(Zone, SimTime)>,
+    /// Restores: (zone, when).
+    pub restores: Vec<(Zone, SimTime)>,
     /// Route weights when a Rollout's canary started.
     pub canary_baseline: BTreeMap<String, RouteWeights>,
 }

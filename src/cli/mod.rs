@@ -8,6 +8,7 @@
 
 pub mod lint;
 pub mod rules;
+// pub mod run; (wired after the report module lands)
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
@@ -95,7 +96,8 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 bad input or usage, 3 infrastructure failure.
 Logging: -v info, -vv debug, -q errors only (default: warnings); RUST_LOG overrides.
 
-Planned, not in this version: whatif, run, render, cluster, conformance.";
+Backends: sim works; local, kind and existing are planned (see README).
+Planned, not in this version: render, cluster, conformance.";
 
 /// `zonechaos`: chaos and conformance harness for zone-aware progressive
 /// delivery on Kubernetes.

@@ -200,6 +200,9 @@ fn execute(
             if let Some(zone) = chaos::disrupted_zone(action) {
                 memory.disruptions.push((zone, now));
             }
+            if let Action::Restore(z) = action {
+                memory.restores.push((Zone(z.zone.clone()), now));
+            }
             marks.push((now.as_secs_f64(), title.to_owned()));
             // Drains run for a while: give them until their own timeout, as
             // `kubectl drain --timeout` would block the pipeline.
@@ -232,11 +235,19 @@ fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
 }
 
 /// Seconds from the disruption to the first second in which >= 99% of the
-/// zone's clients' requests succeed, and the requests lost before it.
-pub fn recovery_after(m: &TrafficMatrix, zone: &Zone, from: SimTime) -> (Option<f64>, u64) {
+/// zone's clients' requests succeed, and the requests lost before it. Only
+/// seconds before `until` (the zone's restore) count: recovery by restore is
+/// not failover.
+pub fn recovery_after(
+    m: &TrafficMatrix,
+    zone: &Zone,
+    from: SimTime,
+    until: Option<SimTime>,
+) -> (Option<f64>, u64) {
     let start = from.0 / 1000;
+    let end = until.map_or(m.len_seconds(), |t| (t.0 / 1000).min(m.len_seconds()));
     let mut lost = 0;
-    for s in start..m.len_seconds() {
+    for s in start..end {
         let w = crate::telemetry::Window { from: s, to: s + 1 };
         let o = m.outcomes(zone, w);
         let total: u64 = o.values().sum();
@@ -261,10 +272,15 @@ fn failover_latencies(
 ) -> Vec<FailoverLatency> {
     let mut out: Vec<FailoverLatency> = Vec::new();
     for (zone, at) in &memory.disruptions {
-        let (m_latency, m_lost) = recovery_after(measured, zone, *at);
+        let restore = memory
+            .restores
+            .iter()
+            .find(|(z, t)| z == zone && t >= at)
+            .map(|(_, t)| *t);
+        let (m_latency, m_lost) = recovery_after(measured, zone, *at, restore);
         let (p_latency, p_lost) = match (is_model, predicted) {
             (true, _) => (m_latency, m_lost),
-            (false, Some(p)) => recovery_after(p, zone, *at),
+            (false, Some(p)) => recovery_after(p, zone, *at, restore),
             (false, None) => (None, 0),
         };
         out.push(FailoverLatency {

@@ -1,0 +1,82 @@
+//! `zonechaos run SUITE --backend sim`: runs a suite and writes the reports.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{CliError, Status};
+use crate::backend::sim::SimBackend;
+use crate::report::{RunReport, Verdict};
+use crate::suite::runner::{self, Progress};
+use crate::suite::load_suite;
+
+/// The rungs of the ladder `run` can use in this version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// The model alone, on a virtual clock (milliseconds).
+    Sim,
+}
+
+/// Arguments of `zonechaos run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Suite files.
+    #[arg(required = true, value_name = "SUITE")]
+    pub suites: Vec<PathBuf>,
+    /// Where to run. Planned: local, kind, existing.
+    #[arg(long, value_enum, default_value = "sim")]
+    pub backend: BackendKind,
+    /// Directory for JUnit, JSON and HTML reports.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Override the suite's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+struct StderrProgress {
+    quiet: bool,
+}
+
+impl Progress for StderrProgress {
+    fn step_finished(&mut self, r: &crate::report::StepResult) {
+        if !self.quiet {
+            super::eprint_line(&format!("  [{:>6.1}s] {:?} {}: {}", r.ended_s, r.status, r.title, r.message));
+        }
+    }
+}
+
+/// Runs every suite; the exit status is the worst verdict.
+pub fn run(args: &RunArgs, quiet: bool) -> Result<Status, CliError> {
+    let mut worst = Status::Clean;
+    for path in &args.suites {
+        let mut suite = load_suite(path).map_err(|e| CliError::usage(format!("{}: {}", e.loc, e.message), e.hint))?;
+        if let Some(seed) = args.seed {
+            suite.seed = seed;
+        }
+        if !quiet {
+            super::eprint_line(&format!("running {} on the {} backend", suite.name, "sim"));
+        }
+        let report: RunReport = match args.backend {
+            BackendKind::Sim => {
+                let mut backend = SimBackend::new(&suite);
+                runner::run(&suite, &mut backend, &mut StderrProgress { quiet })
+            }
+        };
+        print!("{}", crate::report::terminal::summary(&report, super::stdout_color()));
+        let paths = crate::report::write_all(&report, &args.report_dir)
+            .map_err(|e| CliError::usage(format!("cannot write reports to {}: {e}", args.report_dir.display()), "pass --report-dir with a writable directory"))?;
+        if !quiet {
+            super::eprint_line(&format!("reports: {}, {}, {}", paths.junit.display(), paths.json.display(), paths.html.display()));
+        }
+        let status = match report.verdict {
+            Verdict::Passed => Status::Clean,
+            Verdict::Failed => Status::Findings,
+            Verdict::Error => Status::Infrastructure,
+        };
+        if status.code() > worst.code() {
+            worst = status;
+        }
+    }
+    Ok(worst)
+}
