@@ -117,12 +117,9 @@ pub fn effective_rule(
     proxy: &ClientProxy,
     service: &MeshService,
 ) -> Option<DestinationRuleSpec> {
-    let for_host = |d: &&crate::mesh::config::MeshObject<DestinationRuleSpec>| {
-        d.rejected.is_none()
-            && crate::topology::istio::service_of_host(&d.spec.host, &d.name.namespace)
-                == Some((service.name.namespace.as_str(), service.name.name.as_str()))
-    };
-    if let Some(d) = mesh.destination_rules.iter().filter(for_host).find(|d| {
+    let rules: Vec<&crate::mesh::config::MeshObject<DestinationRuleSpec>> =
+        mesh.destination_rules_for(&service.name).collect();
+    if let Some(d) = rules.iter().find(|d| {
         d.name.namespace == proxy.namespace
             && d.spec
                 .workload_selector
@@ -132,12 +129,7 @@ pub fn effective_rule(
         return Some(d.spec.clone());
     }
     let mut merged: Option<DestinationRuleSpec> = None;
-    for d in mesh
-        .destination_rules
-        .iter()
-        .filter(for_host)
-        .filter(|d| d.spec.workload_selector.is_none())
-    {
+    for d in rules.iter().filter(|d| d.spec.workload_selector.is_none()) {
         match &mut merged {
             None => merged = Some(d.spec.clone()),
             Some(m) => {

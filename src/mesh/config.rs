@@ -3,6 +3,8 @@
 //! A DestinationRule Istio's webhook rejects is kept with its rejection so
 //! reports can say why it is absent, but is otherwise treated as absent.
 
+use std::collections::HashMap;
+
 use k8s_openapi::api::core::v1::ServiceSpec;
 
 use crate::mesh::validation;
@@ -46,6 +48,25 @@ pub struct MeshConfig {
     pub destination_rules: Vec<MeshObject<DestinationRuleSpec>>,
     /// Services.
     pub services: Vec<MeshService>,
+    /// Lookups by name (names and hosts never change after apply).
+    #[serde(skip)]
+    index: MeshIndex,
+}
+
+type Key = (String, String);
+
+/// Name and host indexes, so lookups stay O(1) in large meshes.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct MeshIndex {
+    virtual_services: HashMap<Key, usize>,
+    virtual_services_by_ns: HashMap<String, Vec<usize>>,
+    destination_rules: HashMap<Key, usize>,
+    destination_rules_by_service: HashMap<Key, Vec<usize>>,
+    services: HashMap<Key, usize>,
+}
+
+fn key(name: &ObjectName) -> Key {
+    (name.namespace.clone(), name.name.clone())
 }
 
 fn service_of(name: ObjectName, spec: &ServiceSpec) -> MeshService {
@@ -96,7 +117,76 @@ impl MeshConfig {
                 .services()
                 .map(|(o, s)| service_of(o.name.clone(), s))
                 .collect(),
+            index: MeshIndex::default(),
         }
+        .reindexed()
+    }
+
+    fn reindexed(mut self) -> MeshConfig {
+        let mut index = MeshIndex::default();
+        for (i, v) in self.virtual_services.iter().enumerate() {
+            index.virtual_services.entry(key(&v.name)).or_insert(i);
+            index
+                .virtual_services_by_ns
+                .entry(v.name.namespace.clone())
+                .or_default()
+                .push(i);
+        }
+        for (i, s) in self.services.iter().enumerate() {
+            index.services.entry(key(&s.name)).or_insert(i);
+        }
+        for (i, d) in self.destination_rules.iter().enumerate() {
+            index.destination_rules.entry(key(&d.name)).or_insert(i);
+            if let Some((ns, name)) = service_of_host(&d.spec.host, &d.name.namespace) {
+                index
+                    .destination_rules_by_service
+                    .entry((ns.to_owned(), name.to_owned()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        self.index = index;
+        self
+    }
+
+    /// VirtualServices of a namespace, in apply order.
+    pub fn virtual_services_in(
+        &self,
+        namespace: &str,
+    ) -> impl Iterator<Item = (usize, &MeshObject<VirtualServiceSpec>)> {
+        self.index
+            .virtual_services_by_ns
+            .get(namespace)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&i| (i, &self.virtual_services[i]))
+    }
+
+    /// Admitted DestinationRules whose host is a Service, oldest first.
+    pub fn destination_rules_for(
+        &self,
+        service: &ObjectName,
+    ) -> impl Iterator<Item = &MeshObject<DestinationRuleSpec>> {
+        self.index
+            .destination_rules_by_service
+            .get(&key(service))
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&i| &self.destination_rules[i])
+            .filter(|d| d.rejected.is_none())
+    }
+
+    /// An admitted DestinationRule by namespace and name.
+    pub fn destination_rule(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&MeshObject<DestinationRuleSpec>> {
+        let i = *self
+            .index
+            .destination_rules
+            .get(&(namespace.to_owned(), name.to_owned()))?;
+        Some(&self.destination_rules[i]).filter(|d| d.rejected.is_none())
     }
 
     /// An admitted VirtualService by namespace and name.
@@ -105,9 +195,11 @@ impl MeshConfig {
         namespace: &str,
         name: &str,
     ) -> Option<&mut MeshObject<VirtualServiceSpec>> {
-        self.virtual_services
-            .iter_mut()
-            .find(|v| v.name.namespace == namespace && v.name.name == name)
+        let i = *self
+            .index
+            .virtual_services
+            .get(&(namespace.to_owned(), name.to_owned()))?;
+        self.virtual_services.get_mut(i)
     }
 
     /// An admitted VirtualService by namespace and name.
@@ -116,9 +208,11 @@ impl MeshConfig {
         namespace: &str,
         name: &str,
     ) -> Option<&MeshObject<VirtualServiceSpec>> {
-        self.virtual_services
-            .iter()
-            .find(|v| v.name.namespace == namespace && v.name.name == name)
+        let i = *self
+            .index
+            .virtual_services
+            .get(&(namespace.to_owned(), name.to_owned()))?;
+        self.virtual_services.get(i)
     }
 
     /// An admitted (not rejected) DestinationRule by namespace and name.
@@ -127,16 +221,22 @@ impl MeshConfig {
         namespace: &str,
         name: &str,
     ) -> Option<&mut MeshObject<DestinationRuleSpec>> {
+        let i = *self
+            .index
+            .destination_rules
+            .get(&(namespace.to_owned(), name.to_owned()))?;
         self.destination_rules
-            .iter_mut()
-            .find(|d| d.rejected.is_none() && d.name.namespace == namespace && d.name.name == name)
+            .get_mut(i)
+            .filter(|d| d.rejected.is_none())
     }
 
     /// A Service by namespace and name.
     pub fn service(&self, namespace: &str, name: &str) -> Option<&MeshService> {
-        self.services
-            .iter()
-            .find(|s| s.name.namespace == namespace && s.name.name == name)
+        let i = *self
+            .index
+            .services
+            .get(&(namespace.to_owned(), name.to_owned()))?;
+        self.services.get(i)
     }
 
     /// The Service an Istio host names, seen from `namespace`.

@@ -72,10 +72,16 @@ fn vs_covers(vs: &VirtualServiceSpec, service: &MeshService) -> bool {
 /// The route a plain request from `proxy` to `service` takes.
 pub fn select_route(mesh: &MeshConfig, proxy: &ClientProxy, service: &MeshService) -> RouteChoice {
     // For sidecars the first VirtualService for a host wins.
-    let Some((vi, vs)) = mesh.virtual_services.iter().enumerate().find(|(_, v)| {
-        (v.name.namespace == service.name.namespace || v.name.namespace == proxy.namespace)
-            && vs_covers(&v.spec, service)
-    }) else {
+    let mut namespaces = vec![service.name.namespace.as_str()];
+    if proxy.namespace != service.name.namespace {
+        namespaces.push(proxy.namespace.as_str());
+    }
+    let found = namespaces
+        .iter()
+        .flat_map(|ns| mesh.virtual_services_in(ns))
+        .filter(|(_, v)| vs_covers(&v.spec, service))
+        .min_by_key(|(i, _)| *i);
+    let Some((vi, vs)) = found else {
         return RouteChoice::Default;
     };
     let applying: Vec<usize> = vs

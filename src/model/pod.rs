@@ -41,6 +41,9 @@ pub struct Pod {
     pub ready_at: Option<SimTime>,
     /// When it was deleted.
     pub deleted_at: Option<SimTime>,
+    /// Its Pending state has been logged once.
+    #[serde(skip)]
+    pub pending_reported: bool,
 }
 
 impl Pod {

@@ -201,6 +201,8 @@ pub struct World {
     pub mesh: MeshConfig,
     /// Argo Rollouts controller state, one per Rollout.
     pub rollouts: Vec<RolloutState>,
+    /// Pod indices per workload (pods are never removed, so this only grows).
+    pods_by_workload: Vec<Vec<usize>>,
     pod_seq: u64,
 }
 
@@ -245,6 +247,7 @@ impl World {
             events: Vec::new(),
             mesh: MeshConfig::from_topology(topology),
             rollouts: Vec::new(),
+            pods_by_workload: Vec::new(),
             pod_seq: 0,
         };
         for w in topology.workloads() {
@@ -275,6 +278,7 @@ impl World {
                     image.clone(),
                 ));
             }
+            world.pods_by_workload.push(Vec::new());
             world.workloads.push(Workload {
                 name: w.object.name.clone(),
                 kind: w.object.kind_name.clone(),
@@ -357,11 +361,20 @@ impl World {
 
     /// Active pods of a workload.
     pub fn workload_pods(&self, workload: usize) -> impl Iterator<Item = (PodId, &Pod)> {
-        self.pods
+        self.pods_by_workload
+            .get(workload)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .enumerate()
-            .filter(move |(_, p)| p.workload == workload && p.is_active())
-            .map(|(i, p)| (PodId(i), p))
+            .map(|&i| (PodId(i), &self.pods[i]))
+            .filter(|(_, p)| p.is_active())
+    }
+
+    /// Indices of a workload's pods, deleted ones included.
+    fn pod_indices(&self, workload: usize) -> Vec<usize> {
+        self.pods_by_workload
+            .get(workload)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Creates or deletes pods so each ReplicaSet has its desired count.
@@ -371,28 +384,21 @@ impl World {
             let live_hashes: BTreeSet<&str> = rs_list.iter().map(|r| r.hash.as_str()).collect();
             // Pods of ReplicaSets that no longer exist go away.
             let orphans: Vec<usize> = self
-                .pods
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| {
-                    p.workload == wi
-                        && p.is_active()
-                        && !live_hashes.contains(p.template_hash.as_str())
+                .pod_indices(wi)
+                .into_iter()
+                .filter(|&i| {
+                    let p = &self.pods[i];
+                    p.is_active() && !live_hashes.contains(p.template_hash.as_str())
                 })
-                .map(|(i, _)| i)
                 .collect();
             for i in orphans {
                 self.delete_pod(PodId(i), "scaled down (old ReplicaSet)");
             }
             for rs in &rs_list {
                 let mut active: Vec<usize> = self
-                    .pods
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| {
-                        p.workload == wi && p.is_active() && p.template_hash == rs.hash
-                    })
-                    .map(|(i, _)| i)
+                    .pod_indices(wi)
+                    .into_iter()
+                    .filter(|&i| self.pods[i].is_active() && self.pods[i].template_hash == rs.hash)
                     .collect();
                 let desired = usize::try_from(rs.desired.max(0)).unwrap_or(0);
                 while active.len() < desired {
@@ -432,9 +438,12 @@ impl World {
             created: self.now,
             ready_at: None,
             deleted_at: None,
+            pending_reported: false,
         };
         self.pods.push(pod);
-        PodId(self.pods.len() - 1)
+        let id = self.pods.len() - 1;
+        self.pods_by_workload[workload].push(id);
+        PodId(id)
     }
 
     fn delete_pod(&mut self, id: PodId, reason: &str) {
@@ -485,12 +494,8 @@ impl World {
                     self.log(EventKind::PodScheduled, message);
                 }
                 None => {
-                    let already = self.events.iter().rev().take(200).any(|e| {
-                        e.kind == EventKind::PodPending
-                            && e.message
-                                .starts_with(&format!("pod {} ", self.pods[i].name))
-                    });
-                    if !already {
+                    if !self.pods[i].pending_reported {
+                        self.pods[i].pending_reported = true;
                         let message = format!(
                             "pod {} Pending: no schedulable node fits its zone and capacity type",
                             self.pods[i].name
@@ -532,15 +537,10 @@ impl World {
             })
             .map(|w| w.replicas)
             .sum();
-        let healthy = self
-            .pods
-            .iter()
-            .filter(|p| {
-                p.is_active()
-                    && self.workloads[p.workload].name.namespace == b.name.namespace
-                    && selector_matches(&selector, &p.labels)
-                    && self.pod_ready(p)
-            })
+        let healthy = (0..self.workloads.len())
+            .filter(|&w| self.workloads[w].name.namespace == b.name.namespace)
+            .flat_map(|w| self.workload_pods(w))
+            .filter(|(_, p)| selector_matches(&selector, &p.labels) && self.pod_ready(p))
             .count() as i32;
         let desired = desired_healthy(&b.spec, expected)?;
         Ok(PdbStatus {
