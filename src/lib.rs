@@ -19,4 +19,5 @@ pub mod report;
 pub mod suite;
 pub mod telemetry;
 pub mod topology;
+pub mod whatif;
 pub mod zone;

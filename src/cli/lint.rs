@@ -188,7 +188,7 @@ fn load_error(err: LoadError) -> CliError {
 
 /// Writes the rendering to `--output` (creating parent directories) or
 /// stdout. A closed stdout (`| head`) is not an error.
-fn write_output(output: Option<&Path>, text: &str) -> Result<(), CliError> {
+pub(crate) fn write_output(output: Option<&Path>, text: &str) -> Result<(), CliError> {
     match output {
         Some(path) => {
             let write = || -> std::io::Result<()> {

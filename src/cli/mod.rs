@@ -9,6 +9,7 @@
 pub mod lint;
 pub mod rules;
 // pub mod run; (wired after the report module lands)
+pub mod whatif;
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
@@ -133,6 +134,8 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// List the lint rules: ID, severity, name, summary.
     Rules,
+    /// Predict losing zones: routes, serving zones, errors, PDBs, Rollouts, failover latency.
+    Whatif(whatif::WhatIfArgs),
 }
 
 /// The log level for the given flags (`RUST_LOG` aside).
@@ -192,6 +195,7 @@ pub fn run(cli: Cli) -> Result<Status, CliError> {
     match cli.command {
         Command::Lint(args) => lint::run(&args, cli.verbose > 0),
         Command::Rules => rules::run(),
+        Command::Whatif(args) => whatif::run(&args),
     }
 }
 

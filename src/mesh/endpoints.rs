@@ -27,14 +27,11 @@ pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> 
     }
     let keys = &world.profile.node_labels;
     world
-        .pods
+        .workloads_in(&service.name.namespace)
         .iter()
-        .enumerate()
-        .filter(|(_, p)| {
-            p.is_active() && world.workloads[p.workload].name.namespace == service.name.namespace
-        })
+        .flat_map(|&w| world.workload_pods(w))
         .filter(|(_, p)| map_matches(&service.selector, &p.labels) && world.pod_ready(p))
-        .filter_map(|(i, p)| {
+        .filter_map(|(PodId(i), p)| {
             let node = &world.nodes[p.node?.0];
             let mut labels = p.labels.clone();
             for key in [&keys.zone, &keys.region] {

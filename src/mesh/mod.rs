@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod lb;
 pub mod locality;
 pub mod outlier;
+pub mod predict;
 pub mod proxy;
 pub mod routing;
 pub mod validation;

@@ -203,6 +203,8 @@ pub struct World {
     pub rollouts: Vec<RolloutState>,
     /// Pod indices per workload (pods are never removed, so this only grows).
     pods_by_workload: Vec<Vec<usize>>,
+    /// Workload indices per namespace.
+    workloads_by_ns: std::collections::HashMap<String, Vec<usize>>,
     pod_seq: u64,
 }
 
@@ -248,6 +250,7 @@ impl World {
             mesh: MeshConfig::from_topology(topology),
             rollouts: Vec::new(),
             pods_by_workload: Vec::new(),
+            workloads_by_ns: Default::default(),
             pod_seq: 0,
         };
         for w in topology.workloads() {
@@ -279,6 +282,11 @@ impl World {
                 ));
             }
             world.pods_by_workload.push(Vec::new());
+            world
+                .workloads_by_ns
+                .entry(w.object.name.namespace.clone())
+                .or_default()
+                .push(world.workloads.len());
             world.workloads.push(Workload {
                 name: w.object.name.clone(),
                 kind: w.object.kind_name.clone(),
@@ -367,6 +375,13 @@ impl World {
             .iter()
             .map(|&i| (PodId(i), &self.pods[i]))
             .filter(|(_, p)| p.is_active())
+    }
+
+    /// Indices of the workloads of a namespace.
+    pub fn workloads_in(&self, namespace: &str) -> &[usize] {
+        self.workloads_by_ns
+            .get(namespace)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Indices of a workload's pods, deleted ones included.
@@ -529,17 +544,16 @@ impl World {
         let b = &self.pdbs[pdb];
         let selector = b.spec.selector.clone().unwrap_or_default();
         // Expected pods: the scale of every owner whose pods the selector matches.
-        let expected: i32 = self
-            .workloads
+        let in_ns = self.workloads_in(&b.name.namespace);
+        let expected: i32 = in_ns
             .iter()
-            .filter(|w| {
-                w.name.namespace == b.name.namespace && selector_matches(&selector, &w.labels)
-            })
+            .map(|&w| &self.workloads[w])
+            .filter(|w| selector_matches(&selector, &w.labels))
             .map(|w| w.replicas)
             .sum();
-        let healthy = (0..self.workloads.len())
-            .filter(|&w| self.workloads[w].name.namespace == b.name.namespace)
-            .flat_map(|w| self.workload_pods(w))
+        let healthy = in_ns
+            .iter()
+            .flat_map(|&w| self.workload_pods(w))
             .filter(|(_, p)| selector_matches(&selector, &p.labels) && self.pod_ready(p))
             .count() as i32;
         let desired = desired_healthy(&b.spec, expected)?;

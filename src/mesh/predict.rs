@@ -1,0 +1,265 @@
+//! Instant, analytic predictions (no request simulation): where a client
+//! zone's requests go given the current world, and how long failover takes
+//! after a loss. `whatif` is built on this; `sim` measures the same things
+//! by simulating requests.
+
+use std::collections::BTreeMap;
+
+use crate::mesh::cluster::{ClusterView, build_cluster};
+use crate::mesh::config::MeshService;
+use crate::mesh::lb::priority_loads;
+use crate::mesh::outlier::max_ejectable_hosts;
+use crate::mesh::proxy::{Client, DEFAULT_RETRIES};
+use crate::mesh::routing::{RouteChoice, select_route};
+use crate::model::World;
+
+/// Where one client zone's requests go.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Prediction {
+    /// The route taken: `vs/route`, `default route`, or `404 (no route)`.
+    pub route: String,
+    /// Share of requests per outcome: "us-east-1a" for a serving zone, or
+    /// "503 UH", "503 NC", "404 NR", "503 UF".
+    pub shares: BTreeMap<String, f64>,
+    /// Clusters used, with their priorities by zone.
+    pub clusters: Vec<String>,
+}
+
+impl Prediction {
+    /// Share of requests served (any zone).
+    pub fn success(&self) -> f64 {
+        self.shares
+            .iter()
+            .filter(|(k, _)| !k.starts_with(char::is_numeric))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+/// The destinations of the client's route, with their weight fraction.
+fn destinations(
+    world: &World,
+    client: &Client,
+    target: &MeshService,
+) -> (String, Vec<(f64, MeshService, Option<String>)>, f64) {
+    match select_route(&world.mesh, &client.proxy, target) {
+        RouteChoice::Default => (
+            "default route".into(),
+            vec![(1.0, target.clone(), None)],
+            0.0,
+        ),
+        RouteChoice::NoRoute => ("404 (no route)".into(), Vec::new(), 0.0),
+        RouteChoice::Route { vs, route } => {
+            let v = &world.mesh.virtual_services[vs];
+            let r = &v.spec.http[route];
+            let single = r.route.len() == 1;
+            let weights: Vec<f64> = r
+                .route
+                .iter()
+                .map(|d| d.weight.unwrap_or(if single { 100 } else { 0 }).max(0) as f64)
+                .collect();
+            let total: f64 = weights.iter().sum();
+            let name = format!(
+                "{}/{}",
+                v.name.name,
+                r.name.clone().unwrap_or_else(|| format!("#{route}"))
+            );
+            if total <= 0.0 {
+                return (name, Vec::new(), 0.0);
+            }
+            let mut out = Vec::new();
+            let mut missing = 0.0;
+            for (d, w) in r.route.iter().zip(weights) {
+                match world
+                    .mesh
+                    .resolve_host(&d.destination.host, &v.name.namespace)
+                {
+                    Some(svc) => out.push((w / total, svc.clone(), d.destination.subset.clone())),
+                    None => missing += w / total,
+                }
+            }
+            (name, out, missing)
+        }
+    }
+}
+
+/// Steady-state distribution of a cluster: hosts that do not serve are
+/// assumed ejected (or gone from EDS).
+fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<String, f64>) {
+    if !cluster.exists {
+        *shares.entry("503 NC".into()).or_default() += weight;
+        return;
+    }
+    let Some(max_p) = cluster.hosts.iter().map(|h| h.priority).max() else {
+        *shares.entry("503 UH".into()).or_default() += weight;
+        return;
+    };
+    let mut health = vec![(0u32, 0u32); max_p as usize + 1];
+    for h in &cluster.hosts {
+        health[h.priority as usize].1 += 1;
+        if h.endpoint.serving {
+            health[h.priority as usize].0 += 1;
+        }
+    }
+    let loads = priority_loads(&health);
+    if loads.iter().all(|l| *l <= 0.0) {
+        *shares.entry("503 UH".into()).or_default() += weight;
+        return;
+    }
+    for (p, load) in loads.iter().enumerate() {
+        let live: Vec<_> = cluster
+            .hosts
+            .iter()
+            .filter(|h| h.priority as usize == p && h.endpoint.serving)
+            .collect();
+        let total_w: f64 = live.iter().map(|h| h.weight.unwrap_or(1.0)).sum();
+        for h in &live {
+            let share = weight * load * h.weight.unwrap_or(1.0) / total_w.max(f64::MIN_POSITIVE);
+            *shares.entry(h.endpoint.zone.to_string()).or_default() += share;
+        }
+    }
+}
+
+/// Where `client`'s requests to `target` go in the current world.
+pub fn predict(world: &World, client: &Client, target: &MeshService) -> Prediction {
+    let (route, dests, missing) = destinations(world, client, target);
+    let mut shares = BTreeMap::new();
+    if route.starts_with("404") {
+        shares.insert("404 NR".into(), 1.0);
+    }
+    if missing > 0.0 {
+        shares.insert("503 NC".into(), missing);
+    }
+    let mut clusters = Vec::new();
+    for (w, svc, subset) in dests {
+        let c = build_cluster(world, &world.mesh, &client.proxy, &svc, subset.as_deref());
+        clusters.push(format!(
+            "{} [{}]",
+            c.key,
+            c.zones_by_priority()
+                .iter()
+                .map(|(p, z, n)| format!("P{p}:{z}x{n}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        cluster_shares(&c, w, &mut shares);
+    }
+    Prediction {
+        route,
+        shares,
+        clusters,
+    }
+}
+
+/// Predicted seconds from an abrupt loss to failover for one client, given
+/// the world right after the loss (dead endpoints still in EDS): outlier
+/// detection must eject every dead host of each cluster the client uses;
+/// each request makes up to 1 + retries attempts, all failing until then.
+/// Without outlier detection (or when maxEjectionPercent cannot eject them
+/// all), the dead endpoints leave only at the node-monitor grace period.
+pub fn abrupt_failover_seconds(world: &World, client: &Client, target: &MeshService) -> f64 {
+    let (_, dests, _) = destinations(world, client, target);
+    let attempts_per_s = client.rps * f64::from(1 + DEFAULT_RETRIES);
+    let grace = world.timing.node_monitor_grace.as_secs_f64();
+    let mut worst: f64 = 0.0;
+    for (_, svc, subset) in dests {
+        let c = build_cluster(world, &world.mesh, &client.proxy, &svc, subset.as_deref());
+        // Only dead hosts in priorities that receive traffic matter: before
+        // ejection (Envoy still counts them healthy) or once it is done.
+        let Some(max_p) = c.hosts.iter().map(|h| h.priority).max() else {
+            continue;
+        };
+        let mut unaware = vec![(0u32, 0u32); max_p as usize + 1];
+        let mut settled = unaware.clone();
+        for h in &c.hosts {
+            let p = h.priority as usize;
+            unaware[p] = (unaware[p].0 + 1, unaware[p].1 + 1);
+            settled[p].1 += 1;
+            settled[p].0 += u32::from(h.endpoint.serving);
+        }
+        let (before, after) = (priority_loads(&unaware), priority_loads(&settled));
+        let dead = c
+            .hosts
+            .iter()
+            .filter(|h| {
+                !h.endpoint.serving
+                    && (before[h.priority as usize] > 0.0 || after[h.priority as usize] > 0.0)
+            })
+            .count() as u32;
+        if dead == 0 {
+            continue;
+        }
+        let secs = match c.outlier {
+            Some(o)
+                if max_ejectable_hosts(c.hosts.len() as u32, o.max_ejection_percent) >= dead =>
+            {
+                let threshold = o.consecutive_5xx.or(o.consecutive_gateway).unwrap_or(5);
+                f64::from(dead * threshold) / attempts_per_s.max(f64::MIN_POSITIVE)
+            }
+            _ => grace,
+        };
+        worst = worst.max(secs);
+    }
+    worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::world::ClusterTiming;
+    use crate::profile::ClusterProfile;
+    use crate::topology::{Topology, load_paths};
+    use crate::zone::Zone;
+    use std::path::Path;
+
+    fn world(path: &str) -> World {
+        let loaded = load_paths(&[Path::new(env!("CARGO_MANIFEST_DIR")).join(path)]).unwrap();
+        World::new(
+            &Topology::new(loaded.objects),
+            &ClusterProfile::builtin(),
+            ClusterTiming::default(),
+        )
+    }
+
+    #[test]
+    fn failover_topology_before_and_after() {
+        let mut w = world("suites/topologies/zone-failover.yaml");
+        let target = w.mesh.service("default", "test").unwrap().clone();
+        let c = Client::new(&w, &Zone::from("us-east-1c"), "default", 50.0);
+        let before = predict(&w, &c, &target);
+        assert_eq!(before.route, "test/primary");
+        assert_eq!(before.shares.get("us-east-1c").copied(), Some(1.0));
+        w.spot_loss(&Zone::from("us-east-1c"), None);
+        // Right after the loss: 3 dead hosts x 3 failures / (50 rps x 3 attempts).
+        let t = abrupt_failover_seconds(&w, &c, &target);
+        assert!((t - 0.06).abs() < 1e-9, "{t}");
+        let after_grace = w.now + w.timing.node_monitor_grace;
+        w.advance(after_grace);
+        let after = predict(&w, &c, &target);
+        assert!((after.shares["us-east-1a"] - 0.5).abs() < 1e-9, "{after:?}");
+        assert!((after.shares["us-east-1b"] - 0.5).abs() < 1e-9);
+        assert!((after.success() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn pinned_topology_gives_no_healthy_upstream() {
+        let mut w = world("suites/topologies/zone-pinned.yaml");
+        let target = w.mesh.service("default", "test").unwrap().clone();
+        let c = Client::new(&w, &Zone::from("us-east-1c"), "default", 50.0);
+        w.spot_loss(&Zone::from("us-east-1c"), None);
+        let t = w.now + w.timing.node_monitor_grace;
+        w.advance(t);
+        let after = predict(&w, &c, &target);
+        assert_eq!(after.route, "test/zone-c-route");
+        assert_eq!(after.shares.get("503 UH").copied(), Some(1.0), "{after:?}");
+    }
+
+    #[test]
+    fn seed_without_admitted_rule_has_no_cluster() {
+        let w = world("../shared/fixtures/seeds/zone-aware-topology.yaml");
+        let target = w.mesh.service("default", "test").unwrap().clone();
+        let c = Client::new(&w, &Zone::from("us-east-1a"), "default", 50.0);
+        let p = predict(&w, &c, &target);
+        assert_eq!(p.shares.get("503 NC").copied(), Some(1.0), "{p:?}");
+    }
+}

@@ -1,0 +1,501 @@
+//! `zonechaos whatif`: an instant prediction of losing one or more zones:
+//! per client zone, the route, serving zones and errors before and after,
+//! the PDB and Rollout states, and the predicted failover latency.
+
+use std::collections::BTreeMap;
+
+use crate::mesh::config::MeshService;
+use crate::mesh::predict::{Prediction, abrupt_failover_seconds, predict};
+use crate::mesh::proxy::Client;
+use crate::model::World;
+use crate::model::clock::SimDuration;
+use crate::profile::{CapacityType, ClusterProfile};
+use crate::topology::Topology;
+use crate::zone::Zone;
+
+/// How the zones are lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossMode {
+    /// Spot reclaim: pods die at once, PDBs ignored.
+    Spot,
+    /// Cordon and drain through the Eviction API (PDBs honoured).
+    Drain,
+}
+
+/// One client zone's before/after.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ZoneRow {
+    /// The client zone.
+    pub client: Zone,
+    /// Before the loss.
+    pub before: Prediction,
+    /// After the loss has settled.
+    pub after: Prediction,
+    /// Seconds until its requests succeed again (None: they never do).
+    pub failover_s: Option<f64>,
+}
+
+/// A budget before and after.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BudgetRow {
+    /// PDB name.
+    pub name: String,
+    /// disruptionsAllowed before.
+    pub before: i32,
+    /// disruptionsAllowed after.
+    pub after: i32,
+    /// Evictions it refused during a drain.
+    pub refused: usize,
+}
+
+/// A Rollout before and after.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RolloutRow {
+    /// Rollout name.
+    pub name: String,
+    /// Phase before.
+    pub before: String,
+    /// Phase after.
+    pub after: String,
+    /// Status message after.
+    pub message: String,
+}
+
+/// The client zones of one target Service.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServiceRows {
+    /// The Service clients call.
+    pub service: String,
+    /// Per client zone.
+    pub zones: Vec<ZoneRow>,
+}
+
+/// Which Services the clients call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Targets<'a> {
+    /// The first VirtualService host.
+    Default,
+    /// One Service (namespace, name).
+    One(&'a str, &'a str),
+    /// Every Service.
+    All,
+}
+
+/// The whole prediction.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WhatIf {
+    /// Zones lost.
+    pub lost: Vec<Zone>,
+    /// How.
+    pub mode: LossMode,
+    /// Per target Service.
+    pub services: Vec<ServiceRows>,
+    /// Budgets.
+    pub budgets: Vec<BudgetRow>,
+    /// Rollouts.
+    pub rollouts: Vec<RolloutRow>,
+    /// Mesh objects Istio's webhook rejects (absent in the cluster).
+    pub rejected: Vec<String>,
+}
+
+/// The Service clients call by default: the first Service named as a host
+/// by a VirtualService, else the first Service.
+pub fn default_target(world: &World) -> Option<MeshService> {
+    let hosts = world.mesh.virtual_services.iter().flat_map(|v| {
+        v.spec
+            .hosts
+            .iter()
+            .filter_map(|h| world.mesh.resolve_host(h, &v.name.namespace))
+    });
+    hosts.chain(world.mesh.services.iter()).next().cloned()
+}
+
+/// Predicts the loss of `lost` zones from an already built world, for
+/// clients in every zone calling each target.
+pub fn whatif_world(
+    base: &World,
+    targets: &[MeshService],
+    lost: &[Zone],
+    mode: LossMode,
+    rps: f64,
+) -> WhatIf {
+    let clients_of = |t: &MeshService| -> Vec<Client> {
+        base.profile
+            .zone_names()
+            .map(|z| Client::new(base, z, &t.name.namespace, rps))
+            .collect()
+    };
+    let before: Vec<Vec<Prediction>> = targets
+        .iter()
+        .map(|t| clients_of(t).iter().map(|c| predict(base, c, t)).collect())
+        .collect();
+    let budgets_before = crate::backend::sim::budgets(base);
+    let mut world = base.clone();
+    let mut latency: Vec<Vec<f64>> = targets
+        .iter()
+        .map(|_| vec![0.0; base.profile.zones.len()])
+        .collect();
+    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    match mode {
+        LossMode::Spot => {
+            for z in lost {
+                let nodes = world.zone_nodes(z, Some(CapacityType::Spot));
+                world.lose_nodes(&nodes);
+            }
+            for (ti, t) in targets.iter().enumerate() {
+                for (ci, c) in clients_of(t).iter().enumerate() {
+                    latency[ti][ci] = abrupt_failover_seconds(&world, c, t);
+                }
+            }
+            let settled = world.now + world.timing.node_monitor_grace + SimDuration::secs(1);
+            world.advance(settled);
+        }
+        LossMode::Drain => {
+            for z in lost {
+                let nodes = world.zone_nodes(z, None);
+                world.start_drain(nodes, crate::chaos::DEFAULT_DRAIN_TIMEOUT, false);
+            }
+            while world.drains.iter().any(|d| d.finished.is_none()) {
+                let next = world.now + world.timing.drain_retry;
+                world.advance(next);
+            }
+            for d in &world.drains {
+                for (_, _, pdb) in &d.refusals {
+                    if let Some(p) = pdb {
+                        *refused.entry(p.clone()).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    let budgets_after = crate::backend::sim::budgets(&world);
+    let services = targets
+        .iter()
+        .zip(before)
+        .zip(latency)
+        .map(|((t, before), secs)| ServiceRows {
+            service: t.name.to_string(),
+            zones: clients_of(t)
+                .iter()
+                .zip(before)
+                .zip(secs)
+                .map(|((c, before), secs)| {
+                    let after = predict(&world, c, t);
+                    let failover_s = (after.success() >= 0.99).then_some(secs);
+                    ZoneRow {
+                        client: c.zone.clone(),
+                        before,
+                        after,
+                        failover_s,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let budgets = budgets_before
+        .iter()
+        .map(|(name, b)| BudgetRow {
+            name: name.clone(),
+            before: b.disruptions_allowed,
+            after: budgets_after.get(name).map_or(0, |a| a.disruptions_allowed),
+            refused: refused.get(name).copied().unwrap_or(0),
+        })
+        .collect();
+    let rollouts = base
+        .rollouts
+        .iter()
+        .zip(&world.rollouts)
+        .map(|(b, a)| RolloutRow {
+            name: b.name.to_string(),
+            before: format!("{:?}", b.status.phase),
+            after: format!("{:?}", a.status.phase),
+            message: a.status.message.clone(),
+        })
+        .collect();
+    let rejected = base
+        .mesh
+        .destination_rules
+        .iter()
+        .filter_map(|d| {
+            d.rejected.as_ref().map(|why| {
+                format!(
+                    "DestinationRule {} is rejected by Istio's webhook: {why}",
+                    d.name
+                )
+            })
+        })
+        .collect();
+    WhatIf {
+        rejected,
+        lost: lost.to_vec(),
+        mode,
+        services,
+        budgets,
+        rollouts,
+    }
+}
+
+/// Builds the world and predicts.
+pub fn whatif(
+    topology: &Topology,
+    profile: &ClusterProfile,
+    targets: Targets<'_>,
+    lost: &[Zone],
+    mode: LossMode,
+    rps: f64,
+) -> Result<WhatIf, String> {
+    let world = World::new(topology, profile, Default::default());
+    let targets = match targets {
+        Targets::One(ns, name) => vec![
+            world
+                .mesh
+                .service(ns, name)
+                .cloned()
+                .ok_or_else(|| format!("no Service {ns}/{name} in the topology"))?,
+        ],
+        Targets::Default => vec![default_target(&world).ok_or("the topology has no Service")?],
+        Targets::All => world.mesh.services.clone(),
+    };
+    Ok(whatif_world(&world, &targets, lost, mode, rps))
+}
+
+fn shares(p: &Prediction) -> String {
+    p.shares
+        .iter()
+        .filter(|(_, v)| **v > 0.0005)
+        .map(|(k, v)| format!("{k} {:.0}%", v * 100.0))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Renders the prediction as terminal tables.
+pub fn render(w: &WhatIf) -> String {
+    let mut out = format!(
+        "whatif: lose {} ({})\n\n",
+        w.lost
+            .iter()
+            .map(Zone::as_str)
+            .collect::<Vec<_>>()
+            .join(" + "),
+        match w.mode {
+            LossMode::Spot => "spot: abrupt, PDBs ignored",
+            LossMode::Drain => "drain: evictions through PDBs",
+        },
+    );
+    for r in &w.rejected {
+        out.push_str(&format!("note: {r}\n"));
+    }
+    if !w.rejected.is_empty() {
+        out.push('\n');
+    }
+    for svc in &w.services {
+        out.push_str(&format!("clients calling {}\n", svc.service));
+        let mut rows = vec![[
+            "client zone".to_owned(),
+            "route".into(),
+            "before".into(),
+            "after".into(),
+            "failover".into(),
+        ]];
+        for z in &svc.zones {
+            let route = if z.before.route == z.after.route {
+                z.before.route.clone()
+            } else {
+                format!("{} -> {}", z.before.route, z.after.route)
+            };
+            let failover = match z.failover_s {
+                None => "never".into(),
+                Some(s) if s == 0.0 => "-".into(),
+                Some(s) if s < 1.0 => format!("<1s ({s:.2}s)"),
+                Some(s) => format!("{s:.0}s"),
+            };
+            rows.push([
+                z.client.to_string(),
+                route,
+                shares(&z.before),
+                shares(&z.after),
+                failover,
+            ]);
+        }
+        out.push_str(&table(&rows));
+        out.push('\n');
+    }
+    if !w.budgets.is_empty() {
+        let mut rows = vec![[
+            "PodDisruptionBudget".to_owned(),
+            "allowed before".into(),
+            "allowed after".into(),
+            "refused evictions".into(),
+            String::new(),
+        ]];
+        for b in &w.budgets {
+            rows.push([
+                b.name.clone(),
+                b.before.to_string(),
+                b.after.to_string(),
+                b.refused.to_string(),
+                String::new(),
+            ]);
+        }
+        out.push_str(&table(&rows));
+    }
+    if !w.rollouts.is_empty() {
+        out.push('\n');
+        let mut rows = vec![[
+            "Rollout".to_owned(),
+            "before".into(),
+            "after".into(),
+            "message".into(),
+            String::new(),
+        ]];
+        for r in &w.rollouts {
+            rows.push([
+                r.name.clone(),
+                r.before.clone(),
+                r.after.clone(),
+                r.message.clone(),
+                String::new(),
+            ]);
+        }
+        out.push_str(&table(&rows));
+    }
+    out
+}
+
+fn table(rows: &[[String; 5]]) -> String {
+    let mut widths = [0usize; 5];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for (n, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| widths[*i] > 0)
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+        if n == 0 {
+            let rule: Vec<String> = widths
+                .iter()
+                .filter(|w| **w > 0)
+                .map(|w| "-".repeat(*w))
+                .collect();
+            out.push_str(&rule.join("  "));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::load_paths;
+    use std::path::Path;
+
+    fn topo(path: &str) -> Topology {
+        Topology::new(
+            load_paths(&[Path::new(env!("CARGO_MANIFEST_DIR")).join(path)])
+                .unwrap()
+                .objects,
+        )
+    }
+
+    #[test]
+    fn spot_loss_on_failover_topology() {
+        let w = whatif(
+            &topo("suites/topologies/zone-failover.yaml"),
+            &ClusterProfile::builtin(),
+            Targets::Default,
+            &[Zone::from("us-east-1c")],
+            LossMode::Spot,
+            50.0,
+        )
+        .unwrap();
+        let c = w.services[0]
+            .zones
+            .iter()
+            .find(|z| z.client.as_str() == "us-east-1c")
+            .unwrap();
+        assert!(c.failover_s.is_some_and(|s| s < 1.0), "{c:?}");
+        assert!((c.after.shares["us-east-1a"] - 0.5).abs() < 1e-9);
+        let a = w.services[0]
+            .zones
+            .iter()
+            .find(|z| z.client.as_str() == "us-east-1a")
+            .unwrap();
+        assert_eq!(a.failover_s, Some(0.0));
+        let r = w
+            .rollouts
+            .iter()
+            .find(|r| r.name == "default/test-c")
+            .unwrap();
+        assert_eq!(
+            (r.before.as_str(), r.after.as_str()),
+            ("Healthy", "Progressing")
+        );
+        let text = render(&w);
+        assert!(
+            text.contains("us-east-1c") && text.contains("never") == false,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn drain_on_pinned_topology_is_blocked_by_the_zone_budget() {
+        let w = whatif(
+            &topo("suites/topologies/zone-pinned.yaml"),
+            &ClusterProfile::builtin(),
+            Targets::Default,
+            &[Zone::from("us-east-1b")],
+            LossMode::Drain,
+            50.0,
+        )
+        .unwrap();
+        let b = w.budgets.iter().find(|b| b.name == "test-b-pdb").unwrap();
+        assert_eq!((b.before, b.after), (2, 0));
+        assert!(b.refused > 0);
+        let a = w.budgets.iter().find(|b| b.name == "test-a-pdb").unwrap();
+        assert_eq!((a.before, a.after, a.refused), (2, 2, 0));
+        // One pod left in zone b still serves zone-b clients.
+        let zb = w.services[0]
+            .zones
+            .iter()
+            .find(|z| z.client.as_str() == "us-east-1b")
+            .unwrap();
+        assert_eq!(
+            zb.after.shares.get("us-east-1b").copied(),
+            Some(1.0),
+            "{zb:?}"
+        );
+    }
+
+    #[test]
+    fn two_zone_spot_loss_on_pinned_topology_never_fails_over() {
+        let w = whatif(
+            &topo("suites/topologies/zone-pinned.yaml"),
+            &ClusterProfile::builtin(),
+            Targets::Default,
+            &[Zone::from("us-east-1a"), Zone::from("us-east-1b")],
+            LossMode::Spot,
+            50.0,
+        )
+        .unwrap();
+        for z in ["us-east-1a", "us-east-1b"] {
+            let row = w.services[0]
+                .zones
+                .iter()
+                .find(|r| r.client.as_str() == z)
+                .unwrap();
+            assert_eq!(row.failover_s, None);
+            assert_eq!(row.after.shares.get("503 UH").copied(), Some(1.0));
+        }
+        assert!(render(&w).contains("never"));
+    }
+}
