@@ -1,11 +1,13 @@
 //! Reports of a run: terminal summary, JUnit XML, JSON, and a
 //! self-contained HTML page with an SVG timeline per client zone.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod model;
 pub mod terminal;
 
+pub use html::html;
 pub use json::json;
 pub use junit::junit_xml;
 pub use model::{
