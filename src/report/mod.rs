@@ -1,11 +1,17 @@
 //! Reports of a run: terminal summary, JUnit XML, JSON, and a
 //! self-contained HTML page with an SVG timeline per client zone.
+//!
+//! Every format renders the same [`RunReport`]; [`write_all`] writes the
+//! three file formats next to each other.
 
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod model;
 pub mod terminal;
+
+use std::io;
+use std::path::{Path, PathBuf};
 
 pub use html::html;
 pub use json::json;
@@ -14,6 +20,58 @@ pub use model::{
     FailoverLatency, RunReport, StepResult, StepStatus, Timeline, TimelinePoint, Verdict,
 };
 pub use terminal::summary;
+
+/// Where [`write_all`] put the report files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPaths {
+    /// `<dir>/<suite>.junit.xml`.
+    pub junit: PathBuf,
+    /// `<dir>/<suite>.json`.
+    pub json: PathBuf,
+    /// `<dir>/<suite>.html`.
+    pub html: PathBuf,
+}
+
+/// Writes `<suite>.junit.xml`, `<suite>.json` and `<suite>.html` into
+/// `dir` (created when missing), the suite name made safe for file names.
+pub fn write_all(report: &RunReport, dir: &Path) -> io::Result<ReportPaths> {
+    std::fs::create_dir_all(dir)?;
+    let stem = file_stem(&report.suite);
+    let paths = ReportPaths {
+        junit: dir.join(format!("{stem}.junit.xml")),
+        json: dir.join(format!("{stem}.json")),
+        html: dir.join(format!("{stem}.html")),
+    };
+    let xml = junit_xml(report).map_err(io::Error::other)?;
+    std::fs::write(&paths.junit, xml)?;
+    std::fs::write(&paths.json, json(report))?;
+    std::fs::write(&paths.html, html(report))?;
+    Ok(paths)
+}
+
+/// The suite name as a file name: ASCII letters, digits, `-`, `_` and `.`
+/// kept, anything else `_`; no leading dot (no hidden files, no `..`); at
+/// most 100 characters; `report` when nothing is left.
+pub fn file_stem(suite: &str) -> String {
+    let mapped: String = suite
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let stem = mapped.trim_start_matches('.');
+    if stem.is_empty() || stem.chars().all(|c| c == '_') {
+        "report".to_owned()
+    } else {
+        stem.to_owned()
+    }
+}
 
 /// The word for a step outcome, as the terminal and HTML show it.
 pub(crate) fn status_word(status: StepStatus) -> &'static str {
@@ -455,6 +513,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn file_stem_keeps_safe_names_and_replaces_the_rest() {
+        assert_eq!(file_stem("spot-zone-loss"), "spot-zone-loss");
+        assert_eq!(file_stem("a/b c:d"), "a_b_c_d");
+        assert_eq!(file_stem("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(file_stem("..."), "report");
+        assert_eq!(file_stem(""), "report");
+        assert_eq!(file_stem("///"), "report");
+        assert_eq!(file_stem(&"x".repeat(300)).len(), 100);
+    }
+
+    #[test]
     fn seconds_are_readable() {
         assert_eq!(fmt_secs(0.0), "0.0s");
         assert_eq!(fmt_secs(4.24), "4.2s");
@@ -491,5 +560,24 @@ mod tests {
             verdict_line(&broken),
             "ERROR: 6 assertions (1 expected failure), 2 failed (1 unexpected pass), 1 error, 1 skipped"
         );
+    }
+
+    #[test]
+    fn write_all_writes_three_files_named_after_the_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nested/reports");
+        let mut report = testdata::sample();
+        report.suite = "spot zone/loss".to_owned();
+        let paths = write_all(&report, &out).unwrap();
+        assert_eq!(paths.junit, out.join("spot_zone_loss.junit.xml"));
+        assert_eq!(paths.json, out.join("spot_zone_loss.json"));
+        assert_eq!(paths.html, out.join("spot_zone_loss.html"));
+        let xml = std::fs::read_to_string(&paths.junit).unwrap();
+        assert!(xml.contains("<testsuite name=\"spot zone/loss\""), "{xml}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&paths.json).unwrap()).unwrap();
+        assert_eq!(json["suite"], "spot zone/loss");
+        let html = std::fs::read_to_string(&paths.html).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>"));
     }
 }
