@@ -8,7 +8,7 @@
 
 pub mod lint;
 pub mod rules;
-// pub mod run; (wired after the report module lands)
+pub mod run;
 pub mod whatif;
 
 use std::fmt;
@@ -134,6 +134,8 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// List the lint rules: ID, severity, name, summary.
     Rules,
+    /// Run suites (waits, chaos steps, assertions) and write reports.
+    Run(run::RunArgs),
     /// Predict losing zones: routes, serving zones, errors, PDBs, Rollouts, failover latency.
     Whatif(whatif::WhatIfArgs),
 }
@@ -196,6 +198,7 @@ pub fn run(cli: Cli) -> Result<Status, CliError> {
         Command::Lint(args) => lint::run(&args, cli.verbose > 0),
         Command::Rules => rules::run(),
         Command::Whatif(args) => whatif::run(&args),
+        Command::Run(args) => run::run(&args, cli.quiet, cli.verbose > 0),
     }
 }
 
@@ -263,7 +266,7 @@ mod tests {
 
     #[test]
     fn planned_subcommands_are_not_offered() {
-        for planned in ["whatif", "run", "render", "cluster", "conformance"] {
+        for planned in ["render", "cluster", "conformance"] {
             let err = Cli::try_parse_from(["zonechaos", planned]).unwrap_err();
             assert_eq!(
                 err.kind(),
@@ -272,11 +275,7 @@ mod tests {
             );
         }
         let help = Cli::command().render_long_help().to_string();
-        assert!(
-            help.contains(
-                "Planned, not in this version: whatif, run, render, cluster, conformance"
-            )
-        );
+        assert!(help.contains("Planned, not in this version: render, cluster, conformance"));
     }
 
     #[test]

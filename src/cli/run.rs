@@ -7,8 +7,8 @@ use clap::{Args, ValueEnum};
 use super::{CliError, Status};
 use crate::backend::sim::SimBackend;
 use crate::report::{RunReport, Verdict};
-use crate::suite::runner::{self, Progress};
 use crate::suite::load_suite;
+use crate::suite::runner::{self, Progress};
 
 /// The rungs of the ladder `run` can use in this version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,40 +34,60 @@ pub struct RunArgs {
     pub seed: Option<u64>,
 }
 
+/// Step lines on stderr with `-v` (the summary table follows on stdout).
 struct StderrProgress {
-    quiet: bool,
+    verbose: bool,
 }
 
 impl Progress for StderrProgress {
     fn step_finished(&mut self, r: &crate::report::StepResult) {
-        if !self.quiet {
-            super::eprint_line(&format!("  [{:>6.1}s] {:?} {}: {}", r.ended_s, r.status, r.title, r.message));
+        if self.verbose {
+            super::eprint_line(&format!(
+                "  [{:>6.1}s] {:?} {}: {}",
+                r.ended_s, r.status, r.title, r.message
+            ));
         }
     }
 }
 
 /// Runs every suite; the exit status is the worst verdict.
-pub fn run(args: &RunArgs, quiet: bool) -> Result<Status, CliError> {
+pub fn run(args: &RunArgs, quiet: bool, verbose: bool) -> Result<Status, CliError> {
     let mut worst = Status::Clean;
     for path in &args.suites {
-        let mut suite = load_suite(path).map_err(|e| CliError::usage(format!("{}: {}", e.loc, e.message), e.hint))?;
+        let mut suite = load_suite(path)
+            .map_err(|e| CliError::usage(format!("{}: {}", e.loc, e.message), e.hint))?;
         if let Some(seed) = args.seed {
             suite.seed = seed;
         }
         if !quiet {
-            super::eprint_line(&format!("running {} on the {} backend", suite.name, "sim"));
+            super::eprint_line(&format!(
+                "running {} on the sim backend (the model alone, virtual clock)",
+                suite.name
+            ));
         }
         let report: RunReport = match args.backend {
             BackendKind::Sim => {
                 let mut backend = SimBackend::new(&suite);
-                runner::run(&suite, &mut backend, &mut StderrProgress { quiet })
+                runner::run(&suite, &mut backend, &mut StderrProgress { verbose })
             }
         };
-        print!("{}", crate::report::terminal::summary(&report, super::stdout_color()));
-        let paths = crate::report::write_all(&report, &args.report_dir)
-            .map_err(|e| CliError::usage(format!("cannot write reports to {}: {e}", args.report_dir.display()), "pass --report-dir with a writable directory"))?;
+        super::lint::write_output(
+            None,
+            &crate::report::summary(&report, super::stdout_color()),
+        )?;
+        let paths = crate::report::write_all(&report, &args.report_dir).map_err(|e| {
+            CliError::usage(
+                format!("cannot write reports to {}: {e}", args.report_dir.display()),
+                "pass --report-dir with a writable directory",
+            )
+        })?;
         if !quiet {
-            super::eprint_line(&format!("reports: {}, {}, {}", paths.junit.display(), paths.json.display(), paths.html.display()));
+            super::eprint_line(&format!(
+                "reports: {}, {}, {}",
+                paths.junit.display(),
+                paths.json.display(),
+                paths.html.display()
+            ));
         }
         let status = match report.verdict {
             Verdict::Passed => Status::Clean,
