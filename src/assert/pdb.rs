@@ -42,13 +42,13 @@ pub fn pdb(a: &PdbSpec, ctx: &Ctx<'_>) -> Check {
     if drain.finished == Some(true) {
         problems.push(format!("the drain of {zone} completed: nothing blocked it"));
     }
-    if let Some(n) = a.pods_left {
-        if drain.pods_left != usize::try_from(n).unwrap_or(0) {
-            problems.push(format!(
-                "{} pods left on {zone}, expected {n}",
-                drain.pods_left
-            ));
-        }
+    if let Some(n) = a.pods_left
+        && drain.pods_left != usize::try_from(n).unwrap_or(0)
+    {
+        problems.push(format!(
+            "{} pods left on {zone}, expected {n}",
+            drain.pods_left
+        ));
     }
     if a.others_unchanged.unwrap_or(true) && !changed.is_empty() {
         problems.push(format!("other budgets changed: {}", changed.join(", ")));

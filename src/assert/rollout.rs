@@ -15,23 +15,23 @@ pub fn rollout_state(a: &RolloutStateSpec, ctx: &Ctx<'_>) -> Check {
     };
     let mut problems = Vec::new();
     let phase = format!("{:?}", s.phase);
-    if let Some(want) = &a.phase {
-        if *want != phase {
-            problems.push(format!("phase {phase}, expected {want}"));
-        }
+    if let Some(want) = &a.phase
+        && *want != phase
+    {
+        problems.push(format!("phase {phase}, expected {want}"));
     }
-    if let Some(want) = a.step {
-        if s.current_step_index != Some(want) {
-            problems.push(format!("step {:?}, expected {want}", s.current_step_index));
-        }
+    if let Some(want) = a.step
+        && s.current_step_index != Some(want)
+    {
+        problems.push(format!("step {:?}, expected {want}", s.current_step_index));
     }
-    if let Some(want) = a.canary_weight {
-        if s.canary_weight != want {
-            problems.push(format!(
-                "canary weight {}, expected {want}",
-                s.canary_weight
-            ));
-        }
+    if let Some(want) = a.canary_weight
+        && s.canary_weight != want
+    {
+        problems.push(format!(
+            "canary weight {}, expected {want}",
+            s.canary_weight
+        ));
     }
     let evidence = serde_json::to_value(&s).unwrap_or_default();
     if problems.is_empty() {

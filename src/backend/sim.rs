@@ -148,21 +148,20 @@ impl Backend for SimBackend {
             ));
             return Ok(evidence);
         }
-        if let Action::SpotLoss(s) = action {
-            if s.notice.is_some() {
-                let before = budgets(&self.world);
-                let evidence =
-                    crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
-                if !self.world.drains.is_empty() {
-                    self.drains.push((
-                        Zone(s.zone.clone()),
-                        self.world.drains.len() - 1,
-                        self.world.now,
-                        before,
-                    ));
-                }
-                return Ok(evidence);
+        if let Action::SpotLoss(s) = action
+            && s.notice.is_some()
+        {
+            let before = budgets(&self.world);
+            let evidence = crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
+            if !self.world.drains.is_empty() {
+                self.drains.push((
+                    Zone(s.zone.clone()),
+                    self.world.drains.len() - 1,
+                    self.world.now,
+                    before,
+                ));
             }
+            return Ok(evidence);
         }
         crate::chaos::apply(&mut self.world, action).map_err(BackendError)
     }

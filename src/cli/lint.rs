@@ -14,10 +14,6 @@ use crate::lint::{LintOptions, LintReport, Severity, catalog};
 use crate::profile::{BUILTIN_PROFILE, ClusterProfile, DEFAULT_PROFILE, ProfileError};
 use crate::topology::load_paths;
 
-/// The profile shipped with the sources, used when `clusters/three-zones.yaml`
-/// is not found in the current directory. (A profile compiled into the
-/// binary needs `ClusterProfile` to parse text; this branch cannot add it.)
-
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum FormatArg {

@@ -101,7 +101,7 @@ pub fn run(args: &WhatIfArgs) -> Result<Status, CliError> {
             )
         })?),
     };
-    if !(args.rps > 0.0) {
+    if args.rps.is_nan() || args.rps <= 0.0 {
         return Err(CliError::usage(
             format!("--rps {} must be positive", args.rps),
             "pass e.g. --rps 50",

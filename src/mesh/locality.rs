@@ -178,10 +178,10 @@ fn distribute(
     };
     let mut localities_per_key: Vec<Vec<&Locality>> = vec![Vec::new(); patterns.len()];
     for (loc, _) in endpoints {
-        if let Some(k) = key_of(loc) {
-            if !localities_per_key[k].contains(&loc) {
-                localities_per_key[k].push(loc);
-            }
+        if let Some(k) = key_of(loc)
+            && !localities_per_key[k].contains(&loc)
+        {
+            localities_per_key[k].push(loc);
         }
     }
     endpoints

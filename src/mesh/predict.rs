@@ -36,12 +36,16 @@ impl Prediction {
     }
 }
 
-/// The destinations of the client's route, with their weight fraction.
+/// A weighted destination: share of the route, Service, subset.
+type WeightedDestination = (f64, MeshService, Option<String>);
+
+/// The destinations of the client's route, with their weight fraction, and
+/// the share of weight whose host resolves to no Service.
 fn destinations(
     world: &World,
     client: &Client,
     target: &MeshService,
-) -> (String, Vec<(f64, MeshService, Option<String>)>, f64) {
+) -> (String, Vec<WeightedDestination>, f64) {
     match select_route(&world.mesh, &client.proxy, target) {
         RouteChoice::Default => (
             "default route".into(),

@@ -73,9 +73,9 @@ impl Add for SimDuration {
 impl fmt::Display for SimDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0;
-        if ms % 1000 != 0 {
+        if !ms.is_multiple_of(1000) {
             write!(f, "{:.1}s", ms as f64 / 1000.0)
-        } else if ms >= 60_000 && ms % 60_000 == 0 {
+        } else if ms >= 60_000 && ms.is_multiple_of(60_000) {
             write!(f, "{}m", ms / 60_000)
         } else {
             write!(f, "{}s", ms / 1000)

@@ -525,14 +525,15 @@ impl StepChecker<'_> {
             Action::SpotLoss(s) => {
                 self.zone(&f("zone"), &mut s.zone)?;
                 self.duration(&f("notice"), &s.notice)?;
-                if let Some(m) = &s.mode {
-                    if m != "refuse" && m != "blackhole" {
-                        return Err(self.ctx.err(
-                            &f("mode"),
-                            format!("unknown mode '{m}'"),
-                            "use refuse or blackhole",
-                        ));
-                    }
+                if let Some(m) = &s.mode
+                    && m != "refuse"
+                    && m != "blackhole"
+                {
+                    return Err(self.ctx.err(
+                        &f("mode"),
+                        format!("unknown mode '{m}'"),
+                        "use refuse or blackhole",
+                    ));
                 }
             }
             Action::Drain(d) => {
@@ -590,14 +591,14 @@ impl StepChecker<'_> {
             Action::AssertRollout(a) => {
                 self.rollout(&f("rollout"), &a.rollout)?;
                 self.duration(&f("within"), &a.within)?;
-                if let Some(p) = &a.phase {
-                    if !["Healthy", "Progressing", "Paused", "Degraded"].contains(&p.as_str()) {
-                        return Err(self.ctx.err(
-                            &f("phase"),
-                            format!("unknown phase '{p}'"),
-                            "use Healthy, Progressing, Paused or Degraded",
-                        ));
-                    }
+                if let Some(p) = &a.phase
+                    && !["Healthy", "Progressing", "Paused", "Degraded"].contains(&p.as_str())
+                {
+                    return Err(self.ctx.err(
+                        &f("phase"),
+                        format!("unknown phase '{p}'"),
+                        "use Healthy, Progressing, Paused or Degraded",
+                    ));
                 }
             }
             Action::AssertRouteIsolation(a) => self.rollout(&f("rollout"), &a.rollout)?,

@@ -306,7 +306,7 @@ pub fn render(w: &WhatIf) -> String {
             };
             let failover = match z.failover_s {
                 None => "never".into(),
-                Some(s) if s == 0.0 => "-".into(),
+                Some(0.0) => "-".into(),
                 Some(s) if s < 1.0 => format!("<1s ({s:.2}s)"),
                 Some(s) => format!("{s:.0}s"),
             };
@@ -442,7 +442,7 @@ mod tests {
         );
         let text = render(&w);
         assert!(
-            text.contains("us-east-1c") && text.contains("never") == false,
+            text.contains("us-east-1c") && !text.contains("never"),
             "{text}"
         );
     }
