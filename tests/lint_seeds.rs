@@ -21,7 +21,12 @@ fn lint_seed(name: &str) -> LintReport {
     let path = Path::new("../shared/fixtures/seeds").join(name);
     let loaded = load_paths(&[path]).expect("seed readable");
     let schemas = CrdSchemas::load(&shared().join("crds")).expect("CRDs load");
-    lint(loaded, &ClusterProfile::builtin(), Some(&schemas), &LintOptions::default())
+    lint(
+        loaded,
+        &ClusterProfile::builtin(),
+        Some(&schemas),
+        &LintOptions::default(),
+    )
 }
 
 fn ids(r: &LintReport) -> Vec<&'static str> {
@@ -42,9 +47,16 @@ fn zone_aware_topology_reports_defects_1_to_7() {
         ("6 zone-pinned subsets cannot fail over", "ZC3001"),
         ("7 no catch-all route", "ZC3002"),
     ] {
-        assert!(got.contains(&id), "defect {defect} ({id}) not reported: {got:?}");
+        assert!(
+            got.contains(&id),
+            "defect {defect} ({id}) not reported: {got:?}"
+        );
     }
-    assert!(r.findings.iter().all(|f| f.loc.pos.line > 0 && !f.hint.is_empty()));
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.loc.pos.line > 0 && !f.hint.is_empty())
+    );
     insta::assert_snapshot!("zone_aware_topology_text", render(&r, Format::Text));
 }
 
@@ -52,22 +64,47 @@ fn zone_aware_topology_reports_defects_1_to_7() {
 fn zone_aware_topology_json_and_sarif_carry_every_finding() {
     let r = lint_seed("zone-aware-topology.yaml");
     let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).expect("JSON");
-    assert_eq!(json["findings"].as_array().map(Vec::len), Some(r.findings.len()));
-    assert!(json["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "ZC1001" && f["line"] == 210));
+    assert_eq!(
+        json["findings"].as_array().map(Vec::len),
+        Some(r.findings.len())
+    );
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "ZC1001" && f["line"] == 210)
+    );
     let sarif: serde_json::Value = serde_json::from_str(&render(&r, Format::Sarif)).expect("SARIF");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), r.findings.len());
     let failover = results.iter().find(|f| f["ruleId"] == "ZC3001").unwrap();
     assert_eq!(failover["level"], "error");
-    assert_eq!(failover["locations"][0]["physicalLocation"]["region"]["startLine"], 153);
+    assert_eq!(
+        failover["locations"][0]["physicalLocation"]["region"]["startLine"],
+        153
+    );
 }
 
 #[test]
 fn shared_route_reports_defect_8() {
     let r = lint_seed("zone-aware-shared-route.yaml");
-    let shared: Vec<_> = r.findings.iter().filter(|f| f.rule.id == "ZC2003").collect();
-    assert_eq!(shared.len(), 2, "test-b and test-c share test-a's route: {:?}", ids(&r));
-    assert!(shared.iter().any(|f| f.message.contains("Rollout default/test-b")));
+    let shared: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "ZC2003")
+        .collect();
+    assert_eq!(
+        shared.len(),
+        2,
+        "test-b and test-c share test-a's route: {:?}",
+        ids(&r)
+    );
+    assert!(
+        shared
+            .iter()
+            .any(|f| f.message.contains("Rollout default/test-b"))
+    );
     assert!(ids(&r).contains(&"ZC2004"));
 }
 

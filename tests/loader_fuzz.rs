@@ -17,7 +17,12 @@ fn lint_text(text: &str) {
     for issue in &loaded.issues {
         assert!(!issue.message.is_empty());
     }
-    let report = lint(loaded, &ClusterProfile::builtin(), None, &LintOptions::default());
+    let report = lint(
+        loaded,
+        &ClusterProfile::builtin(),
+        None,
+        &LintOptions::default(),
+    );
     for f in &report.findings {
         assert!(!f.message.is_empty() && !f.hint.is_empty(), "{f:?}");
     }
