@@ -73,7 +73,7 @@ fn backend(topology: &str) -> SimBackend {
     );
     static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let file = dir.join(format!(".prop-{}-{n}-{topology}", std::process::id()));
+    let file = dir.join(format!(".prop-{}-{n}.suite", std::process::id()));
     std::fs::write(&file, suite_text).expect("write temp suite");
     let suite = load_suite(&file).expect("suite loads");
     let _ = std::fs::remove_file(&file);
