@@ -2,6 +2,7 @@
 //! `outbound|PORT|SUBSET|HOST`, its endpoints with priorities and locality
 //! weights, and its outlier-detection settings.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::mesh::config::{MeshConfig, MeshService};
@@ -112,11 +113,11 @@ pub struct ClusterView {
 /// matching workloadSelector in the client namespace wins; otherwise rules
 /// without selector are merged (subsets concatenated, duplicates dropped,
 /// the oldest rule's trafficPolicy wins). Rejected rules do not exist.
-pub fn effective_rule(
-    mesh: &MeshConfig,
+pub fn effective_rule<'a>(
+    mesh: &'a MeshConfig,
     proxy: &ClientProxy,
     service: &MeshService,
-) -> Option<DestinationRuleSpec> {
+) -> Option<Cow<'a, DestinationRuleSpec>> {
     let rules: Vec<&crate::mesh::config::MeshObject<DestinationRuleSpec>> =
         mesh.destination_rules_for(&service.name).collect();
     if let Some(d) = rules.iter().find(|d| {
@@ -126,13 +127,15 @@ pub fn effective_rule(
                 .as_ref()
                 .is_some_and(|w| map_matches(&w.match_labels, &proxy.labels))
     }) {
-        return Some(d.spec.clone());
+        return Some(Cow::Borrowed(&d.spec));
     }
-    let mut merged: Option<DestinationRuleSpec> = None;
+    // Borrowed while one rule applies; copied only when rules merge.
+    let mut merged: Option<Cow<'a, DestinationRuleSpec>> = None;
     for d in rules.iter().filter(|d| d.spec.workload_selector.is_none()) {
         match &mut merged {
-            None => merged = Some(d.spec.clone()),
+            None => merged = Some(Cow::Borrowed(&d.spec)),
             Some(m) => {
+                let m = m.to_mut();
                 for s in &d.spec.subsets {
                     if !m.subsets.iter().any(|x| x.name == s.name) {
                         m.subsets.push(s.clone());
@@ -160,12 +163,12 @@ fn effective_policy(rule: Option<&DestinationRuleSpec>, subset: Option<&Subset>)
 }
 
 /// The proxy's locality, from its topology labels.
-pub fn proxy_locality(world: &World, proxy: &ClientProxy) -> Locality {
+pub fn proxy_locality<'a>(world: &World, proxy: &'a ClientProxy) -> Locality<'a> {
     let keys = &world.profile.node_labels;
     Locality {
-        region: proxy.labels.get(&keys.region).cloned().unwrap_or_default(),
-        zone: proxy.labels.get(&keys.zone).cloned().unwrap_or_default(),
-        subzone: String::new(),
+        region: proxy.labels.get(&keys.region).map_or("", String::as_str),
+        zone: proxy.labels.get(&keys.zone).map_or("", String::as_str),
+        subzone: "",
     }
 }
 
@@ -184,7 +187,7 @@ pub fn build_cluster(
     };
     let rule = effective_rule(mesh, proxy, service);
     let subset_spec = subset.and_then(|name| {
-        rule.as_ref()
+        rule.as_deref()
             .and_then(|r| r.subsets.iter().find(|s| s.name == name))
     });
     if subset.is_some() && subset_spec.is_none() {
@@ -195,7 +198,7 @@ pub fn build_cluster(
             outlier: None,
         };
     }
-    let policy = effective_policy(rule.as_ref(), subset_spec);
+    let policy = effective_policy(rule.as_deref(), subset_spec);
     let endpoints: Vec<Endpoint> = service_endpoints(world, service)
         .into_iter()
         .filter(|e| subset_spec.is_none_or(|s| map_matches(&s.labels, &e.labels)))
@@ -204,7 +207,7 @@ pub fn build_cluster(
         .outlier_detection
         .as_ref()
         .map(OutlierSettings::from_istio);
-    let region = world.profile.region.to_string();
+    let region = world.profile.region.as_str();
     let setting = policy
         .load_balancer
         .as_ref()
@@ -241,26 +244,27 @@ pub fn build_cluster(
         },
     };
     let client = proxy_locality(world, proxy);
-    let localities: Vec<(Locality, &crate::topology::labels::Labels)> = endpoints
+    let localities: Vec<(Locality<'_>, &crate::topology::labels::Labels)> = endpoints
         .iter()
         .map(|e| {
             (
                 Locality {
-                    region: region.clone(),
-                    zone: e.zone.to_string(),
-                    subzone: String::new(),
+                    region,
+                    zone: e.zone.as_str(),
+                    subzone: "",
                 },
-                &e.labels,
+                &*e.labels,
             )
         })
         .collect();
     let placements = place(&eff, &client, &proxy.labels, &localities);
+    drop(localities);
     let hosts = endpoints
-        .iter()
+        .into_iter()
         .zip(placements)
         .filter_map(|(e, p)| {
             p.map(|p| Host {
-                endpoint: e.clone(),
+                endpoint: e,
                 priority: p.priority,
                 weight: p.weight,
             })

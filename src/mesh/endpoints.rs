@@ -1,6 +1,8 @@
 //! Service endpoints as istiod's EDS sees them: ready pods selected by the
 //! Service, each with its locality and labels.
 
+use std::sync::Arc;
+
 use crate::mesh::config::MeshService;
 use crate::model::World;
 use crate::model::pod::PodId;
@@ -15,7 +17,7 @@ pub struct Endpoint {
     /// Zone of its node.
     pub zone: Zone,
     /// Pod labels plus the node's topology labels (istiod adds them).
-    pub labels: Labels,
+    pub labels: Arc<Labels>,
     /// The process answers (false: connect failure).
     pub serving: bool,
 }
@@ -25,7 +27,6 @@ pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> 
     if service.selector.is_empty() {
         return Vec::new();
     }
-    let keys = &world.profile.node_labels;
     world
         .workloads_in(&service.name.namespace)
         .iter()
@@ -33,16 +34,10 @@ pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> 
         .filter(|(_, p)| map_matches(&service.selector, &p.labels) && world.pod_ready(p))
         .filter_map(|(PodId(i), p)| {
             let node = &world.nodes[p.node?.0];
-            let mut labels = p.labels.clone();
-            for key in [&keys.zone, &keys.region] {
-                if let Some(v) = node.labels.get(key) {
-                    labels.insert(key.clone(), v.clone());
-                }
-            }
             Some(Endpoint {
                 pod: PodId(i),
                 zone: node.zone.clone(),
-                labels,
+                labels: p.endpoint_labels.clone()?,
                 serving: world.pod_serving(p),
             })
         })

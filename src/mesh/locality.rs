@@ -6,15 +6,16 @@ use crate::topology::istio::LocalityLbSetting;
 use crate::topology::labels::Labels;
 use crate::zone::LocalityPattern;
 
-/// A locality: region, zone, subzone (subzone empty here).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Locality {
+/// A locality: region, zone, subzone (subzone empty here). Borrowed: it is
+/// built for every endpoint of every cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Locality<'a> {
     /// Region.
-    pub region: String,
+    pub region: &'a str,
     /// Zone.
-    pub zone: String,
+    pub zone: &'a str,
     /// Subzone.
-    pub subzone: String,
+    pub subzone: &'a str,
 }
 
 /// The settings in force for one cluster: the DestinationRule's, or the
@@ -42,9 +43,9 @@ pub struct Placement {
 /// endpoint means it is dropped (distribute with no matching `to`).
 pub fn place(
     eff: &EffectiveLocality,
-    client: &Locality,
+    client: &Locality<'_>,
     client_labels: &Labels,
-    endpoints: &[(Locality, &Labels)],
+    endpoints: &[(Locality<'_>, &Labels)],
 ) -> Vec<Option<Placement>> {
     if !eff.enabled {
         return vec![
@@ -120,7 +121,7 @@ fn failover_priority(labels: &[String], client: &Labels, endpoint: &Labels) -> u
 /// Default priorities: same region+zone+subzone 0, same region+zone 1, same
 /// region 2, another region named by a matching failover entry 3, any other
 /// region 4.
-fn locality_priority(s: &LocalityLbSetting, client: &Locality, ep: &Locality) -> u32 {
+fn locality_priority(s: &LocalityLbSetting, client: &Locality<'_>, ep: &Locality<'_>) -> u32 {
     if ep.region == client.region {
         if ep.zone == client.zone {
             return if ep.subzone == client.subzone { 0 } else { 1 };
@@ -149,12 +150,12 @@ fn renumber(raw: &[u32]) -> Vec<u32> {
 /// the localities it matches.
 fn distribute(
     s: &LocalityLbSetting,
-    client: &Locality,
-    endpoints: &[(Locality, &Labels)],
+    client: &Locality<'_>,
+    endpoints: &[(Locality<'_>, &Labels)],
 ) -> Vec<Option<Placement>> {
     let entry = s.distribute.iter().find(|d| {
         LocalityPattern::parse(&d.from)
-            .is_ok_and(|p| p.matches(&client.region, &client.zone, &client.subzone))
+            .is_ok_and(|p| p.matches(client.region, client.zone, client.subzone))
     });
     let Some(entry) = entry else {
         return vec![
@@ -171,12 +172,12 @@ fn distribute(
         .filter_map(|(k, w)| LocalityPattern::parse(k).ok().map(|p| (p, *w)))
         .collect();
     // Which `to` key each endpoint's locality falls under (first match).
-    let key_of = |l: &Locality| {
+    let key_of = |l: &Locality<'_>| {
         patterns
             .iter()
-            .position(|(p, _)| p.matches(&l.region, &l.zone, &l.subzone))
+            .position(|(p, _)| p.matches(l.region, l.zone, l.subzone))
     };
-    let mut localities_per_key: Vec<Vec<&Locality>> = vec![Vec::new(); patterns.len()];
+    let mut localities_per_key: Vec<Vec<&Locality<'_>>> = vec![Vec::new(); patterns.len()];
     for (loc, _) in endpoints {
         if let Some(k) = key_of(loc)
             && !localities_per_key[k].contains(&loc)
@@ -200,11 +201,11 @@ mod tests {
     use super::*;
     use crate::topology::istio::{LocalityDistribute, LocalityFailover};
 
-    fn loc(z: &str) -> Locality {
+    fn loc(z: &str) -> Locality<'_> {
         Locality {
-            region: "us-east-1".into(),
-            zone: z.into(),
-            subzone: String::new(),
+            region: "us-east-1",
+            zone: z,
+            subzone: "",
         }
     }
 

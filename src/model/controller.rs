@@ -465,7 +465,12 @@ mod tests {
     fn indefinite_pause_waits_for_promote() {
         let mut w = world("suites/topologies/zone-pinned.yaml");
         let i = w.rollout_index("test-b").unwrap();
-        let steps = &mut w.rollouts[i].spec.strategy.canary.as_mut().unwrap().steps;
+        let steps = &mut std::sync::Arc::make_mut(&mut w.rollouts[i].spec)
+            .strategy
+            .canary
+            .as_mut()
+            .unwrap()
+            .steps;
         steps[1].pause.as_mut().unwrap().duration = None;
         w.set_image("test-b", "myapp:v2").unwrap();
         run_until(&mut w, 3600);

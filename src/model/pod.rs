@@ -29,8 +29,8 @@ pub struct Pod {
     pub workload: usize,
     /// Pod-template hash of its ReplicaSet.
     pub template_hash: String,
-    /// Template labels plus the template-hash label.
-    pub labels: Labels,
+    /// Template labels plus the template-hash label (shared: never changes).
+    pub labels: std::sync::Arc<Labels>,
     /// Bound node.
     pub node: Option<NodeId>,
     /// Phase.
@@ -41,6 +41,10 @@ pub struct Pod {
     pub ready_at: Option<SimTime>,
     /// When it was deleted.
     pub deleted_at: Option<SimTime>,
+    /// Labels as the mesh sees the endpoint: pod labels plus the node's
+    /// zone and region (istiod adds them); set when the pod is bound.
+    #[serde(skip)]
+    pub endpoint_labels: Option<std::sync::Arc<Labels>>,
     /// Its Pending state has been logged once.
     #[serde(skip)]
     pub pending_reported: bool,

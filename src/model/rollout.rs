@@ -56,8 +56,8 @@ pub struct RolloutState {
     pub workload: usize,
     /// Namespace and name.
     pub name: ObjectName,
-    /// The spec (steps, traffic routing).
-    pub spec: RolloutSpec,
+    /// The spec (steps, traffic routing); shared, as reconciles only read it.
+    pub spec: std::sync::Arc<RolloutSpec>,
     /// Hash of the stable ReplicaSet.
     pub stable_hash: String,
     /// Hash of the current (desired) template.
@@ -94,7 +94,7 @@ impl RolloutState {
         RolloutState {
             workload,
             name,
-            spec,
+            spec: std::sync::Arc::new(spec),
             stable_hash: hash.clone(),
             current_hash: hash.clone(),
             current_image: image,

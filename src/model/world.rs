@@ -447,13 +447,14 @@ impl World {
             name: format!("{}-{}-{}", w.name.name, hash, self.pod_seq),
             workload,
             template_hash: hash.to_owned(),
-            labels,
+            labels: std::sync::Arc::new(labels),
             node: None,
             phase: PodPhase::Pending,
             created: self.now,
             ready_at: None,
             deleted_at: None,
             pending_reported: false,
+            endpoint_labels: None,
         };
         self.pods.push(pod);
         let id = self.pods.len() - 1;
@@ -501,7 +502,15 @@ impl World {
                 Some(ni) => {
                     load[ni] += 1;
                     let ready_at = self.now + self.timing.pod_startup;
+                    let keys = &self.profile.node_labels;
+                    let mut endpoint_labels = (*self.pods[i].labels).clone();
+                    for key in [&keys.zone, &keys.region] {
+                        if let Some(v) = self.nodes[ni].labels.get(key) {
+                            endpoint_labels.insert(key.clone(), v.clone());
+                        }
+                    }
                     let pod = &mut self.pods[i];
+                    pod.endpoint_labels = Some(std::sync::Arc::new(endpoint_labels));
                     pod.node = Some(NodeId(ni));
                     pod.phase = PodPhase::Running;
                     pod.ready_at = Some(ready_at);

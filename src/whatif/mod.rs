@@ -120,17 +120,82 @@ pub fn whatif_world(
     mode: LossMode,
     rps: f64,
 ) -> WhatIf {
-    let clients_of = |t: &MeshService| -> Vec<Client> {
-        base.profile
-            .zone_names()
-            .map(|z| Client::new(base, z, &t.name.namespace, rps))
-            .collect()
-    };
-    let before: Vec<Vec<Prediction>> = targets
-        .iter()
-        .map(|t| clients_of(t).iter().map(|c| predict(base, c, t)).collect())
-        .collect();
-    let budgets_before = crate::backend::sim::budgets(base);
+    let baseline = Baseline::new(base, targets, rps);
+    baseline.lose(lost, mode)
+}
+
+/// The state before any loss, computed once for many scenarios.
+pub struct Baseline<'a> {
+    base: &'a World,
+    targets: &'a [MeshService],
+    rps: f64,
+    before: Vec<Vec<Prediction>>,
+    budgets_before: BTreeMap<String, crate::model::world::PdbStatus>,
+}
+
+impl<'a> Baseline<'a> {
+    /// Predictions and budgets of the intact world.
+    pub fn new(base: &'a World, targets: &'a [MeshService], rps: f64) -> Baseline<'a> {
+        let before = targets
+            .iter()
+            .map(|t| {
+                clients(base, t, rps)
+                    .iter()
+                    .map(|c| predict(base, c, t))
+                    .collect()
+            })
+            .collect();
+        Baseline {
+            base,
+            targets,
+            rps,
+            before,
+            budgets_before: crate::backend::sim::budgets(base),
+        }
+    }
+
+    /// Predicts one loss scenario against this baseline.
+    pub fn lose(&self, lost: &[Zone], mode: LossMode) -> WhatIf {
+        lose(self, lost, mode)
+    }
+
+    /// Predicts several scenarios, spread over the machine's cores (each
+    /// scenario works on its own copy of the world).
+    pub fn lose_all(&self, scenarios: &[Vec<Zone>], mode: LossMode) -> Vec<WhatIf> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(scenarios.len().max(1));
+        let mut results: Vec<Option<WhatIf>> = vec![None; scenarios.len()];
+        std::thread::scope(|scope| {
+            for (t, chunk) in results
+                .chunks_mut(scenarios.len().div_ceil(threads))
+                .enumerate()
+            {
+                let first = t * scenarios.len().div_ceil(threads);
+                scope.spawn(move || {
+                    for (k, slot) in chunk.iter_mut().enumerate() {
+                        *slot = Some(self.lose(&scenarios[first + k], mode));
+                    }
+                });
+            }
+        });
+        results.into_iter().flatten().collect()
+    }
+}
+
+fn clients(world: &World, t: &MeshService, rps: f64) -> Vec<Client> {
+    world
+        .profile
+        .zone_names()
+        .map(|z| Client::new(world, z, &t.name.namespace, rps))
+        .collect()
+}
+
+fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
+    let (base, targets, rps) = (baseline.base, baseline.targets, baseline.rps);
+    let clients_of = |t: &MeshService| clients(base, t, rps);
+    let before = baseline.before.clone();
+    let budgets_before = &baseline.budgets_before;
     let mut world = base.clone();
     let mut latency: Vec<Vec<f64>> = targets
         .iter()
