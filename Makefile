@@ -9,10 +9,26 @@ CRDS ?= $(SHARED)/crds
 CRDS_FLAG := $(if $(wildcard $(CRDS)),--crds $(CRDS),)
 FORMAT ?= text
 
-.PHONY: help build test lint bench fmt clippy ci
+.PHONY: help build test lint bench fmt clippy ci chaos-zone-a chaos-zone-b chaos-zone-c chaos-zone-c-drain whatif-zone-c
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+chaos-zone-c: ## Spot loss of zone c: failover, error budget, recovery (reports in reports/)
+	./scripts/chaos.sh suites/zone-c-spot-loss.yaml
+
+chaos-zone-a: ## Spot loss of zone a
+	./scripts/chaos.sh suites/zone-a-spot-loss.yaml
+
+chaos-zone-b: ## Spot loss of zone b
+	./scripts/chaos.sh suites/zone-b-spot-loss.yaml
+
+chaos-zone-c-drain: ## graceful drain of zone c, blocked by its PDB
+	./scripts/chaos.sh suites/zone-c-drain.yaml
+
+whatif-zone-c: ## instant prediction of losing zone c on both reference topologies
+	$(CARGO) run --quiet --release -- whatif suites/topologies/zone-failover.yaml --lose us-east-1c
+	$(CARGO) run --quiet --release -- whatif suites/topologies/zone-pinned.yaml --lose us-east-1c
 
 build: ## build the zonechaos binary (release)
 	$(CARGO) build --release
@@ -28,6 +44,7 @@ test: ## run every test (cargo nextest run)
 
 bench: ## run the benchmarks (figures in BENCHMARKS.md)
 	$(CARGO) bench --bench lint_bundle
+	$(CARGO) bench --bench whatif
 
 fmt: ## format the code
 	$(CARGO) fmt --all
