@@ -3,5 +3,6 @@
 //! and kind backends fill it from PromQL.
 
 pub mod matrix;
+pub mod promql;
 
 pub use matrix::{Outcome, TrafficMatrix, Window};
