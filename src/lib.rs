@@ -14,6 +14,7 @@ pub mod errors;
 pub mod lint;
 pub mod mesh;
 pub mod model;
+pub mod process;
 pub mod profile;
 pub mod report;
 pub mod suite;

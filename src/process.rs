@@ -1,0 +1,181 @@
+//! Child processes that never outlive the run: killed when their guard is
+//! dropped (success, failure, panic unwinding), and on Linux also when the
+//! harness itself dies (PR_SET_PDEATHSIG), so Ctrl-C or a SIGKILL of
+//! zonechaos leaves nothing behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running child; dropping it kills it and reaps it.
+#[derive(Debug)]
+pub struct Managed {
+    /// What it is, for messages (`envoy us-east-1a`).
+    pub name: String,
+    child: Option<Child>,
+}
+
+impl Managed {
+    /// The OS process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILL now (connections to it are refused at once).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` (a graceful pod stop).
+    pub fn terminate(&mut self, grace: Duration) {
+        let Some(mut c) = self.child.take() else { return };
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if matches!(c.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Managed {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `cmd` as a managed child. Its stdout is returned line by line to
+/// `ready` until it returns true or `timeout` passes (then the child is
+/// killed and an error names it); stderr goes to `log`.
+pub fn spawn(name: &str, mut cmd: Command, log: &Path, ready: impl Fn(&str) -> bool, timeout: Duration) -> Result<(Managed, Vec<String>), String> {
+    let log_file = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log_file));
+    die_with_parent(&mut cmd);
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
+    let stdout = child.stdout.take();
+    let mut managed = Managed {
+        name: name.to_owned(),
+        child: Some(child),
+    };
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    if let Some(out) = stdout {
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let deadline = Instant::now() + timeout;
+    let mut lines = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left.min(Duration::from_millis(200))) {
+            Ok(line) => {
+                let done = ready(&line);
+                lines.push(line);
+                if done {
+                    return Ok((managed, lines));
+                }
+            }
+            Err(_) if !managed.is_running() => {
+                return Err(format!("{name} exited before it was ready (see {})", log.display()));
+            }
+            Err(_) if Instant::now() >= deadline => {
+                managed.kill();
+                return Err(format!("{name} not ready after {timeout:?} (see {})", log.display()));
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Starts `cmd` with output to `log`, without waiting for anything.
+pub fn spawn_quiet(name: &str, mut cmd: Command, log: &Path) -> Result<Managed, String> {
+    let log_file = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let err = log_file.try_clone().map_err(|e| e.to_string())?;
+    cmd.stdin(Stdio::null()).stdout(Stdio::from(log_file)).stderr(Stdio::from(err));
+    die_with_parent(&mut cmd);
+    let child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
+    Ok(Managed {
+        name: name.to_owned(),
+        child: Some(child),
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe; it only sets this child's death signal.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
+
+/// Finds a binary on PATH or in the project's `.venv/`.
+pub fn find_binary(name: &str, repo: &Path) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file())
+    });
+    on_path.or_else(|| {
+        let venv = repo.join(".venv/bin").join(name);
+        venv.is_file().then_some(venv)
+    })
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_the_guard_kills_the_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo ready; exec sleep 30"]);
+        let (m, lines) = spawn("sleeper", cmd, &dir.path().join("log"), |l| l == "ready", Duration::from_secs(5)).unwrap();
+        assert_eq!(lines, ["ready"]);
+        let pid = m.pid().unwrap();
+        assert!(Path::new(&format!("/proc/{pid}")).exists());
+        drop(m);
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(stat.is_empty() || stat.contains(") Z "), "pid {pid} still alive: {stat}");
+    }
+
+    #[test]
+    fn a_child_that_never_gets_ready_is_killed_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "exec sleep 30"]);
+        let err = spawn("mute", cmd, &dir.path().join("log"), |_| true, Duration::from_millis(300)).unwrap_err();
+        assert!(err.contains("mute not ready"), "{err}");
+        let err = spawn("missing", Command::new("/nonexistent/bin"), &dir.path().join("log2"), |_| true, Duration::from_secs(1)).unwrap_err();
+        assert!(err.contains("cannot start missing"), "{err}");
+    }
+}
