@@ -32,8 +32,13 @@ impl Managed {
 
     /// SIGTERM, then SIGKILL after `grace` (a graceful pod stop).
     pub fn terminate(&mut self, grace: Duration) {
-        let Some(mut c) = self.child.take() else { return };
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let Some(mut c) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if matches!(c.try_wait(), Ok(Some(_))) {
@@ -47,7 +52,9 @@ impl Managed {
 
     /// True while the process runs.
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 }
 
@@ -60,11 +67,22 @@ impl Drop for Managed {
 /// Starts `cmd` as a managed child. Its stdout is returned line by line to
 /// `ready` until it returns true or `timeout` passes (then the child is
 /// killed and an error names it); stderr goes to `log`.
-pub fn spawn(name: &str, mut cmd: Command, log: &Path, ready: impl Fn(&str) -> bool, timeout: Duration) -> Result<(Managed, Vec<String>), String> {
-    let log_file = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log_file));
+pub fn spawn(
+    name: &str,
+    mut cmd: Command,
+    log: &Path,
+    ready: impl Fn(&str) -> bool,
+    timeout: Duration,
+) -> Result<(Managed, Vec<String>), String> {
+    let log_file =
+        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log_file));
     die_with_parent(&mut cmd);
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {name}: {e}"))?;
     let stdout = child.stdout.take();
     let mut managed = Managed {
         name: name.to_owned(),
@@ -93,11 +111,17 @@ pub fn spawn(name: &str, mut cmd: Command, log: &Path, ready: impl Fn(&str) -> b
                 }
             }
             Err(_) if !managed.is_running() => {
-                return Err(format!("{name} exited before it was ready (see {})", log.display()));
+                return Err(format!(
+                    "{name} exited before it was ready (see {})",
+                    log.display()
+                ));
             }
             Err(_) if Instant::now() >= deadline => {
                 managed.kill();
-                return Err(format!("{name} not ready after {timeout:?} (see {})", log.display()));
+                return Err(format!(
+                    "{name} not ready after {timeout:?} (see {})",
+                    log.display()
+                ));
             }
             Err(_) => {}
         }
@@ -106,11 +130,16 @@ pub fn spawn(name: &str, mut cmd: Command, log: &Path, ready: impl Fn(&str) -> b
 
 /// Starts `cmd` with output to `log`, without waiting for anything.
 pub fn spawn_quiet(name: &str, mut cmd: Command, log: &Path) -> Result<Managed, String> {
-    let log_file = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let log_file =
+        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let err = log_file.try_clone().map_err(|e| e.to_string())?;
-    cmd.stdin(Stdio::null()).stdout(Stdio::from(log_file)).stderr(Stdio::from(err));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(log_file))
+        .stderr(Stdio::from(err));
     die_with_parent(&mut cmd);
-    let child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {name}: {e}"))?;
     Ok(Managed {
         name: name.to_owned(),
         child: Some(child),
@@ -137,7 +166,9 @@ fn die_with_parent(_cmd: &mut Command) {}
 /// Finds a binary on PATH or in the project's `.venv/`.
 pub fn find_binary(name: &str, repo: &Path) -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
     });
     on_path.or_else(|| {
         let venv = repo.join(".venv/bin").join(name);
@@ -147,7 +178,9 @@ pub fn find_binary(name: &str, repo: &Path) -> Option<PathBuf> {
 
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 #[cfg(test)]
@@ -159,13 +192,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "echo ready; exec sleep 30"]);
-        let (m, lines) = spawn("sleeper", cmd, &dir.path().join("log"), |l| l == "ready", Duration::from_secs(5)).unwrap();
+        let (m, lines) = spawn(
+            "sleeper",
+            cmd,
+            &dir.path().join("log"),
+            |l| l == "ready",
+            Duration::from_secs(5),
+        )
+        .unwrap();
         assert_eq!(lines, ["ready"]);
         let pid = m.pid().unwrap();
         assert!(Path::new(&format!("/proc/{pid}")).exists());
         drop(m);
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(stat.is_empty() || stat.contains(") Z "), "pid {pid} still alive: {stat}");
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "pid {pid} still alive: {stat}"
+        );
     }
 
     #[test]
@@ -173,9 +216,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "exec sleep 30"]);
-        let err = spawn("mute", cmd, &dir.path().join("log"), |_| true, Duration::from_millis(300)).unwrap_err();
+        let err = spawn(
+            "mute",
+            cmd,
+            &dir.path().join("log"),
+            |_| true,
+            Duration::from_millis(300),
+        )
+        .unwrap_err();
         assert!(err.contains("mute not ready"), "{err}");
-        let err = spawn("missing", Command::new("/nonexistent/bin"), &dir.path().join("log2"), |_| true, Duration::from_secs(1)).unwrap_err();
+        let err = spawn(
+            "missing",
+            Command::new("/nonexistent/bin"),
+            &dir.path().join("log2"),
+            |_| true,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(err.contains("cannot start missing"), "{err}");
     }
 }

@@ -3,6 +3,7 @@
 //! and kind backends fill it from PromQL.
 
 pub mod matrix;
+pub mod prometheus;
 pub mod promql;
 
 pub use matrix::{Outcome, TrafficMatrix, Window};

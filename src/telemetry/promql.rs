@@ -10,7 +10,8 @@ use crate::zone::Zone;
 
 /// The query the matrix is built from; printed in the JSON report so a user
 /// can paste it into their own Prometheus.
-pub const REQUESTS_BY_ZONE: &str = "sum by (client_zone, serving_zone, code) (zonechaos_requests_total)";
+pub const REQUESTS_BY_ZONE: &str =
+    "sum by (client_zone, serving_zone, code) (zonechaos_requests_total)";
 
 /// Per-second success share of one client zone (for a dashboard).
 pub fn success_share_query(client_zone: &str) -> String {
@@ -37,7 +38,10 @@ pub struct Series {
 fn outcome(labels: &BTreeMap<String, String>) -> Option<(Zone, Outcome)> {
     let client = Zone(labels.get("client_zone")?.clone());
     let code: u16 = labels.get("code")?.parse().ok()?;
-    let serving = labels.get("serving_zone").map(String::as_str).unwrap_or("none");
+    let serving = labels
+        .get("serving_zone")
+        .map(String::as_str)
+        .unwrap_or("none");
     let o = if (200..300).contains(&code) && serving != "none" {
         Outcome::Served {
             zone: Zone(serving.to_owned()),
@@ -58,7 +62,9 @@ fn outcome(labels: &BTreeMap<String, String>) -> Option<(Zone, Outcome)> {
 pub fn matrix_from_series(series: &[Series], start: f64) -> TrafficMatrix {
     let mut m = TrafficMatrix::default();
     for s in series {
-        let Some((client, o)) = outcome(&s.labels) else { continue };
+        let Some((client, o)) = outcome(&s.labels) else {
+            continue;
+        };
         let mut prev: Option<f64> = None;
         for &(ts, v) in &s.samples {
             // The first sample of a series that appears after the start holds
@@ -86,10 +92,14 @@ mod tests {
 
     fn series(client: &str, serving: &str, code: &str, samples: &[(f64, f64)]) -> Series {
         Series {
-            labels: [("client_zone", client), ("serving_zone", serving), ("code", code)]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            labels: [
+                ("client_zone", client),
+                ("serving_zone", serving),
+                ("code", code),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
             samples: samples.to_vec(),
         }
     }
@@ -97,26 +107,65 @@ mod tests {
     #[test]
     fn counters_become_per_second_counts() {
         let s = vec![
-            series("us-east-1c", "us-east-1c", "200", &[(100.0, 0.0), (101.0, 50.0), (102.0, 100.0), (103.0, 120.0)]),
+            series(
+                "us-east-1c",
+                "us-east-1c",
+                "200",
+                &[(100.0, 0.0), (101.0, 50.0), (102.0, 100.0), (103.0, 120.0)],
+            ),
             series("us-east-1c", "none", "503", &[(102.0, 0.0), (103.0, 30.0)]),
-            series("us-east-1c", "us-east-1a", "200", &[(104.0, 40.0), (105.0, 90.0)]),
+            series(
+                "us-east-1c",
+                "us-east-1a",
+                "200",
+                &[(104.0, 40.0), (105.0, 90.0)],
+            ),
         ];
         let m = matrix_from_series(&s, 100.0);
         let c = Zone::from("us-east-1c");
-        let local = Outcome::Served { zone: c.clone(), canary: false };
-        assert_eq!(m.outcomes(&c, crate::telemetry::Window { from: 0, to: 1 })[&local], 50);
-        assert_eq!(m.outcomes(&c, crate::telemetry::Window { from: 2, to: 3 })[&local], 20);
-        assert_eq!(m.outcomes(&c, crate::telemetry::Window { from: 2, to: 3 })[&Outcome::error(503, "-")], 30);
+        let local = Outcome::Served {
+            zone: c.clone(),
+            canary: false,
+        };
+        assert_eq!(
+            m.outcomes(&c, crate::telemetry::Window { from: 0, to: 1 })[&local],
+            50
+        );
+        assert_eq!(
+            m.outcomes(&c, crate::telemetry::Window { from: 2, to: 3 })[&local],
+            20
+        );
+        assert_eq!(
+            m.outcomes(&c, crate::telemetry::Window { from: 2, to: 3 })[&Outcome::error(503, "-")],
+            30
+        );
         // A series first seen late carries its whole count.
-        let a = Outcome::Served { zone: Zone::from("us-east-1a"), canary: false };
-        assert_eq!(m.outcomes(&c, crate::telemetry::Window { from: 3, to: 5 })[&a], 90);
+        let a = Outcome::Served {
+            zone: Zone::from("us-east-1a"),
+            canary: false,
+        };
+        assert_eq!(
+            m.outcomes(&c, crate::telemetry::Window { from: 3, to: 5 })[&a],
+            90
+        );
     }
 
     #[test]
     fn resets_and_empty_answers() {
-        let s = vec![series("us-east-1a", "us-east-1a", "200", &[(10.0, 0.0), (11.0, 100.0), (12.0, 20.0)])];
+        let s = vec![series(
+            "us-east-1a",
+            "us-east-1a",
+            "200",
+            &[(10.0, 0.0), (11.0, 100.0), (12.0, 20.0)],
+        )];
         let m = matrix_from_series(&s, 10.0);
-        assert_eq!(m.total(&Zone::from("us-east-1a"), crate::telemetry::Window { from: 0, to: 5 }), 120);
+        assert_eq!(
+            m.total(
+                &Zone::from("us-east-1a"),
+                crate::telemetry::Window { from: 0, to: 5 }
+            ),
+            120
+        );
         assert_eq!(matrix_from_series(&[], 0.0), TrafficMatrix::default());
     }
 }
