@@ -17,6 +17,14 @@ pub struct Managed {
 }
 
 impl Managed {
+    /// A guard holding no process (nothing to kill).
+    pub fn none(name: &str) -> Managed {
+        Managed {
+            name: name.to_owned(),
+            child: None,
+        }
+    }
+
     /// The OS process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)

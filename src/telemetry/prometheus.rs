@@ -36,6 +36,14 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
+    /// A handle with no process yet (replaced by [`Prometheus::start`]).
+    pub fn placeholder(addr: SocketAddr) -> Prometheus {
+        Prometheus {
+            addr,
+            process: Managed::none("prometheus"),
+        }
+    }
+
     /// Writes the config into `dir` and starts `bin` on `addr`, waiting
     /// until `/-/ready` answers.
     pub fn start(

