@@ -444,6 +444,32 @@ fn node(world: &World, client: &Client, listen: SocketAddr) -> Value {
     })
 }
 
+/// Stats tagging. Envoy's default `envoy.cluster_name` extractor ends the
+/// name at its first dot, so `cluster.outbound|8080||test.default.svc.
+/// cluster.local.upstream_rq_total` would come out as a metric named after
+/// the domain, for a cluster `outbound|8080||test`; and with the defaults on,
+/// the default extractor wins over a custom one of the same name (checked on
+/// Envoy 1.40). So the defaults are off, the cluster name is taken whole
+/// (`outbound|PORT|SUBSET|HOST`, HOST ending in `.svc.cluster.local`, as
+/// Istio's sidecar bootstrap does), and the other default tags the local
+/// backend reads are named back (no `regex`: Envoy's own). Prometheus then
+/// shows `envoy_cluster_upstream_rq_total{envoy_cluster_name="outbound|..."}`.
+fn stats_config() -> Value {
+    let defaults = [
+        "envoy.http_conn_manager_prefix",
+        "envoy.listener_address",
+        "envoy.response_code_class",
+        "envoy.response_code",
+        "envoy.worker_id",
+    ];
+    let mut tags = vec![json!({
+        "tag_name": "envoy.cluster_name",
+        "regex": r"^cluster\.((outbound\|[0-9]+\|[^|]*\|[^|]+?\.svc\.cluster\.local)\.)",
+    })];
+    tags.extend(defaults.iter().map(|t| json!({ "tag_name": t })));
+    json!({ "use_all_default_tags": false, "stats_tags": tags })
+}
+
 /// A file-based config source in `dir`: reloaded when an entry is moved
 /// into `dir` (Envoy's `watched_directory`).
 fn path_source(dir: &Path, file: &str) -> Value {
@@ -485,6 +511,13 @@ impl EnvoyConfig {
         format!("{}_{}", self.listen.ip(), self.listen.port())
     }
 
+    /// The listener's HTTP stat prefix, `outbound_<ip>_<port>` with every
+    /// `.` and `:` of the address made `_`: Envoy's default tag extractor
+    /// cuts `http.<prefix>.` at the first dot.
+    pub fn stat_prefix(&self) -> String {
+        format!("outbound_{}", self.listener_name()).replace(['.', ':'], "_")
+    }
+
     /// The RDS route configuration name (the target port, as in istiod).
     pub fn route_name(&self) -> &str {
         self.route["name"].as_str().unwrap_or_default()
@@ -502,7 +535,7 @@ impl EnvoyConfig {
                 "name": "envoy.filters.network.http_connection_manager",
                 "typed_config": {
                     "@type": TYPE_HCM,
-                    "stat_prefix": format!("outbound_{name}"),
+                    "stat_prefix": self.stat_prefix(),
                     "codec_type": "AUTO",
                     "rds": {
                         "route_config_name": self.route_name(),
@@ -535,6 +568,7 @@ impl EnvoyConfig {
         json!({
             "node": self.node,
             "admin": { "address": socket_address(self.admin) },
+            "stats_config": stats_config(),
             "dynamic_resources": {
                 "cds_config": path_source(dir, CDS_FILE),
                 "lds_config": path_source(dir, LDS_FILE),
@@ -580,6 +614,7 @@ impl EnvoyConfig {
         json!({
             "node": self.node,
             "admin": { "address": socket_address(self.admin) },
+            "stats_config": stats_config(),
             "static_resources": { "listeners": [listener], "clusters": clusters },
         })
     }
@@ -1178,6 +1213,12 @@ mod tests {
             json!(15000)
         );
         assert_eq!(boot["node"]["locality"]["zone"], json!("us-east-1a"));
+        // Whole cluster names as the Prometheus cluster tag.
+        assert_eq!(boot["stats_config"]["use_all_default_tags"], json!(false));
+        assert_eq!(
+            boot["stats_config"]["stats_tags"][0]["tag_name"],
+            json!("envoy.cluster_name")
+        );
         // Every cluster reads its own EDS file, which is among the files.
         for c in get(CDS_FILE)["resources"].as_array().unwrap() {
             let name = c["name"].as_str().unwrap();
