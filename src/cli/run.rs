@@ -15,6 +15,8 @@ use crate::suite::runner::{self, Progress};
 pub enum BackendKind {
     /// The model alone, on a virtual clock (milliseconds).
     Sim,
+    /// The model as control plane, real Envoy + Prometheus + echo/load processes (wall clock).
+    Local,
 }
 
 /// Arguments of `zonechaos run`.
@@ -23,7 +25,7 @@ pub struct RunArgs {
     /// Suite files.
     #[arg(required = true, value_name = "SUITE")]
     pub suites: Vec<PathBuf>,
-    /// Where to run. Planned: local, kind, existing.
+    /// Where to run. Planned: kind, existing.
     #[arg(long, value_enum, default_value = "sim")]
     pub backend: BackendKind,
     /// Directory for JUnit, JSON and HTML reports.

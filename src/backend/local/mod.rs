@@ -2,7 +2,9 @@
 //! zone, configured the way istiod would configure that zone's sidecar
 //! through file-based xDS.
 
+pub mod backend;
 pub mod envoy;
 pub mod process;
 
+pub use backend::{Binaries, LocalBackend};
 pub use process::find_envoy;
