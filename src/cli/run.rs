@@ -61,16 +61,46 @@ pub fn run(args: &RunArgs, quiet: bool, verbose: bool) -> Result<Status, CliErro
         if let Some(seed) = args.seed {
             suite.seed = seed;
         }
-        if !quiet {
-            super::eprint_line(&format!(
-                "running {} on the sim backend (the model alone, virtual clock)",
-                suite.name
-            ));
-        }
         let report: RunReport = match args.backend {
             BackendKind::Sim => {
+                if !quiet {
+                    super::eprint_line(&format!(
+                        "running {} on the sim backend (the model alone, virtual clock)",
+                        suite.name
+                    ));
+                }
                 let mut backend = SimBackend::new(&suite);
                 runner::run(&suite, &mut backend, &mut StderrProgress { verbose })
+            }
+            BackendKind::Local => {
+                let repo = std::env::current_dir().unwrap_or_default();
+                let app = std::env::current_exe().map_err(|e| {
+                    CliError::infrastructure(format!("cannot find the zonechaos binary: {e}"), "")
+                })?;
+                let binaries = crate::backend::local::Binaries::find(app, &repo).map_err(|e| {
+                    CliError::infrastructure(
+                        e,
+                        "scripts/install-deps.sh installs Envoy and Prometheus",
+                    )
+                })?;
+                if !quiet {
+                    super::eprint_line(&format!(
+                        "running {} on the local backend (real Envoy {}, Prometheus {}, echo and load processes; wall clock)",
+                        suite.name,
+                        binaries.envoy.display(),
+                        binaries.prometheus.display()
+                    ));
+                }
+                let mut backend = crate::backend::local::LocalBackend::start(&suite, binaries)
+                    .map_err(|e| {
+                        CliError::infrastructure(
+                            format!("local backend did not start: {e}"),
+                            "scripts/install-deps.sh installs what is missing",
+                        )
+                    })?;
+                let mut report = runner::run(&suite, &mut backend, &mut StderrProgress { verbose });
+                report.queries = crate::backend::local::LocalBackend::queries();
+                report
             }
         };
         super::lint::write_output(

