@@ -6,6 +6,7 @@
 //! Data flows one way: files -> [`topology`] -> [`model`]/[`backend`] ->
 //! [`telemetry`] -> [`assert`] -> [`report`]. Static checks live in [`lint`].
 
+pub mod app;
 pub mod assert;
 pub mod backend;
 pub mod chaos;

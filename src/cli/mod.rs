@@ -6,6 +6,7 @@
 //! with a hint on stderr and exit code 2 (bad input or usage) or 3
 //! (infrastructure).
 
+pub mod app;
 pub mod lint;
 pub mod rules;
 pub mod run;
@@ -138,6 +139,11 @@ pub enum Command {
     Run(run::RunArgs),
     /// Predict losing zones: routes, serving zones, errors, PDBs, Rollouts, failover latency.
     Whatif(whatif::WhatIfArgs),
+    /// Test backend: HTTP echo of zone, pod and version, with faults, /healthz and /metrics.
+    #[command(disable_version_flag = true)]
+    Echo(app::EchoArgs),
+    /// Open-loop HTTP load generator recording serving zones; exports /metrics.
+    Loadgen(app::LoadgenArgs),
 }
 
 /// The log level for the given flags (`RUST_LOG` aside).
@@ -199,6 +205,8 @@ pub fn run(cli: Cli) -> Result<Status, CliError> {
         Command::Rules => rules::run(),
         Command::Whatif(args) => whatif::run(&args),
         Command::Run(args) => run::run(&args, cli.quiet, cli.verbose > 0),
+        Command::Echo(args) => app::run_echo(&args),
+        Command::Loadgen(args) => app::run_loadgen(&args),
     }
 }
 
