@@ -15,6 +15,7 @@ pub fn rollout_state(a: &RolloutStateSpec, ctx: &Ctx<'_>) -> Check {
     };
     let mut problems = Vec::new();
     let phase = format!("{:?}", s.phase);
+    let step = s.current_step_index.map_or_else(|| "-".to_owned(), |i| i.to_string());
     if let Some(want) = &a.phase
         && *want != phase
     {
@@ -23,7 +24,7 @@ pub fn rollout_state(a: &RolloutStateSpec, ctx: &Ctx<'_>) -> Check {
     if let Some(want) = a.step
         && s.current_step_index != Some(want)
     {
-        problems.push(format!("step {:?}, expected {want}", s.current_step_index));
+        problems.push(format!("step {step}, expected {want}"));
     }
     if let Some(want) = a.canary_weight
         && s.canary_weight != want
@@ -38,8 +39,8 @@ pub fn rollout_state(a: &RolloutStateSpec, ctx: &Ctx<'_>) -> Check {
         Check::new(
             true,
             format!(
-                "Rollout {}: {phase}, step {:?}, canary weight {} {}",
-                a.rollout, s.current_step_index, s.canary_weight, s.message
+                "Rollout {}: {phase}, step {step}, canary weight {} {}",
+                a.rollout, s.canary_weight, s.message
             )
             .trim_end()
             .to_owned(),
