@@ -39,7 +39,8 @@ lint: ## lint the reference topology; findings are the point, so exit 1 is not a
 	if [ $$status -eq 1 ]; then echo "(zonechaos lint exited 1: the topology has error-level findings, as the source design does)"; fi; \
 	[ $$status -le 1 ]
 
-test: ## run every test (cargo nextest run)
+test: ## run every test (cargo nextest run); installs Envoy and Prometheus first if missing
+	./scripts/install-deps.sh
 	$(CARGO) nextest run
 
 bench: ## run the benchmarks (figures in BENCHMARKS.md)

@@ -15,7 +15,9 @@ pub fn rollout_state(a: &RolloutStateSpec, ctx: &Ctx<'_>) -> Check {
     };
     let mut problems = Vec::new();
     let phase = format!("{:?}", s.phase);
-    let step = s.current_step_index.map_or_else(|| "-".to_owned(), |i| i.to_string());
+    let step = s
+        .current_step_index
+        .map_or_else(|| "-".to_owned(), |i| i.to_string());
     if let Some(want) = &a.phase
         && *want != phase
     {

@@ -352,10 +352,12 @@ impl Backend for LocalBackend {
     }
 
     fn apply(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
-        if let Action::SpotLoss(s) = action {
-            if s.mode.as_deref() == Some("blackhole") {
-                return Err(BackendError("spot-loss mode blackhole is not available on the local backend in this version (it needs a network namespace per zone); use mode: refuse".into()));
-            }
+        if let Action::SpotLoss(s) = action
+            && s.mode.as_deref() == Some("blackhole")
+        {
+            return Err(BackendError(
+                "spot-loss mode blackhole is not available on the local backend in this version (it needs a network namespace per zone); use mode: refuse".into(),
+            ));
         }
         let evidence = self.model.apply(action)?;
         self.sync_pods().map_err(BackendError)?;

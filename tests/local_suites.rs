@@ -1,0 +1,160 @@
+//! Every suite also runs on the `local` backend (real Envoy, Prometheus,
+//! echo and load processes) as its own test, with the same verdicts as on
+//! `sim`, and the measured figures are compared with the model's:
+//! failover latency within 25% (or two scrape intervals, the resolution of a
+//! 1 s scrape, whichever is larger) and traffic shares within 5 points.
+//!
+//! Needs Envoy and Prometheus (scripts/install-deps.sh). Without them each
+//! test prints a notice and passes, unless ZONECHAOS_REQUIRE_LOCAL=1 (CI).
+//! Runs take wall time (each suite's length), so they are slow tests.
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use zonechaos::backend::local::{Binaries, LocalBackend};
+use zonechaos::report::{RunReport, Verdict};
+use zonechaos::suite::{load_suite, runner};
+use zonechaos::telemetry::{Outcome, TrafficMatrix, Window};
+
+fn suite_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("suites/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Share of a client zone's requests per outcome label over a window.
+fn shares(
+    m: &TrafficMatrix,
+    zone: &zonechaos::zone::Zone,
+    w: Window,
+) -> std::collections::BTreeMap<String, f64> {
+    let o = m.outcomes(zone, w);
+    let total: u64 = o.values().sum();
+    o.iter()
+        .map(|(k, n)| {
+            let label = match k {
+                Outcome::Served { zone, .. } => zone.to_string(),
+                _ => "error".to_owned(),
+            };
+            (label, *n as f64 / total.max(1) as f64)
+        })
+        .fold(std::collections::BTreeMap::new(), |mut acc, (k, v)| {
+            *acc.entry(k).or_insert(0.0) += v;
+            acc
+        })
+}
+
+fn compare(
+    report: &RunReport,
+    measured: &TrafficMatrix,
+    predicted: &TrafficMatrix,
+    zones: &[zonechaos::zone::Zone],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for f in &report.failover {
+        eprintln!(
+            "  failover {}: predicted {:?} s, measured {:?} s, lost {}",
+            f.zone, f.predicted_s, f.measured_s, f.lost_requests
+        );
+        if let (Some(p), Some(m)) = (f.predicted_s, f.measured_s) {
+            let tolerance = (0.25 * p).max(2.0);
+            if (m - p).abs() > tolerance {
+                problems.push(format!("failover latency of {}: measured {m:.1} s vs predicted {p:.1} s (tolerance {tolerance:.1} s)", f.zone));
+            }
+        } else if f.predicted_s.is_some() != f.measured_s.is_some() {
+            problems.push(format!(
+                "failover of {}: predicted {:?} but measured {:?}",
+                f.zone, f.predicted_s, f.measured_s
+            ));
+        }
+    }
+    // Shares over the whole run, skipping the first seconds (start-up).
+    let w = Window {
+        from: 5,
+        to: measured
+            .len_seconds()
+            .min(predicted.len_seconds())
+            .saturating_sub(1),
+    };
+    for z in zones {
+        let (m, p) = (shares(measured, z, w), shares(predicted, z, w));
+        eprintln!("  {z} shares: measured {m:?}, predicted {p:?}");
+        for key in m.keys().chain(p.keys()) {
+            let (a, b) = (
+                m.get(key).copied().unwrap_or(0.0),
+                p.get(key).copied().unwrap_or(0.0),
+            );
+            if (a - b).abs() > 0.05 {
+                problems.push(format!(
+                    "{z} clients served by {key}: measured {:.1}% vs predicted {:.1}%",
+                    a * 100.0,
+                    b * 100.0
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn run_local(path: &Path) -> Result<(), Failed> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binaries = match Binaries::find(PathBuf::from(env!("CARGO_BIN_EXE_zonechaos")), repo) {
+        Ok(b) => b,
+        Err(e) if std::env::var("ZONECHAOS_REQUIRE_LOCAL").is_err() => {
+            eprintln!("skipped: {e}");
+            return Ok(());
+        }
+        Err(e) => return Err(Failed::from(e)),
+    };
+    let suite = load_suite(path).map_err(|e| Failed::from(e.to_string()))?;
+    let mut backend = LocalBackend::start(&suite, binaries).map_err(Failed::from)?;
+    let report = runner::run(&suite, &mut backend, &mut ());
+    let measured = zonechaos::backend::Backend::matrix(&mut backend)
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let predicted = zonechaos::backend::Backend::predicted_matrix(&backend).unwrap_or_default();
+    drop(backend);
+    let mut problems: Vec<String> = report
+        .steps
+        .iter()
+        .filter(|s| s.status.is_failure())
+        .map(|s| {
+            format!(
+                "step {} (line {}) {:?}: {}: {}",
+                s.index, s.line, s.status, s.title, s.message
+            )
+        })
+        .collect();
+    if report.verdict == Verdict::Passed {
+        problems.extend(compare(&report, &measured, &predicted, &suite.load.zones));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed::from(problems.join("\n")))
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = suite_files()
+        .into_iter()
+        .map(|path| {
+            let name = format!(
+                "local::{}",
+                path.file_stem().unwrap_or_default().to_string_lossy()
+            );
+            Trial::test(name, move || run_local(&path))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
