@@ -60,9 +60,10 @@ impl LoadgenConfig {
             .map(|d| (d.as_secs_f64() * self.rps).ceil() as u64)
     }
 
-    /// When request `i` starts, after the start.
-    pub fn offset(&self, i: u64) -> Duration {
-        Duration::from_secs_f64(i as f64 / self.rps)
+    /// When request `i` starts, after the start (`None`: too far ahead to
+    /// represent, i.e. never).
+    pub fn offset(&self, i: u64) -> Option<Duration> {
+        Duration::try_from_secs_f64(i as f64 / self.rps).ok()
     }
 }
 
@@ -327,13 +328,19 @@ pub async fn generate(
     let mut interrupted = false;
     let mut i = 0u64;
     while planned.is_none_or(|n| i < n) {
+        let Some(at) = config.offset(i).and_then(|o| start.checked_add(o)) else {
+            // Beyond the end of time: nothing more to send.
+            let _ = stop.changed().await;
+            interrupted = true;
+            break;
+        };
         tokio::select! {
             biased;
             _ = stop.changed() => {
                 interrupted = true;
                 break;
             }
-            () = tokio::time::sleep_until(start + config.offset(i)) => {}
+            () = tokio::time::sleep_until(at) => {}
         }
         i += 1;
         if in_flight.load(Ordering::Relaxed) >= config.max_in_flight {
@@ -430,8 +437,11 @@ mod tests {
     fn schedule_is_fixed_rate() {
         let c = config(100.0, Some(2.0));
         assert_eq!(c.planned(), Some(200));
-        assert_eq!(c.offset(0), Duration::ZERO);
-        assert_eq!(c.offset(150), Duration::from_millis(1500));
+        assert_eq!(c.offset(0), Some(Duration::ZERO));
+        assert_eq!(c.offset(150), Some(Duration::from_millis(1500)));
+        // Absurd schedules do not panic.
+        assert_eq!(config(1e-300, None).offset(1), None);
+        assert_eq!(config(1e-300, None).offset(0), Some(Duration::ZERO));
         assert_eq!(config(0.5, Some(3.0)).planned(), Some(2));
         assert_eq!(config(3.0, None).planned(), None);
         assert_eq!(config(3.0, Some(0.1)).planned(), Some(1));

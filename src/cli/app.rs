@@ -112,10 +112,8 @@ fn fraction(text: &str) -> Result<f64, String> {
 
 fn rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r <= 1_000_000.0 => Ok(r),
-        _ => Err(format!(
-            "'{text}' is not a rate above 0 and at most 1000000"
-        )),
+        Ok(r) if (0.001..=1_000_000.0).contains(&r) => Ok(r),
+        _ => Err(format!("'{text}' is not a rate from 0.001 to 1000000")),
     }
 }
 
@@ -268,6 +266,8 @@ mod tests {
         assert!(rate("0").is_err());
         assert!(rate("inf").is_err());
         assert!(rate("0.5").is_ok());
+        assert!(rate("1e-300").is_err());
+        assert!(rate("1000001").is_err());
         assert!(seconds("0").is_err());
         assert!(seconds("2").is_ok());
     }
