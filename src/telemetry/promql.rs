@@ -79,7 +79,9 @@ pub fn matrix_from_series(series: &[Series], start: f64) -> TrafficMatrix {
             if delta <= 0.0 || ts < start {
                 continue;
             }
-            let second = ((ts - start).floor().max(1.0) as u64) - 1;
+            // A sample covers the second before it: count it in the second
+            // holding that interval's midpoint (scrapes are not aligned).
+            let second = (ts - 0.5 - start).floor().max(0.0) as u64;
             m.record(second, &client, o.clone(), delta.round() as u64);
         }
     }

@@ -314,6 +314,27 @@ impl LocalBackend {
         Ok(())
     }
 
+    /// Time since the run started on the wall clock.
+    fn wall_now(&self) -> SimTime {
+        SimTime(u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Advances the model (control plane and its predicted traffic) to the
+    /// wall clock in 100 ms steps, mirroring each step into the processes:
+    /// the model's time is the run's time, so chaos marks, Kubernetes
+    /// timers and the measured traffic share one clock.
+    fn catch_up(&mut self) -> Result<(), BackendError> {
+        let target = self.wall_now();
+        while self.model.world.now < target {
+            let step = SimDuration(TICK.as_millis() as u64)
+                .min(SimDuration(target.0 - self.model.world.now.0));
+            self.model.advance(step)?;
+            self.sync_pods().map_err(BackendError)?;
+            self.sync_proxies().map_err(BackendError)?;
+        }
+        Ok(())
+    }
+
     /// Where the run's files (configs, logs, Prometheus data) live.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -335,20 +356,14 @@ impl Backend for LocalBackend {
     }
 
     fn advance(&mut self, d: SimDuration) -> Result<(), BackendError> {
-        let end = self.model.world.now + d;
-        while self.model.world.now < end {
-            let step = SimDuration(TICK.as_millis() as u64)
-                .min(SimDuration(end.0 - self.model.world.now.0));
-            // Keep the model's clock on the wall clock.
-            let due = self.started + Duration::from_millis(self.model.world.now.0 + step.0);
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
+        let end = self.wall_now() + d;
+        loop {
+            self.catch_up()?;
+            if self.model.world.now >= end {
+                return Ok(());
             }
-            self.model.advance(step)?;
-            self.sync_pods().map_err(BackendError)?;
-            self.sync_proxies().map_err(BackendError)?;
+            std::thread::sleep(TICK);
         }
-        Ok(())
     }
 
     fn apply(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
@@ -359,6 +374,8 @@ impl Backend for LocalBackend {
                 "spot-loss mode blackhole is not available on the local backend in this version (it needs a network namespace per zone); use mode: refuse".into(),
             ));
         }
+        // Chaos happens now on the wall clock: bring the model there first.
+        self.catch_up()?;
         let evidence = self.model.apply(action)?;
         self.sync_pods().map_err(BackendError)?;
         self.sync_proxies().map_err(BackendError)?;
@@ -366,8 +383,7 @@ impl Backend for LocalBackend {
     }
 
     fn matrix(&mut self) -> Result<TrafficMatrix, BackendError> {
-        // Let the last second be scraped before reading it.
-        std::thread::sleep(Duration::from_millis(1100));
+        self.catch_up()?;
         let series = self
             .prometheus
             .query_range(REQUESTS_BY_ZONE, self.started_unix, unix_now(), 1.0)
