@@ -91,6 +91,7 @@ pub fn run(args: &RunArgs, quiet: bool, verbose: bool) -> Result<Status, CliErro
                         binaries.prometheus.display()
                     ));
                 }
+                let starting = std::time::Instant::now();
                 let mut backend = crate::backend::local::LocalBackend::start(&suite, binaries)
                     .map_err(|e| {
                         CliError::infrastructure(
@@ -98,6 +99,16 @@ pub fn run(args: &RunArgs, quiet: bool, verbose: bool) -> Result<Status, CliErro
                             "scripts/install-deps.sh installs what is missing",
                         )
                     })?;
+                if !quiet {
+                    super::eprint_line(&format!(
+                        "local mesh ready in {} ms (Prometheus, {} pods, {} Envoys, {} load clients); files in {}",
+                        starting.elapsed().as_millis(),
+                        backend.pod_count(),
+                        suite.load.zones.len(),
+                        suite.load.zones.len(),
+                        backend.dir().display()
+                    ));
+                }
                 let mut report = runner::run(&suite, &mut backend, &mut StderrProgress { verbose });
                 report.queries = crate::backend::local::LocalBackend::queries();
                 report

@@ -335,6 +335,11 @@ impl LocalBackend {
         Ok(())
     }
 
+    /// Echo processes running now.
+    pub fn pod_count(&self) -> usize {
+        self.pods.values().filter(|p| p.process.is_some()).count()
+    }
+
     /// Where the run's files (configs, logs, Prometheus data) live.
     pub fn dir(&self) -> &Path {
         self.dir.path()
