@@ -2,6 +2,7 @@
 //! actions and the assertions only talk to this trait; `sim` implements it
 //! with the model alone.
 
+pub mod kube;
 pub mod local;
 pub mod sim;
 

@@ -1,0 +1,1 @@
+//! Kubernetes API operations (filled by the API work).

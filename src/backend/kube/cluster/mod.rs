@@ -1,0 +1,1 @@
+//! Cluster lifecycle (filled by the cluster work).

@@ -1,0 +1,1 @@
+//! Deployable manifests (filled by the render work).
