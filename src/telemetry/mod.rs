@@ -5,5 +5,6 @@
 pub mod matrix;
 pub mod prometheus;
 pub mod promql;
+pub mod query;
 
 pub use matrix::{Outcome, TrafficMatrix, Window};

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::process::{Managed, spawn_quiet};
 use crate::telemetry::promql::Series;
+use crate::telemetry::query::PromQuery;
 
 /// The scrape configuration for the given targets.
 pub fn config_yaml(loadgens: &[SocketAddr], envoys: &[SocketAddr]) -> String {
@@ -33,6 +34,7 @@ pub struct Prometheus {
     /// `http://127.0.0.1:PORT`.
     pub addr: SocketAddr,
     process: Managed,
+    query: Option<PromQuery>,
 }
 
 impl Prometheus {
@@ -41,6 +43,7 @@ impl Prometheus {
         Prometheus {
             addr,
             process: Managed::none("prometheus"),
+            query: None,
         }
     }
 
@@ -66,7 +69,12 @@ impl Prometheus {
             .arg("--storage.tsdb.retention.time=1d")
             .arg("--log.level=warn");
         let process = spawn_quiet("prometheus", cmd, &dir.join("prometheus.log"))?;
-        let mut p = Prometheus { addr, process };
+        let query = PromQuery::new(&format!("http://{addr}"), Duration::from_secs(10))?;
+        let mut p = Prometheus {
+            addr,
+            process,
+            query: Some(query),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if http_get(addr, "/-/ready").is_ok_and(|(code, _)| code == 200) {
@@ -92,62 +100,11 @@ impl Prometheus {
         end: f64,
         step_s: f64,
     ) -> Result<Vec<Series>, String> {
-        let path = format!(
-            "/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step_s}",
-            percent_encode(query)
-        );
-        let (code, body) =
-            http_get(self.addr, &path).map_err(|e| format!("prometheus query failed: {e}"))?;
-        if code != 200 {
-            return Err(format!(
-                "prometheus answered {code}: {}",
-                body.chars().take(200).collect::<String>()
-            ));
-        }
-        parse_range(&body)
+        self.query
+            .as_ref()
+            .ok_or("prometheus is not started")?
+            .range(query, start, end, step_s)
     }
-}
-
-/// Parses a `query_range` answer (`resultType: matrix`).
-pub fn parse_range(body: &str) -> Result<Vec<Series>, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| format!("prometheus answer is not JSON: {e}"))?;
-    if v["status"] != "success" {
-        return Err(format!("prometheus error: {}", v["error"]));
-    }
-    let result = v["data"]["result"].as_array().cloned().unwrap_or_default();
-    Ok(result
-        .iter()
-        .map(|s| Series {
-            labels: s["metric"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            samples: s["values"]
-                .as_array()
-                .map(|vals| {
-                    vals.iter()
-                        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_str()?.parse::<f64>().ok()?)))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-        .collect())
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A minimal HTTP/1.1 GET on loopback (status code and body).
@@ -217,24 +174,8 @@ mod tests {
     }
 
     #[test]
-    fn parses_range_answers() {
-        let body = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"client_zone":"us-east-1a","code":"200","serving_zone":"us-east-1a"},"values":[[1700000000,"0"],[1700000001,"50"]]}]}}"#;
-        let s = parse_range(body).unwrap();
-        assert_eq!(s.len(), 1);
-        assert_eq!(
-            s[0].samples,
-            vec![(1_700_000_000.0, 0.0), (1_700_000_001.0, 50.0)]
-        );
-        assert!(
-            parse_range(r#"{"status":"error","error":"bad query"}"#)
-                .unwrap_err()
-                .contains("bad query")
-        );
-        assert!(parse_range("nope").is_err());
+    fn dechunks_chunked_bodies() {
         assert_eq!(dechunk("5\r\nhello\r\n0\r\n\r\n"), "hello");
-        assert_eq!(
-            percent_encode("sum by (a) (x{b=\"c\"})"),
-            "sum%20by%20%28a%29%20%28x%7Bb%3D%22c%22%7D%29"
-        );
+        assert_eq!(dechunk("2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n"), "hello");
     }
 }
