@@ -10,4 +10,6 @@
 
 pub mod api;
 pub mod cluster;
+pub mod guard;
+pub mod node_loss;
 pub mod render;
