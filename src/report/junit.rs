@@ -130,6 +130,18 @@ fn test_case(suite: &str, step: &StepResult) -> Option<TestCase> {
 /// The run as JUnit XML: one `testsuite` named after the suite, with the
 /// backend, profile, seed, file, topology and verdict as properties.
 pub fn junit_xml(report: &RunReport) -> Result<String, JunitError> {
+    combined_junit_xml(std::slice::from_ref(report))
+}
+
+/// Several runs in one JUnit file (`zonechaos conformance`): one
+/// `testsuite` per run, in the given order.
+pub fn combined_junit_xml(reports: &[RunReport]) -> Result<String, JunitError> {
+    let mut junit = Report::new("zonechaos");
+    junit.add_test_suites(reports.iter().map(test_suite));
+    junit.to_string()
+}
+
+fn test_suite(report: &RunReport) -> TestSuite {
     let mut suite = TestSuite::new(report.suite.as_str());
     suite.add_properties([
         Property::new("backend", report.backend.as_str()),
@@ -148,10 +160,7 @@ pub fn junit_xml(report: &RunReport) -> Result<String, JunitError> {
             .iter()
             .filter_map(|step| test_case(&report.suite, step)),
     );
-
-    let mut junit = Report::new("zonechaos");
-    junit.add_test_suite(suite);
-    junit.to_string()
+    suite
 }
 
 #[cfg(test)]

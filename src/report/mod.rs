@@ -4,6 +4,7 @@
 //! Every format renders the same [`RunReport`]; [`write_all`] writes the
 //! three file formats next to each other.
 
+pub mod combined;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -13,6 +14,7 @@ pub mod terminal;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use combined::{CombinedPaths, write_combined};
 pub use html::html;
 pub use json::json;
 pub use junit::junit_xml;
