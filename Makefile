@@ -9,7 +9,7 @@ CRDS ?= $(SHARED)/crds
 CRDS_FLAG := $(if $(wildcard $(CRDS)),--crds $(CRDS),)
 FORMAT ?= text
 
-.PHONY: help build test lint bench fmt clippy ci chaos-zone-a chaos-zone-b chaos-zone-c chaos-zone-c-drain whatif-zone-c
+.PHONY: help build test test-e2e lint bench fmt clippy ci chaos-zone-a chaos-zone-b chaos-zone-c chaos-zone-c-drain whatif-zone-c conformance cluster-up cluster-down render
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,6 +25,18 @@ chaos-zone-b: ## Spot loss of zone b
 
 chaos-zone-c-drain: ## graceful drain of zone c, blocked by its PDB
 	./scripts/chaos.sh suites/zone-c-drain.yaml
+
+conformance: ## every suite on kind (Docker + kind needed), one combined report in reports/conformance/
+	$(CARGO) run --quiet --release -- conformance suites --backend $${ZONECHAOS_BACKEND:-kind} --report-dir reports/conformance $(CONFORMANCE_FLAGS)
+
+cluster-up: ## create (or reuse) the harness's kind cluster with Istio, Argo Rollouts and Prometheus
+	$(CARGO) run --quiet --release -- cluster up --reuse
+
+cluster-down: ## delete the harness's kind cluster
+	$(CARGO) run --quiet --release -- cluster down
+
+render: ## write deployable manifests of the failover topology into rendered/
+	$(CARGO) run --quiet --release -- render suites/topologies/zone-failover.yaml --out rendered
 
 whatif-zone-c: ## instant prediction of losing zone c on both reference topologies
 	$(CARGO) run --quiet --release -- whatif suites/topologies/zone-failover.yaml --lose us-east-1c
@@ -42,6 +54,9 @@ lint: ## lint the reference topology; findings are the point, so exit 1 is not a
 test: ## run every test (cargo nextest run); installs Envoy and Prometheus first if missing
 	./scripts/install-deps.sh
 	$(CARGO) nextest run
+
+test-e2e: ## the real end-to-end tests on kind (Docker, kind, kubectl, istioctl needed; minutes)
+	ZONECHAOS_E2E=1 $(CARGO) nextest run --profile e2e --run-ignored all -E 'binary(kube_e2e)'
 
 bench: ## run the benchmarks (figures in BENCHMARKS.md)
 	$(CARGO) bench --bench lint_bundle
