@@ -184,6 +184,19 @@ pub fn find_binary(name: &str, repo: &Path) -> Option<PathBuf> {
     })
 }
 
+/// CPU seconds (user + system) this process has used, its threads
+/// included and its children not: the harness's own cost.
+pub fn own_cpu_seconds() -> f64 {
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes only into the struct it is given.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -193,6 +206,17 @@ pub fn free_port() -> std::io::Result<u16> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn own_cpu_time_grows_with_work() {
+        let before = own_cpu_seconds();
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_millis(50) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        assert!(own_cpu_seconds() > before, "busy loop used no CPU? {x}");
+    }
+
     use super::*;
 
     #[test]

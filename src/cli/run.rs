@@ -109,8 +109,18 @@ pub fn run(args: &RunArgs, quiet: bool, verbose: bool) -> Result<Status, CliErro
                         backend.dir().display()
                     ));
                 }
+                let cpu_before = crate::process::own_cpu_seconds();
+                let ran = std::time::Instant::now();
                 let mut report = runner::run(&suite, &mut backend, &mut StderrProgress { verbose });
                 report.queries = crate::backend::local::LocalBackend::queries();
+                if !quiet {
+                    let wall = ran.elapsed().as_secs_f64();
+                    let cpu = crate::process::own_cpu_seconds() - cpu_before;
+                    super::eprint_line(&format!(
+                        "harness CPU while the suite ran: {cpu:.2} s in {wall:.1} s wall ({:.1}% of one core; children not counted)",
+                        100.0 * cpu / wall.max(0.001)
+                    ));
+                }
                 report
             }
         };
