@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
 use crate::mesh::proxy::{Client, DataPlane};
 use crate::model::World;
+use crate::topology::istio::VirtualServiceSpec;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::rollout::RolloutStatus;
 use crate::model::world::{Event, PdbStatus};
@@ -68,9 +69,25 @@ pub fn budgets(world: &World) -> BTreeMap<String, PdbStatus> {
 
 /// Every route's weights in a world's mesh.
 pub fn route_weights(world: &World) -> RouteWeights {
+    route_weights_of(
+        world
+            .mesh
+            .virtual_services
+            .iter()
+            .map(|vs| (vs.name.to_string(), &vs.spec)),
+    )
+}
+
+/// Weights of every route of the given VirtualServices, keyed by
+/// (VirtualService name, route name or `#index`); a destination is
+/// `host/subset` or `host`, and a lone destination without a weight gets 100.
+/// The model and the real-cluster backends read weights the same way.
+pub fn route_weights_of<'a>(
+    virtual_services: impl IntoIterator<Item = (String, &'a VirtualServiceSpec)>,
+) -> RouteWeights {
     let mut out = RouteWeights::new();
-    for vs in &world.mesh.virtual_services {
-        for (i, r) in vs.spec.http.iter().enumerate() {
+    for (vs_name, spec) in virtual_services {
+        for (i, r) in spec.http.iter().enumerate() {
             let name = r.name.clone().unwrap_or_else(|| format!("#{i}"));
             let dests = r
                 .route
@@ -86,7 +103,7 @@ pub fn route_weights(world: &World) -> RouteWeights {
                     )
                 })
                 .collect();
-            out.insert((vs.name.to_string(), name), dests);
+            out.insert((vs_name.clone(), name), dests);
         }
     }
     out
