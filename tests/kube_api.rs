@@ -31,7 +31,8 @@ use zonechaos::backend::kube::api::rollouts::{
 };
 use zonechaos::backend::kube::api::types::{NodeName, PodRef, Presence};
 use zonechaos::backend::kube::api::wait::{
-    WaitOptions, wait_deployment_available, wait_node_gone, wait_pods_ready, wait_rollout_phase,
+    WaitOptions, wait_crd_established, wait_deployment_available, wait_node_gone, wait_pods_ready,
+    wait_rollout_phase,
 };
 use zonechaos::model::clock::SimTime;
 use zonechaos::model::rollout::RolloutPhase;
@@ -399,10 +400,12 @@ async fn drain_retries_429s_then_evicts() {
     assert!(out.completed);
     assert_eq!(out.elapsed, Duration::from_secs(3));
     assert_eq!(started.elapsed(), Duration::from_secs(3));
-    assert_eq!(
-        out.evicted,
-        vec![PodRef::new(NS, "echo-c-2"), PodRef::new(NS, "echo-c-1")]
-    );
+    let evicted: Vec<(u64, &str)> = out
+        .evicted
+        .iter()
+        .map(|e| (e.after.as_secs(), e.pod.name.as_str()))
+        .collect();
+    assert_eq!(evicted, vec![(0, "echo-c-2"), (3, "echo-c-1")]);
     assert_eq!(
         out.skipped,
         vec![
@@ -424,6 +427,29 @@ async fn drain_retries_429s_then_evicts() {
     );
     assert!(out.refusals.iter().all(|r| r.kind == RefusalKind::Budget));
     assert!(out.pods_left.is_empty());
+
+    let events = out.events(SimTime(10_000));
+    let timeline: Vec<(u64, &str)> = events
+        .iter()
+        .map(|e| (e.at.0, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        timeline,
+        vec![
+            (10_000, "cordoned w1"),
+            (10_000, "pod echo-c-2 evicted"),
+            (
+                10_000,
+                "eviction of echo-c-1 refused (429): PodDisruptionBudget echo-c allows no disruption"
+            ),
+            (
+                11_000,
+                "eviction of echo-c-1 refused (429): PodDisruptionBudget echo-c allows no disruption"
+            ),
+            (13_000, "pod echo-c-1 evicted"),
+            (13_000, "drain completed: every pod evicted"),
+        ]
+    );
 
     let report = out.into_report(Zone::from("c"), SimTime(10_000));
     assert_eq!(report.finished, Some(true));
@@ -526,10 +552,12 @@ async fn eviction_404_counts_and_multiple_pdbs_are_a_distinct_refusal() {
         .unwrap();
     finish(client, server).await;
     assert!(out.completed);
-    assert_eq!(
-        out.evicted,
-        vec![PodRef::new(NS, "gone-1"), PodRef::new(NS, "echo-c-2")]
-    );
+    let evicted: Vec<(&str, bool)> = out
+        .evicted
+        .iter()
+        .map(|e| (e.pod.name.as_str(), e.already_gone))
+        .collect();
+    assert_eq!(evicted, vec![("gone-1", true), ("echo-c-2", false)]);
     assert_eq!(out.refusals.len(), 1);
     assert_eq!(out.refusals[0].kind, RefusalKind::MultipleBudgets);
     // Two budgets cover the pod: none is named.
@@ -781,6 +809,8 @@ async fn waits_for_a_node_to_vanish_and_a_rollout_to_be_observed_healthy() {
     let healthy = json!({"phase": "Healthy", "observedGeneration": "3"});
     let (client, server) = scripted(vec![
         get("/api/v1/nodes/w2").reply(200, node("w2", "Unknown")),
+        // The API server hiccups: polled through.
+        get("/api/v1/nodes/w2").fail(503, "ServiceUnavailable", "etcd leader changed"),
         get("/api/v1/nodes/w2").fail(404, "NotFound", "nodes \"w2\" not found"),
         // Healthy but of an older generation: not yet.
         get(RO).reply(200, rollout("1", 4, healthy.clone())),
@@ -800,9 +830,11 @@ async fn waits_for_a_node_to_vanish_and_a_rollout_to_be_observed_healthy() {
         interval: Duration::from_millis(500),
         timeout: Duration::from_secs(30),
     };
+    let start = tokio::time::Instant::now();
     wait_node_gone(&client, &NodeName::from("w2"), opts)
         .await
         .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
     wait_rollout_phase(&client, NS, "echo-c", RolloutPhase::Healthy, opts)
         .await
         .unwrap();
@@ -813,6 +845,31 @@ async fn waits_for_a_node_to_vanish_and_a_rollout_to_be_observed_healthy() {
         1
     );
     finish(client, server).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_forbidden_by_rbac_fails_at_once() {
+    let (client, server) = scripted(vec![
+        get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/rollouts.argoproj.io").fail(
+            403,
+            "Forbidden",
+            "customresourcedefinitions.apiextensions.k8s.io \"rollouts.argoproj.io\" is forbidden",
+        ),
+    ]);
+    let err = wait_crd_established(
+        &client,
+        "rollouts.argoproj.io",
+        WaitOptions::timeout(Duration::from_secs(60)),
+    )
+    .await
+    .unwrap_err();
+    finish(client, server).await;
+    let text = err.to_string();
+    assert!(
+        text.contains("wait for CustomResourceDefinition rollouts.argoproj.io Established")
+            && text.contains("RBAC"),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------- apply

@@ -33,7 +33,7 @@ use super::pdbs::{list_pdbs, pdb_status, pdbs_covering};
 use super::types::{NodeName, PodRef, Presence};
 use crate::backend::DrainReport;
 use crate::model::clock::{SimDuration, SimTime};
-use crate::model::world::PdbStatus;
+use crate::model::world::{Event, EventKind, PdbStatus};
 use crate::zone::Zone;
 
 /// Which pods a drain evicts.
@@ -121,6 +121,17 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// One pod that left: evicted, or found already gone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Evicted {
+    /// Time since the drain started.
+    pub after: Duration,
+    /// The pod.
+    pub pod: PodRef,
+    /// The eviction answered 404: the pod was already gone.
+    pub already_gone: bool,
+}
+
 /// Why a pod on a drained node was not evicted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum SkipReason {
@@ -160,7 +171,7 @@ pub struct DrainOutcome {
     /// Pods left alone, and why.
     pub skipped: Vec<(PodRef, SkipReason)>,
     /// Pods evicted (or found gone), in order.
-    pub evicted: Vec<PodRef>,
+    pub evicted: Vec<Evicted>,
     /// Every refusal, in order.
     pub refusals: Vec<Refusal>,
     /// True when every evictable pod was evicted; false when it gave up.
@@ -182,7 +193,7 @@ impl DrainOutcome {
         DrainReport {
             zone,
             started,
-            evicted: self.evicted.into_iter().map(|p| p.name).collect(),
+            evicted: self.evicted.into_iter().map(|e| e.pod.name).collect(),
             refusals: self
                 .refusals
                 .into_iter()
@@ -192,6 +203,65 @@ impl DrainOutcome {
             pods_left: self.pods_left.len(),
             budgets_before: self.budgets_before,
         }
+    }
+}
+
+impl DrainOutcome {
+    /// The drain as the model's timeline events (same kinds and wording as
+    /// the model's), `started` being when it began on the backend's clock.
+    pub fn events(&self, started: SimTime) -> Vec<Event> {
+        let at = |d: Duration| started + SimDuration::millis(d.as_millis() as u64);
+        let mut events = Vec::new();
+        if !self.cordoned.is_empty() {
+            let names: Vec<&str> = self.cordoned.iter().map(|n| n.0.as_str()).collect();
+            events.push(Event {
+                at: started,
+                message: format!("cordoned {}", names.join(", ")),
+                kind: EventKind::Cordoned,
+            });
+        }
+        for e in &self.evicted {
+            events.push(Event {
+                at: at(e.after),
+                message: format!("pod {} evicted", e.pod.name),
+                kind: EventKind::Evicted,
+            });
+        }
+        for r in &self.refusals {
+            let name = &r.pod.name;
+            let message = match (&r.kind, &r.pdb) {
+                (RefusalKind::Budget, Some(b)) => format!(
+                    "eviction of {name} refused (429): PodDisruptionBudget {b} allows no disruption"
+                ),
+                (RefusalKind::Budget, None) => {
+                    format!("eviction of {name} refused (429): {}", r.message)
+                }
+                (RefusalKind::MultipleBudgets, _) => format!(
+                    "eviction of {name} refused (500): more than one PodDisruptionBudget covers it"
+                ),
+            };
+            events.push(Event {
+                at: at(r.after),
+                message,
+                kind: EventKind::EvictionRefused {
+                    pod: name.clone(),
+                    pdb: r.pdb.clone(),
+                },
+            });
+        }
+        events.push(Event {
+            at: at(self.elapsed),
+            message: if self.completed {
+                "drain completed: every pod evicted".to_owned()
+            } else {
+                format!("drain timed out with {} pods left", self.pods_left.len())
+            },
+            kind: EventKind::DrainFinished {
+                completed: self.completed,
+            },
+        });
+        events.sort_by_key(|e| e.at);
+        events
     }
 }
 
@@ -362,7 +432,11 @@ pub async fn drain_nodes(
         let mut refused = Vec::new();
         for cand in remaining {
             match evict(client, &cand.pod).await? {
-                Eviction::Evicted | Eviction::AlreadyGone => out.evicted.push(cand.pod),
+                answer @ (Eviction::Evicted | Eviction::AlreadyGone) => out.evicted.push(Evicted {
+                    after: start.elapsed(),
+                    pod: cand.pod,
+                    already_gone: answer == Eviction::AlreadyGone,
+                }),
                 Eviction::Refused { kind, pdb, message } => {
                     let pdb = pdb.or_else(|| {
                         match pdbs_covering(&pdbs, &cand.pod.namespace, &cand.labels)[..] {

@@ -113,11 +113,25 @@ pub fn status_code(err: &kube::Error) -> Option<u16> {
     }
 }
 
-/// The server's message of a kube error (empty for transport errors).
-pub fn status_message(err: &kube::Error) -> &str {
+/// Whether a kube error may pass by itself (transport failure, 429, 5xx):
+/// waits keep polling through them.
+pub fn is_transient(err: &kube::Error) -> bool {
+    match status_code(err) {
+        None => true,
+        Some(code) => code == 429 || code >= 500,
+    }
+}
+
+/// A kube error in a few words, for "last observed" texts.
+pub fn brief(err: &kube::Error) -> String {
     match err {
-        kube::Error::Api(status) => &status.message,
-        _ => "",
+        kube::Error::Api(status) => {
+            format!(
+                "API error {} {}: {}",
+                status.code, status.reason, status.message
+            )
+        }
+        other => format!("API server unreachable: {other}"),
     }
 }
 

@@ -17,7 +17,7 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use super::error::ApiError;
+use super::error::{ApiError, brief, is_transient};
 use super::nodes::{NodeReadiness, readiness_of};
 use super::rollouts::{ObservedRollout, PhaseReading, rollout_resource};
 use super::types::NodeName;
@@ -52,7 +52,10 @@ impl WaitOptions {
 }
 
 /// Polls object `name` of `api` until `cond` is [`Verdict::Met`]; `what`
-/// names the wait in the timeout error. A 404 is passed to `cond` as `None`.
+/// names the wait in the timeout error. A 404 is passed to `cond` as `None`;
+/// transient API errors (unreachable, 429, 5xx: the API server restarting
+/// during installs) are polled through and reported as the last state;
+/// other errors (403, ...) end the wait at once.
 /// Returns the object as last read (None when it is gone).
 pub async fn await_condition<K>(
     api: &Api<K>,
@@ -66,13 +69,13 @@ where
 {
     let start = Instant::now();
     loop {
-        let obj = api
-            .get_opt(name)
-            .await
-            .map_err(|e| ApiError::from_kube("wait for", what.to_owned(), e))?;
-        let last = match cond(obj.as_ref()) {
-            Verdict::Met => return Ok(obj),
-            Verdict::NotYet(state) => state,
+        let last = match api.get_opt(name).await {
+            Ok(obj) => match cond(obj.as_ref()) {
+                Verdict::Met => return Ok(obj),
+                Verdict::NotYet(state) => state,
+            },
+            Err(e) if is_transient(&e) => brief(&e),
+            Err(e) => return Err(ApiError::from_kube("wait for", what.to_owned(), e)),
         };
         if start.elapsed() + opts.interval > opts.timeout {
             return Err(ApiError::Timeout {
@@ -270,20 +273,26 @@ pub async fn wait_pods_ready(
     let what = format!("{min} Ready pods of {selector} in {namespace}");
     let start = Instant::now();
     loop {
-        let pods = api
-            .list(&ListParams::default().labels(selector))
-            .await
-            .map_err(|e| ApiError::from_kube("wait for", what.clone(), e))?
-            .items;
-        let ready = pods.iter().filter(|p| conditions::pod_ready(p)).count();
-        if ready >= min {
-            return Ok(ready);
-        }
+        let last = match api.list(&ListParams::default().labels(selector)).await {
+            Ok(list) => {
+                let ready = list
+                    .items
+                    .iter()
+                    .filter(|p| conditions::pod_ready(p))
+                    .count();
+                if ready >= min {
+                    return Ok(ready);
+                }
+                format!("{ready} of {} pods Ready", list.items.len())
+            }
+            Err(e) if is_transient(&e) => brief(&e),
+            Err(e) => return Err(ApiError::from_kube("wait for", what, e)),
+        };
         if start.elapsed() + opts.interval > opts.timeout {
             return Err(ApiError::Timeout {
                 what,
                 waited: start.elapsed(),
-                last: format!("{ready} of {} pods Ready", pods.len()),
+                last,
             });
         }
         tokio::time::sleep(opts.interval).await;
