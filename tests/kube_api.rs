@@ -545,6 +545,12 @@ async fn eviction_404_counts_and_multiple_pdbs_are_a_distinct_refusal() {
             "InternalError",
             "Internal error occurred: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
         ),
+        // API priority and fairness throttling: retried, not a budget refusal.
+        eviction("echo-c-2").fail(
+            429,
+            "TooManyRequests",
+            "Too many requests, please try again later.",
+        ),
         evicted("echo-c-2"),
     ]);
     let out = drain_nodes(&client, &[NodeName::from("w1")], &opts(30))
@@ -558,12 +564,27 @@ async fn eviction_404_counts_and_multiple_pdbs_are_a_distinct_refusal() {
         .map(|e| (e.pod.name.as_str(), e.already_gone))
         .collect();
     assert_eq!(evicted, vec![("gone-1", true), ("echo-c-2", false)]);
-    assert_eq!(out.refusals.len(), 1);
-    assert_eq!(out.refusals[0].kind, RefusalKind::MultipleBudgets);
+    let kinds: Vec<(u64, &RefusalKind, Option<&str>)> = out
+        .refusals
+        .iter()
+        .map(|r| (r.after.as_secs(), &r.kind, r.pdb.as_deref()))
+        .collect();
     // Two budgets cover the pod: none is named.
-    assert_eq!(out.refusals[0].pdb, None);
+    assert_eq!(
+        kinds,
+        vec![
+            (0, &RefusalKind::MultipleBudgets, None),
+            (1, &RefusalKind::Throttled, None)
+        ]
+    );
     // A PDB without status reads as zeros.
     assert_eq!(out.budgets_before["echo-all"].disruptions_allowed, 0);
+    let report = out.into_report(Zone::from("c"), SimTime(0));
+    assert_eq!(
+        report.refusals,
+        vec![(SimTime(0), "echo-c-2".to_string(), None)]
+    );
+    assert_eq!(report.finished, Some(true));
 }
 
 #[tokio::test(start_paused = true)]

@@ -103,6 +103,10 @@ pub enum RefusalKind {
     Budget,
     /// HTTP 500: more than one PDB covers the pod; the eviction API refuses it.
     MultipleBudgets,
+    /// HTTP 429 that is not about a budget (API priority and fairness
+    /// throttling): retried, kept here as evidence, but not reported as a
+    /// budget refusal in the [`DrainReport`].
+    Throttled,
 }
 
 /// One refused eviction.
@@ -187,7 +191,8 @@ pub struct DrainOutcome {
 impl DrainOutcome {
     /// The crate's [`DrainReport`]; `started` is when the drain began on the
     /// backend's clock (refusal times are offsets from it). Pods are named
-    /// without their namespace, as the model names them.
+    /// without their namespace, as the model names them; throttling 429s
+    /// are left out of the refusals (they are not budget evidence).
     pub fn into_report(self, zone: Zone, started: SimTime) -> DrainReport {
         let at = |d: Duration| started + SimDuration::millis(d.as_millis() as u64);
         DrainReport {
@@ -197,6 +202,7 @@ impl DrainOutcome {
             refusals: self
                 .refusals
                 .into_iter()
+                .filter(|r| r.kind != RefusalKind::Throttled)
                 .map(|r| (at(r.after), r.pod.name, r.pdb))
                 .collect(),
             finished: Some(self.completed),
@@ -239,6 +245,7 @@ impl DrainOutcome {
                 (RefusalKind::MultipleBudgets, _) => format!(
                     "eviction of {name} refused (500): more than one PodDisruptionBudget covers it"
                 ),
+                (RefusalKind::Throttled, _) => continue,
             };
             events.push(Event {
                 at: at(r.after),
@@ -288,6 +295,18 @@ pub fn budget_named_in(status: &kube::core::Status) -> Option<String> {
     None
 }
 
+/// A 429 is a budget refusal when its message or causes speak of a
+/// disruption budget (`Cannot evict pod as it would violate the pod's
+/// disruption budget.`, cause reason `DisruptionBudget`).
+fn is_budget_refusal(status: &kube::core::Status) -> bool {
+    status.message.contains("disruption budget")
+        || status.details.iter().any(|d| {
+            d.causes
+                .iter()
+                .any(|c| c.reason == "DisruptionBudget" || c.message.contains("disruption budget"))
+        })
+}
+
 fn is_multiple_budgets(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("more than one poddisruptionbudget") || m.contains("multiple pdbs")
@@ -299,11 +318,18 @@ pub async fn evict(client: &Client, pod: &PodRef) -> Result<Eviction, ApiError> 
     match api.evict(&pod.name, &EvictParams::default()).await {
         Ok(_) => Ok(Eviction::Evicted),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(Eviction::AlreadyGone),
-        Err(kube::Error::Api(status)) if status.code == 429 => Ok(Eviction::Refused {
-            kind: RefusalKind::Budget,
-            pdb: budget_named_in(&status),
-            message: status.message.clone(),
-        }),
+        Err(kube::Error::Api(status)) if status.code == 429 => {
+            let budget = is_budget_refusal(&status);
+            Ok(Eviction::Refused {
+                kind: if budget {
+                    RefusalKind::Budget
+                } else {
+                    RefusalKind::Throttled
+                },
+                pdb: budget_named_in(&status),
+                message: status.message.clone(),
+            })
+        }
         Err(kube::Error::Api(status))
             if status.code == 500 && is_multiple_budgets(&status.message) =>
         {
@@ -438,7 +464,11 @@ pub async fn drain_nodes(
                     already_gone: answer == Eviction::AlreadyGone,
                 }),
                 Eviction::Refused { kind, pdb, message } => {
+                    let by_selector = kind != RefusalKind::Throttled;
                     let pdb = pdb.or_else(|| {
+                        if !by_selector {
+                            return None;
+                        }
                         match pdbs_covering(&pdbs, &cand.pod.namespace, &cand.labels)[..] {
                             [one] => Some(one.to_owned()),
                             _ => None,
