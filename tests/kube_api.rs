@@ -26,6 +26,7 @@ use zonechaos::backend::kube::api::nodes::{
     NodeFilter, NodeReadiness, cordon, delete_node, node_readiness, uncordon,
 };
 use zonechaos::backend::kube::api::pdbs::read_pdb_statuses;
+use zonechaos::backend::kube::api::portforward::{PROMETHEUS_SELECTOR, find_pod};
 use zonechaos::backend::kube::api::rollouts::{
     PhaseReading, abort, promote, read_rollout, retry, set_image,
 };
@@ -891,6 +892,42 @@ async fn a_wait_forbidden_by_rbac_fails_at_once() {
             && text.contains("RBAC"),
         "{text}"
     );
+}
+
+// ---------------------------------------------------------------- port-forward
+
+#[tokio::test]
+async fn the_prometheus_pod_is_found_by_label_and_readiness() {
+    let prom = |name: &str, ready: &str| {
+        json!({"metadata": {"name": name, "namespace": "istio-system"},
+               "status": {"conditions": [{"type": "Ready", "status": ready}]}})
+    };
+    let pods_of = || {
+        get("/api/v1/namespaces/istio-system/pods").query(&[("labelSelector", PROMETHEUS_SELECTOR)])
+    };
+    let (client, server) = scripted(vec![
+        pods_of().reply(
+            200,
+            list(
+                "PodList",
+                vec![
+                    prom("prometheus-old", "False"),
+                    prom("prometheus-new", "True"),
+                ],
+            ),
+        ),
+        pods_of().reply(200, list("PodList", vec![prom("prometheus-old", "False")])),
+    ]);
+    let name = find_pod(&client, "istio-system", PROMETHEUS_SELECTOR)
+        .await
+        .unwrap();
+    assert_eq!(name, "prometheus-new");
+    let err = find_pod(&client, "istio-system", PROMETHEUS_SELECTOR)
+        .await
+        .unwrap_err();
+    finish(client, server).await;
+    let text = err.to_string();
+    assert!(text.contains("no Ready pod among 1"), "{text}");
 }
 
 // ---------------------------------------------------------------- apply
