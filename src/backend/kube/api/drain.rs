@@ -464,16 +464,16 @@ pub async fn drain_nodes(
                     already_gone: answer == Eviction::AlreadyGone,
                 }),
                 Eviction::Refused { kind, pdb, message } => {
-                    let by_selector = kind != RefusalKind::Throttled;
-                    let pdb = pdb.or_else(|| {
-                        if !by_selector {
-                            return None;
-                        }
-                        match pdbs_covering(&pdbs, &cand.pod.namespace, &cand.labels)[..] {
-                            [one] => Some(one.to_owned()),
-                            _ => None,
-                        }
-                    });
+                    // Not named in the answer: the one budget selecting the pod.
+                    let pdb = match kind {
+                        RefusalKind::Throttled => None,
+                        _ => pdb.or_else(|| {
+                            match pdbs_covering(&pdbs, &cand.pod.namespace, &cand.labels)[..] {
+                                [one] => Some(one.to_owned()),
+                                _ => None,
+                            }
+                        }),
+                    };
                     tracing::debug!(pod = %cand.pod, ?pdb, "eviction refused");
                     out.refusals.push(Refusal {
                         after: start.elapsed(),
