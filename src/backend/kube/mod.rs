@@ -9,6 +9,7 @@
 //!   readiness waits, the port-forward to Prometheus.
 
 pub mod api;
+pub mod backend;
 pub mod cluster;
 pub mod guard;
 pub mod node_loss;

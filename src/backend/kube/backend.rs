@@ -1,0 +1,510 @@
+//! The [`Backend`] of the `kind` and `existing` rungs: every chaos step is
+//! a Kubernetes API call (or, for a kind node's death, a Docker command),
+//! every state the assertions read comes back from the API, and the traffic
+//! matrix comes from the in-cluster Prometheus through a port-forward. The
+//! model runs beside it on the wall clock as the prediction, as on `local`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+
+use crate::backend::kube::api::{
+    self, DrainOptions, NodeFilter, NodeName, NodeReadiness, abort, cordon, delete_node,
+    drain_nodes, list_nodes, promote, read_pdb_statuses, read_rollout, set_image, uncordon,
+};
+use crate::backend::kube::node_loss::LossMode;
+use crate::backend::sim::{SimBackend, route_weights_of};
+use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
+use crate::model::clock::{SimDuration, SimTime, parse_duration};
+use crate::model::rollout::RolloutStatus;
+use crate::model::world::{Event, EventKind, PdbStatus};
+use crate::suite::Suite;
+use crate::suite::format::Action;
+use crate::telemetry::TrafficMatrix;
+use crate::telemetry::promql::{REQUESTS_BY_ZONE, matrix_from_series};
+use crate::telemetry::query::PromQuery;
+use crate::topology::istio::VirtualServiceSpec;
+use crate::zone::Zone;
+
+/// Capacity type of the nodes a Spot loss takes.
+pub const SPOT: &str = "spot";
+
+/// Container of the workload pods whose image a canary changes.
+pub const APP_CONTAINER: &str = "app";
+
+/// Default drain timeout, as on the model.
+const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How a lost zone's nodes die and come back. kind: their Docker containers
+/// ([`DockerNodes`](crate::backend::kube::node_loss)); an existing cluster:
+/// the harness cannot stop instances, so it emulates the loss.
+pub trait NodeLifecycle: Send {
+    /// Makes `nodes` vanish; returns evidence.
+    fn lose(&mut self, nodes: &[NodeName], mode: LossMode) -> Result<serde_json::Value, String>;
+    /// Brings back what [`NodeLifecycle::lose`] took.
+    fn restore(&mut self, nodes: &[NodeName]) -> Result<(), String>;
+    /// True when the Node objects must be deleted after the loss, as a
+    /// cloud controller does once the instance is gone.
+    fn deletes_node_objects(&self) -> bool;
+}
+
+/// kind nodes are Docker containers.
+#[derive(Debug, Default)]
+pub struct DockerNodes {
+    lost: BTreeMap<String, crate::backend::kube::node_loss::LostNode>,
+}
+
+impl NodeLifecycle for DockerNodes {
+    fn lose(&mut self, nodes: &[NodeName], mode: LossMode) -> Result<serde_json::Value, String> {
+        let names: Vec<String> = nodes.iter().map(|n| n.0.clone()).collect();
+        let lost = crate::backend::kube::node_loss::lose(&names, mode)?;
+        let evidence = serde_json::json!({
+            "containers": lost.iter().map(|l| serde_json::json!({"name": l.name, "ip": l.ip.map(|i| i.to_string())})).collect::<Vec<_>>(),
+        });
+        for l in lost {
+            self.lost.insert(l.name.clone(), l);
+        }
+        Ok(evidence)
+    }
+
+    fn restore(&mut self, nodes: &[NodeName]) -> Result<(), String> {
+        let back: Vec<_> = nodes
+            .iter()
+            .filter_map(|n| self.lost.remove(&n.0))
+            .collect();
+        crate::backend::kube::node_loss::restore(&back)
+    }
+
+    fn deletes_node_objects(&self) -> bool {
+        true
+    }
+}
+
+/// On a cluster the harness did not create it cannot stop instances: a
+/// Spot loss is emulated by cordoning the nodes and force-deleting the
+/// harness's pods on them (PDBs ignored, as a reclaim ignores them). The
+/// endpoints leave at once, unlike a real reclaim (see README: AWS FIS for
+/// the real thing).
+#[derive(Debug, Default)]
+pub struct EmulatedLoss;
+
+impl NodeLifecycle for EmulatedLoss {
+    fn lose(&mut self, _nodes: &[NodeName], _mode: LossMode) -> Result<serde_json::Value, String> {
+        // The API part (cordon + force delete) is done by the backend.
+        Ok(serde_json::json!({"emulated": true}))
+    }
+
+    fn restore(&mut self, _nodes: &[NodeName]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn deletes_node_objects(&self) -> bool {
+        false
+    }
+}
+
+/// What the backend needs besides the client.
+#[derive(Debug, Clone)]
+pub struct KubeSettings {
+    /// `kind` or `existing`.
+    pub name: &'static str,
+    /// The harness's namespace (workloads, PDBs, load clients).
+    pub namespace: String,
+    /// How long a lost node may take to turn NotReady before its Node
+    /// object is deleted anyway (the node-monitor grace is 40-50 s).
+    pub node_gone_after: Duration,
+    /// Spot loss emulated through the API (existing clusters).
+    pub emulate_loss: bool,
+}
+
+/// A drain running in the background, as the model's drains do.
+#[derive(Debug)]
+struct RunningDrain {
+    started: SimTime,
+    outcome: Arc<Mutex<Option<Result<api::DrainOutcome, String>>>>,
+}
+
+/// The backend.
+pub struct KubeBackend {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    settings: KubeSettings,
+    nodes: Box<dyn NodeLifecycle>,
+    prometheus: PromQuery,
+    model: SimBackend,
+    started: Instant,
+    started_unix: f64,
+    drains: BTreeMap<Zone, RunningDrain>,
+    lost: BTreeMap<Zone, Vec<NodeName>>,
+    events: Vec<Event>,
+}
+
+impl KubeBackend {
+    /// A backend on `client` (built inside `runtime`), reading traffic from
+    /// `prometheus`. The run's clock starts now.
+    pub fn new(
+        runtime: tokio::runtime::Runtime,
+        client: Client,
+        settings: KubeSettings,
+        nodes: Box<dyn NodeLifecycle>,
+        prometheus: PromQuery,
+        suite: &Suite,
+    ) -> KubeBackend {
+        KubeBackend {
+            runtime,
+            client,
+            settings,
+            nodes,
+            prometheus,
+            model: SimBackend::new(suite),
+            started: Instant::now(),
+            started_unix: unix_now(),
+            drains: BTreeMap::new(),
+            lost: BTreeMap::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The PromQL queries the telemetry uses (printed in the JSON report).
+    pub fn queries() -> Vec<String> {
+        vec![REQUESTS_BY_ZONE.to_owned()]
+    }
+
+    fn wall_now(&self) -> SimTime {
+        SimTime(self.started.elapsed().as_millis() as u64)
+    }
+
+    /// The model follows the wall clock, so its prediction lines up with
+    /// what Prometheus measured.
+    fn catch_up_model(&mut self) -> Result<(), BackendError> {
+        let target = self.wall_now();
+        let now = self.model.now();
+        if target > now {
+            self.model.advance(target.since(now))?;
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, kind: EventKind, message: String) {
+        let at = self.wall_now();
+        self.events.push(Event { at, message, kind });
+    }
+
+    fn zone_nodes(&self, zone: &Zone, capacity: Option<&str>) -> Result<Vec<NodeName>, BackendError> {
+        let mut filter = NodeFilter::zone(zone.clone());
+        if let Some(c) = capacity {
+            filter = filter.capacity(c);
+        }
+        let nodes = self
+            .runtime
+            .block_on(list_nodes(&self.client, &filter))
+            .map_err(api_error)?;
+        if nodes.is_empty() {
+            return Err(BackendError(format!(
+                "no {}nodes in zone {zone}: are the nodes labelled topology.kubernetes.io/zone{}?",
+                capacity.map(|c| format!("{c} ")).unwrap_or_default(),
+                capacity
+                    .map(|c| format!(" and karpenter.sh/capacity-type={c}"))
+                    .unwrap_or_default()
+            )));
+        }
+        Ok(nodes.into_iter().map(|n| n.name).collect())
+    }
+
+    fn cordon_all(&self, nodes: &[NodeName], on: bool) -> Result<(), BackendError> {
+        self.runtime.block_on(async {
+            for n in nodes {
+                if on {
+                    cordon(&self.client, n).await?;
+                } else {
+                    uncordon(&self.client, n).await?;
+                }
+            }
+            Ok::<_, api::ApiError>(())
+        })
+        .map_err(api_error)
+    }
+
+    fn spot_loss(
+        &mut self,
+        spec: &crate::suite::format::SpotLossSpec,
+    ) -> Result<serde_json::Value, BackendError> {
+        let zone = Zone(spec.zone.clone());
+        let mode = LossMode::parse(spec.mode.as_deref()).map_err(BackendError)?;
+        let nodes = self.zone_nodes(&zone, Some(SPOT))?;
+        // An interruption notice: a drain runs until the notice ends, then
+        // the instances go whatever it achieved.
+        let notice = match &spec.notice {
+            Some(n) => Some(parse_duration(n).map_err(|e| BackendError(e.to_string()))?),
+            None => None,
+        };
+        let mut evidence = serde_json::json!({
+            "zone": zone, "nodes": nodes.iter().map(|n| &n.0).collect::<Vec<_>>(),
+            "mode": spec.mode.as_deref().unwrap_or("refuse"),
+        });
+        if let Some(notice) = notice {
+            let opts = DrainOptions::namespace(self.settings.namespace.clone(), notice.to_std());
+            let outcome = self
+                .runtime
+                .block_on(drain_nodes(&self.client, &nodes, &opts))
+                .map_err(api_error)?;
+            evidence["noticeDrain"] = serde_json::to_value(&outcome).unwrap_or_default();
+        }
+        if self.settings.emulate_loss {
+            self.cordon_all(&nodes, true)?;
+            let deleted = self.force_delete_pods_on(&nodes)?;
+            evidence["forceDeleted"] = serde_json::json!(deleted);
+        }
+        evidence["provider"] = self.nodes.lose(&nodes, mode).map_err(BackendError)?;
+        self.event(
+            EventKind::NodesLost,
+            format!("{} spot nodes of {zone} lost ({mode:?})", nodes.len()),
+        );
+        if self.nodes.deletes_node_objects() {
+            // The cloud controller deletes a Node once the kubelet stopped
+            // reporting and the instance is gone; the pods then go too.
+            let client = self.client.clone();
+            let grace = self.settings.node_gone_after;
+            let gone = nodes.clone();
+            self.runtime.spawn(async move {
+                let deadline = tokio::time::Instant::now() + grace;
+                for n in &gone {
+                    while tokio::time::Instant::now() < deadline {
+                        match api::nodes::node_readiness(&client, n).await {
+                            Ok(NodeReadiness::Ready) => {
+                                tokio::time::sleep(Duration::from_secs(2)).await;
+                            }
+                            _ => break,
+                        }
+                    }
+                    if let Err(e) = delete_node(&client, n).await {
+                        tracing::warn!("deleting lost node {}: {e}", n.0);
+                    }
+                }
+            });
+        }
+        self.lost.insert(zone, nodes);
+        Ok(evidence)
+    }
+
+    fn force_delete_pods_on(&self, nodes: &[NodeName]) -> Result<Vec<String>, BackendError> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.settings.namespace);
+        self.runtime
+            .block_on(async {
+                let mut deleted = Vec::new();
+                for n in nodes {
+                    let lp = ListParams::default().fields(&format!("spec.nodeName={}", n.0));
+                    for p in pods.list(&lp).await?.items {
+                        let name = p.metadata.name.unwrap_or_default();
+                        match pods.delete(&name, &DeleteParams::default().grace_period(0)).await {
+                            Ok(_) => deleted.push(name),
+                            Err(kube::Error::Api(s)) if s.code == 404 => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Ok(deleted)
+            })
+            .map_err(|e| BackendError(format!("force-deleting pods of lost nodes: {e}")))
+    }
+
+    fn restore(&mut self, zone: &Zone) -> Result<serde_json::Value, BackendError> {
+        let lost = self.lost.remove(zone).unwrap_or_default();
+        if !lost.is_empty() {
+            self.nodes.restore(&lost).map_err(BackendError)?;
+        }
+        // Restored nodes come back schedulable; drained ones are uncordoned.
+        let nodes = self.zone_nodes(zone, None).unwrap_or_default();
+        self.cordon_all(&nodes, false)?;
+        self.event(EventKind::Cordoned, format!("{zone} restored"));
+        Ok(serde_json::json!({
+            "zone": zone, "restarted": lost.iter().map(|n| &n.0).collect::<Vec<_>>(),
+            "uncordoned": nodes.iter().map(|n| &n.0).collect::<Vec<_>>(),
+        }))
+    }
+
+    fn drain(
+        &mut self,
+        spec: &crate::suite::format::DrainSpec,
+    ) -> Result<serde_json::Value, BackendError> {
+        let zone = Zone(spec.zone.clone());
+        let timeout = match &spec.timeout {
+            Some(t) => parse_duration(t)
+                .map_err(|e| BackendError(e.to_string()))?
+                .to_std(),
+            None => DEFAULT_DRAIN_TIMEOUT,
+        };
+        let nodes = self.zone_nodes(&zone, None)?;
+        let opts = DrainOptions::namespace(self.settings.namespace.clone(), timeout);
+        let outcome = Arc::new(Mutex::new(None));
+        let slot = outcome.clone();
+        let client = self.client.clone();
+        let task_nodes = nodes.clone();
+        self.runtime.spawn(async move {
+            let r = drain_nodes(&client, &task_nodes, &opts)
+                .await
+                .map_err(|e| e.to_string());
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(r);
+            }
+        });
+        let started = self.wall_now();
+        self.drains
+            .insert(zone.clone(), RunningDrain { started, outcome });
+        self.event(
+            EventKind::Cordoned,
+            format!("drain of {zone} started ({} nodes)", nodes.len()),
+        );
+        Ok(serde_json::json!({"zone": zone, "nodes": nodes.iter().map(|n| &n.0).collect::<Vec<_>>(), "timeout_s": timeout.as_secs()}))
+    }
+
+    fn rollout_action(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
+        let ns = self.settings.namespace.clone();
+        let r = self.runtime.block_on(async {
+            match action {
+                Action::Canary(c) => {
+                    set_image(&self.client, &ns, &c.rollout, APP_CONTAINER, &c.image).await?;
+                    Ok(serde_json::json!({"rollout": c.rollout, "image": c.image}))
+                }
+                Action::Promote(r) => {
+                    promote(&self.client, &ns, &r.rollout).await?;
+                    Ok(serde_json::json!({"rollout": r.rollout, "patch": {"status": {"pauseConditions": null}}}))
+                }
+                Action::Abort(r) => {
+                    abort(&self.client, &ns, &r.rollout).await?;
+                    Ok(serde_json::json!({"rollout": r.rollout, "patch": {"status": {"abort": true}}}))
+                }
+                _ => Ok(serde_json::Value::Null),
+            }
+        });
+        r.map_err(api_error)
+    }
+}
+
+fn api_error(e: api::ApiError) -> BackendError {
+    BackendError(e.to_string())
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Backend for KubeBackend {
+    fn name(&self) -> &'static str {
+        self.settings.name
+    }
+
+    fn now(&self) -> SimTime {
+        self.wall_now()
+    }
+
+    fn advance(&mut self, d: SimDuration) -> Result<(), BackendError> {
+        // Background work (drains, node deletion, the port-forward) runs on
+        // the runtime's worker while this thread sleeps.
+        std::thread::sleep(d.to_std());
+        self.catch_up_model()
+    }
+
+    fn apply(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
+        self.catch_up_model()?;
+        // The prediction sees the same chaos at the same time.
+        let _ = self.model.apply(action);
+        match action {
+            Action::SpotLoss(s) => self.spot_loss(s),
+            Action::Drain(d) => self.drain(d),
+            Action::Cordon(z) => {
+                let zone = Zone(z.zone.clone());
+                let nodes = self.zone_nodes(&zone, None)?;
+                self.cordon_all(&nodes, true)?;
+                self.event(EventKind::Cordoned, format!("{zone} cordoned"));
+                Ok(serde_json::json!({"zone": zone, "cordoned": nodes.iter().map(|n| &n.0).collect::<Vec<_>>()}))
+            }
+            Action::Restore(z) => self.restore(&Zone(z.zone.clone())),
+            Action::Canary(_) | Action::Promote(_) | Action::Abort(_) => {
+                self.rollout_action(action)
+            }
+            other => Err(BackendError(format!(
+                "{} is not a chaos or rollout action",
+                other.key()
+            ))),
+        }
+    }
+
+    fn matrix(&mut self) -> Result<TrafficMatrix, BackendError> {
+        self.catch_up_model()?;
+        let series = self
+            .prometheus
+            .range(REQUESTS_BY_ZONE, self.started_unix, unix_now(), 1.0)
+            .map_err(BackendError)?;
+        Ok(matrix_from_series(&series, self.started_unix))
+    }
+
+    fn rollout_status(&self, name: &str) -> Option<RolloutStatus> {
+        self.runtime
+            .block_on(read_rollout(&self.client, &self.settings.namespace, name))
+            .ok()?
+            .to_status()
+    }
+
+    fn pdb_statuses(&self) -> BTreeMap<String, PdbStatus> {
+        self.runtime
+            .block_on(read_pdb_statuses(&self.client, &self.settings.namespace))
+            .unwrap_or_default()
+    }
+
+    fn last_drain(&self, zone: &Zone) -> Option<DrainReport> {
+        let d = self.drains.get(zone)?;
+        let outcome = d.outcome.lock().ok()?.clone();
+        Some(match outcome {
+            Some(Ok(o)) => o.into_report(zone.clone(), d.started),
+            // Still running, or failed: nothing finished to show.
+            _ => DrainReport {
+                zone: zone.clone(),
+                started: d.started,
+                evicted: Vec::new(),
+                refusals: Vec::new(),
+                finished: None,
+                pods_left: 0,
+                budgets_before: BTreeMap::new(),
+            },
+        })
+    }
+
+    fn route_weights(&self) -> RouteWeights {
+        let ar = kube::api::ApiResource {
+            group: "networking.istio.io".into(),
+            version: "v1".into(),
+            api_version: "networking.istio.io/v1".into(),
+            kind: "VirtualService".into(),
+            plural: "virtualservices".into(),
+        };
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &self.settings.namespace, &ar);
+        let Ok(list) = self.runtime.block_on(api.list(&ListParams::default())) else {
+            return RouteWeights::new();
+        };
+        let specs: Vec<(String, VirtualServiceSpec)> = list
+            .items
+            .into_iter()
+            .filter_map(|o| {
+                let spec = serde_json::from_value(o.data.get("spec")?.clone()).ok()?;
+                Some((o.metadata.name.unwrap_or_default(), spec))
+            })
+            .collect();
+        route_weights_of(specs.iter().map(|(n, s)| (n.clone(), s)))
+    }
+
+    fn events(&self) -> Vec<Event> {
+        self.events.clone()
+    }
+
+    fn predicted_matrix(&self) -> Option<TrafficMatrix> {
+        Some(self.model.matrix.clone())
+    }
+}
