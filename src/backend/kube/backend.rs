@@ -119,6 +119,10 @@ pub struct KubeSettings {
     pub node_gone_after: Duration,
     /// Spot loss emulated through the API (existing clusters).
     pub emulate_loss: bool,
+    /// The image a `canary` step sets: kind loads a canary tag of the
+    /// harness image (the suite's image name cannot be pulled there);
+    /// `None` uses the suite's image as written.
+    pub canary_image: Option<String>,
 }
 
 /// A drain running in the background, as the model's drains do.
@@ -130,7 +134,7 @@ struct RunningDrain {
 
 /// The backend.
 pub struct KubeBackend {
-    runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Handle,
     client: Client,
     settings: KubeSettings,
     nodes: Box<dyn NodeLifecycle>,
@@ -144,10 +148,12 @@ pub struct KubeBackend {
 }
 
 impl KubeBackend {
-    /// A backend on `client` (built inside `runtime`), reading traffic from
-    /// `prometheus`. The run's clock starts now.
+    /// A backend on `client`, whose calls run on `runtime` (a multi-thread
+    /// runtime the caller keeps alive: drains and node deletion run on it in
+    /// the background), reading traffic from `prometheus`. The run's clock
+    /// starts now.
     pub fn new(
-        runtime: tokio::runtime::Runtime,
+        runtime: tokio::runtime::Handle,
         client: Client,
         settings: KubeSettings,
         nodes: Box<dyn NodeLifecycle>,
@@ -367,8 +373,9 @@ impl KubeBackend {
         let r = self.runtime.block_on(async {
             match action {
                 Action::Canary(c) => {
-                    set_image(&self.client, &ns, &c.rollout, APP_CONTAINER, &c.image).await?;
-                    Ok(serde_json::json!({"rollout": c.rollout, "image": c.image}))
+                    let image = self.settings.canary_image.as_deref().unwrap_or(&c.image);
+                    set_image(&self.client, &ns, &c.rollout, APP_CONTAINER, image).await?;
+                    Ok(serde_json::json!({"rollout": c.rollout, "image": image, "suiteImage": c.image}))
                 }
                 Action::Promote(r) => {
                     promote(&self.client, &ns, &r.rollout).await?;

@@ -1,0 +1,327 @@
+//! The kind/existing backend (`KubeBackend`) against the scripted mock API
+//! server: each suite action becomes exactly the API calls a real cluster
+//! would see, and the state the assertions read comes back from the API.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::mock::*;
+use serde_json::{Value, json};
+use zonechaos::backend::Backend;
+use zonechaos::backend::kube::api::NodeName;
+use zonechaos::backend::kube::backend::{
+    EmulatedLoss, KubeBackend, KubeSettings, NodeLifecycle,
+};
+use zonechaos::backend::kube::node_loss::LossMode;
+use zonechaos::model::rollout::RolloutPhase;
+use zonechaos::suite::format::{Action, DrainSpec, RolloutArg, SpotLossSpec, ZoneArg};
+use zonechaos::suite::load_suite;
+use zonechaos::telemetry::query::PromQuery;
+use zonechaos::zone::Zone;
+
+const NS: &str = "zonechaos-test";
+const MERGE: &str = "application/merge-patch+json";
+
+fn settings(emulate_loss: bool) -> KubeSettings {
+    KubeSettings {
+        name: if emulate_loss { "existing" } else { "kind" },
+        namespace: NS.into(),
+        node_gone_after: Duration::from_secs(1),
+        emulate_loss,
+        canary_image: None,
+    }
+}
+
+/// A node lifecycle that records what it was asked to do.
+#[derive(Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl NodeLifecycle for Recorder {
+    fn lose(&mut self, nodes: &[NodeName], mode: LossMode) -> Result<Value, String> {
+        let mut log = self.0.lock().unwrap();
+        log.extend(nodes.iter().map(|n| format!("lose {} {mode:?}", n.0)));
+        Ok(json!({"recorded": true}))
+    }
+    fn restore(&mut self, nodes: &[NodeName]) -> Result<(), String> {
+        let mut log = self.0.lock().unwrap();
+        log.extend(nodes.iter().map(|n| format!("restore {}", n.0)));
+        Ok(())
+    }
+    fn deletes_node_objects(&self) -> bool {
+        false
+    }
+}
+
+fn node(name: &str, ready: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Node",
+           "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": "us-east-1c",
+                                                 "karpenter.sh/capacity-type": "spot"}},
+           "status": {"conditions": [{"type": "Ready", "status": ready}]}})
+}
+
+fn list(kind: &str, items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items})
+}
+
+fn nodes_of_zone(selector: &str, names: &[&str]) -> Exchange {
+    get("/api/v1/nodes")
+        .query(&[("labelSelector", selector)])
+        .reply(200, list("NodeList", names.iter().map(|n| node(n, "True")).collect()))
+}
+
+fn cordon_patch(name: &str, on: bool) -> Exchange {
+    patch(&format!("/api/v1/nodes/{name}"))
+        .content_type(MERGE)
+        .body(json!({"spec": {"unschedulable": on}}))
+        .reply(200, node(name, "True"))
+}
+
+/// Runs `test` against a backend whose API server plays `script`, then
+/// checks the script was played exactly.
+fn with_backend(
+    script: Vec<Exchange>,
+    emulate_loss: bool,
+    nodes: Box<dyn NodeLifecycle>,
+    test: impl FnOnce(&mut KubeBackend),
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (client, server) = {
+        let _guard = runtime.enter();
+        scripted(script)
+    };
+    let suite = load_suite(&Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/zone-c-drain.yaml"))
+        .expect("suite loads");
+    // Nothing listens there: these tests never read traffic.
+    let prometheus = PromQuery::new("http://127.0.0.1:9", Duration::from_secs(1)).unwrap();
+    let mut backend = KubeBackend::new(
+        runtime.handle().clone(),
+        client,
+        settings(emulate_loss),
+        nodes,
+        prometheus,
+        &suite,
+    );
+    test(&mut backend);
+    drop(backend);
+    if let Err(e) = runtime.block_on(server) {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+const ZONE_C: &str = "topology.kubernetes.io/zone=us-east-1c";
+const ZONE_C_SPOT: &str = "topology.kubernetes.io/zone=us-east-1c,karpenter.sh/capacity-type=spot";
+
+#[test]
+fn cordon_patches_every_node_of_the_zone() {
+    with_backend(
+        vec![
+            nodes_of_zone(ZONE_C, &["w5", "w6"]),
+            cordon_patch("w5", true),
+            cordon_patch("w6", true),
+        ],
+        false,
+        Box::new(EmulatedLoss),
+        |b| {
+            let ev = b
+                .apply(&Action::Cordon(ZoneArg {
+                    zone: "us-east-1c".into(),
+                }))
+                .expect("cordon works");
+            assert_eq!(ev["cordoned"], json!(["w5", "w6"]));
+        },
+    );
+}
+
+#[test]
+fn a_zone_without_nodes_is_an_error_saying_which_labels() {
+    with_backend(
+        vec![nodes_of_zone(ZONE_C, &[])],
+        false,
+        Box::new(EmulatedLoss),
+        |b| {
+            let e = b
+                .apply(&Action::Cordon(ZoneArg {
+                    zone: "us-east-1c".into(),
+                }))
+                .unwrap_err();
+            assert!(e.0.contains("no nodes in zone us-east-1c"), "{e}");
+            assert!(e.0.contains("topology.kubernetes.io/zone"), "{e}");
+        },
+    );
+}
+
+#[test]
+fn spot_loss_on_kind_stops_only_the_spot_nodes_and_restore_brings_them_back() {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    with_backend(
+        vec![
+            nodes_of_zone(ZONE_C_SPOT, &["w5", "w6"]),
+            // restore: the zone's nodes are uncordoned
+            nodes_of_zone(ZONE_C, &["w5", "w6", "w7"]),
+            cordon_patch("w5", false),
+            cordon_patch("w6", false),
+            cordon_patch("w7", false),
+        ],
+        false,
+        Box::new(Recorder(log.clone())),
+        |b| {
+            b.apply(&Action::SpotLoss(SpotLossSpec {
+                zone: "us-east-1c".into(),
+                notice: None,
+                mode: Some("blackhole".into()),
+            }))
+            .expect("spot loss works");
+            b.apply(&Action::Restore(ZoneArg {
+                zone: "us-east-1c".into(),
+            }))
+            .expect("restore works");
+        },
+    );
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["lose w5 Blackhole", "lose w6 Blackhole", "restore w5", "restore w6"]
+    );
+}
+
+#[test]
+fn spot_loss_on_an_existing_cluster_cordons_and_force_deletes_the_pods() {
+    with_backend(
+        vec![
+            nodes_of_zone(ZONE_C_SPOT, &["w5"]),
+            cordon_patch("w5", true),
+            get(&format!("/api/v1/namespaces/{NS}/pods"))
+                .query(&[("fieldSelector", "spec.nodeName=w5")])
+                .reply(
+                    200,
+                    list(
+                        "PodList",
+                        vec![json!({"metadata": {"name": "test-c-1", "namespace": NS}})],
+                    ),
+                ),
+            delete(&format!("/api/v1/namespaces/{NS}/pods/test-c-1"))
+                .body_subset(json!({"gracePeriodSeconds": 0}))
+                .reply(200, json!({"metadata": {"name": "test-c-1"}})),
+        ],
+        true,
+        Box::new(EmulatedLoss),
+        |b| {
+            let ev = b
+                .apply(&Action::SpotLoss(SpotLossSpec {
+                    zone: "us-east-1c".into(),
+                    notice: None,
+                    mode: None,
+                }))
+                .expect("spot loss works");
+            assert_eq!(ev["forceDeleted"], json!(["test-c-1"]));
+        },
+    );
+}
+
+#[test]
+fn promote_and_abort_patch_the_rollout_status() {
+    let status_path = format!("/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/test-c/status");
+    with_backend(
+        vec![
+            patch(&status_path)
+                .content_type(MERGE)
+                .body(json!({"status": {"pauseConditions": null}}))
+                .reply(200, json!({"metadata": {"name": "test-c"}})),
+            patch(&status_path)
+                .content_type(MERGE)
+                .body(json!({"status": {"abort": true}}))
+                .reply(200, json!({"metadata": {"name": "test-c"}})),
+        ],
+        false,
+        Box::new(EmulatedLoss),
+        |b| {
+            let arg = RolloutArg {
+                rollout: "test-c".into(),
+            };
+            b.apply(&Action::Promote(arg.clone())).expect("promote");
+            b.apply(&Action::Abort(arg)).expect("abort");
+        },
+    );
+}
+
+#[test]
+fn rollout_status_and_route_weights_come_back_from_the_api() {
+    let rollout = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "test-c", "namespace": NS, "generation": 3},
+        "status": {"phase": "Paused", "message": "CanaryPauseStep", "currentStepIndex": 1,
+                   "observedGeneration": "3", "stableRS": "abc",
+                   "canary": {"weights": {"canary": {"weight": 10}, "stable": {"weight": 90}}}}});
+    let vs = json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+        "metadata": {"name": "test", "namespace": NS},
+        "spec": {"hosts": ["test"], "http": [
+            {"name": "zone-c-route", "route": [
+                {"destination": {"host": "test", "subset": "stable-c"}, "weight": 90},
+                {"destination": {"host": "test", "subset": "canary-c"}, "weight": 10}]},
+            {"route": [{"destination": {"host": "test"}}]}]}});
+    with_backend(
+        vec![
+            get(&format!("/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/test-c"))
+                .reply(200, rollout),
+            get(&format!("/apis/networking.istio.io/v1/namespaces/{NS}/virtualservices"))
+                .reply(200, list("VirtualServiceList", vec![vs])),
+        ],
+        false,
+        Box::new(EmulatedLoss),
+        |b| {
+            let s = b.rollout_status("test-c").expect("status read");
+            assert_eq!(s.phase, RolloutPhase::Paused);
+            assert_eq!((s.canary_weight, s.stable_weight), (10, 90));
+            assert_eq!(s.current_step_index, Some(1));
+            let w = b.route_weights();
+            assert_eq!(
+                w[&("test".to_owned(), "zone-c-route".to_owned())],
+                vec![("test/stable-c".to_owned(), 90), ("test/canary-c".to_owned(), 10)]
+            );
+            assert_eq!(
+                w[&("test".to_owned(), "#1".to_owned())],
+                vec![("test".to_owned(), 100)]
+            );
+        },
+    );
+}
+
+#[test]
+fn a_drain_runs_in_the_background_and_reports_when_done() {
+    let pdbs = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudgetList",
+        "metadata": {}, "items": []});
+    with_backend(
+        vec![
+            nodes_of_zone(ZONE_C, &["w5"]),
+            get(&format!("/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets")).reply(200, pdbs),
+            cordon_patch("w5", true),
+            get(&format!("/api/v1/namespaces/{NS}/pods"))
+                .query(&[("fieldSelector", "spec.nodeName=w5")])
+                .reply(200, list("PodList", vec![])),
+        ],
+        false,
+        Box::new(EmulatedLoss),
+        |b| {
+            b.apply(&Action::Drain(DrainSpec {
+                zone: "us-east-1c".into(),
+                timeout: Some("30s".into()),
+            }))
+            .expect("drain starts");
+            let zone = Zone("us-east-1c".into());
+            let mut report = b.last_drain(&zone).expect("a drain is known");
+            for _ in 0..50 {
+                if report.finished.is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                report = b.last_drain(&zone).expect("a drain is known");
+            }
+            assert_eq!(report.finished, Some(true), "{report:?}");
+            assert_eq!(report.pods_left, 0);
+        },
+    );
+}
