@@ -1,0 +1,886 @@
+//! The command plans of `cluster up`, `down` and `status`: typed steps,
+//! every command an argument vector (never a shell string), each with its
+//! purpose, its idempotency rule and a hint for when it fails.
+//!
+//! Building a plan runs nothing; [`super::exec`] runs it, and
+//! [`Plan::display`] prints it (`--plan`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::ClusterError;
+use super::kind_config::{ClusterSize, KindClusterConfig};
+use super::names::{ClusterName, KubeconfigPath};
+use super::pins::{self, ImagePin, Sha256Pin};
+use crate::profile::ClusterProfile;
+
+/// A program the plans call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tool {
+    /// The Docker CLI (and an engine answering it).
+    Docker,
+    /// kind.
+    Kind,
+    /// kubectl.
+    Kubectl,
+    /// istioctl.
+    Istioctl,
+    /// curl (downloads).
+    Curl,
+}
+
+impl Tool {
+    /// The executable name looked up on PATH.
+    pub fn program(self) -> &'static str {
+        match self {
+            Tool::Docker => "docker",
+            Tool::Kind => "kind",
+            Tool::Kubectl => "kubectl",
+            Tool::Istioctl => "istioctl",
+            Tool::Curl => "curl",
+        }
+    }
+
+    /// What to install, with a link.
+    pub fn install_hint(self) -> String {
+        match self {
+            Tool::Docker => "install Docker Engine or Docker Desktop and start it \
+                             (https://docs.docker.com/engine/install/)"
+                .into(),
+            Tool::Kind => format!(
+                "install kind {} ({})",
+                pins::KIND_VERSION,
+                pins::KIND_INSTALL_URL
+            ),
+            Tool::Kubectl => {
+                "install kubectl (https://kubernetes.io/docs/tasks/tools/#kubectl)".into()
+            }
+            Tool::Istioctl => format!(
+                "install istioctl {v}: curl -L https://istio.io/downloadIstio | ISTIO_VERSION={v} sh - \
+                 (https://istio.io/latest/docs/setup/additional-setup/download-istio-release/)",
+                v = pins::ISTIO_VERSION
+            ),
+            Tool::Curl => "install curl (Debian/Ubuntu: apt-get install curl)".into(),
+        }
+    }
+}
+
+/// When a step may be skipped, so that running a plan twice is harmless.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Idempotency {
+    /// Running it again changes nothing (apply, wait, load, version checks).
+    Rerunnable,
+    /// `kind create cluster`: skipped when `kind get clusters` lists the
+    /// name and `--reuse` is set; refused when it is listed without `--reuse`.
+    CreatesCluster,
+    /// `kind delete cluster`: skipped when the name is not listed.
+    DeletesCluster,
+    /// Skipped when this probe exits 0 (`docker image inspect`, `kubectl get`).
+    SkipIfSucceeds(Box<PlannedCommand>),
+    /// Skipped when the file exists (downloads; the digest check follows).
+    SkipIfFileExists(PathBuf),
+}
+
+/// What the output of a command must contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    /// Text stdout must contain.
+    pub stdout_contains: String,
+    /// Fail the step when it does not (else only warn).
+    pub fatal: bool,
+}
+
+/// Attempts of a command that may fail while something is still starting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Attempts in all (1 = no retry).
+    pub attempts: u32,
+    /// Pause between attempts.
+    pub delay: Duration,
+}
+
+impl Retry {
+    /// One attempt.
+    pub const ONCE: Retry = Retry {
+        attempts: 1,
+        delay: Duration::ZERO,
+    };
+}
+
+/// One external command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedCommand {
+    /// The program.
+    pub program: Tool,
+    /// Its arguments, one element each.
+    pub args: Vec<String>,
+    /// Environment added to the inherited one.
+    pub env: BTreeMap<String, String>,
+    /// What it is for (logged, and named when it fails).
+    pub purpose: String,
+    /// When it may be skipped.
+    pub idempotency: Idempotency,
+    /// Retries.
+    pub retry: Retry,
+    /// Output check.
+    pub expect: Option<Expect>,
+    /// Takes long: show a progress spinner.
+    pub long: bool,
+    /// Print its stdout to the user (`status`).
+    pub show_output: bool,
+    /// What to try when it fails.
+    pub hint: String,
+}
+
+impl PlannedCommand {
+    fn new(program: Tool, args: &[&str], purpose: impl Into<String>) -> PlannedCommand {
+        PlannedCommand {
+            program,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            env: BTreeMap::new(),
+            purpose: purpose.into(),
+            idempotency: Idempotency::Rerunnable,
+            retry: Retry::ONCE,
+            expect: None,
+            long: false,
+            show_output: false,
+            hint: String::new(),
+        }
+    }
+
+    fn kubeconfig(mut self, kubeconfig: &KubeconfigPath) -> PlannedCommand {
+        // Flag and environment both: a tool that ignores one still never
+        // falls back to ~/.kube/config.
+        self.args.push("--kubeconfig".into());
+        self.args.push(kubeconfig.to_string());
+        self.env.insert("KUBECONFIG".into(), kubeconfig.to_string());
+        self
+    }
+
+    fn idempotency(mut self, idempotency: Idempotency) -> PlannedCommand {
+        self.idempotency = idempotency;
+        self
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> PlannedCommand {
+        self.hint = hint.into();
+        self
+    }
+
+    fn long(mut self) -> PlannedCommand {
+        self.long = true;
+        self
+    }
+
+    fn retry(mut self, attempts: u32, delay_secs: u64) -> PlannedCommand {
+        self.retry = Retry {
+            attempts,
+            delay: Duration::from_secs(delay_secs),
+        };
+        self
+    }
+
+    fn expect(mut self, stdout_contains: &str, fatal: bool) -> PlannedCommand {
+        self.expect = Some(Expect {
+            stdout_contains: stdout_contains.to_owned(),
+            fatal,
+        });
+        self
+    }
+
+    fn shown(mut self) -> PlannedCommand {
+        self.show_output = true;
+        self
+    }
+
+    /// The command line for display (arguments quoted where needed). Only
+    /// for humans: commands are always run from the argument vector.
+    pub fn command_line(&self) -> String {
+        std::iter::once(self.program.program().to_owned())
+            .chain(self.args.iter().map(|a| quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+%".contains(&b));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Run a command.
+    Run(PlannedCommand),
+    /// Write a generated file (parent directories created).
+    WriteFile {
+        /// Where.
+        path: PathBuf,
+        /// What.
+        contents: String,
+        /// Why.
+        purpose: String,
+    },
+    /// Check a downloaded file's sha256.
+    VerifySha256 {
+        /// The file.
+        path: PathBuf,
+        /// The pin.
+        pin: Sha256Pin,
+        /// A digest the user passed, used when the pin is unverified.
+        override_hex: Option<String>,
+        /// Why.
+        purpose: String,
+    },
+}
+
+impl Step {
+    /// What the step is for.
+    pub fn purpose(&self) -> &str {
+        match self {
+            Step::Run(cmd) => &cmd.purpose,
+            Step::WriteFile { purpose, .. } | Step::VerifySha256 { purpose, .. } => purpose,
+        }
+    }
+}
+
+/// An ordered list of steps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// The steps, run in order; the first failure stops the plan.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Every program the plan (and its probes) calls.
+    pub fn tools(&self) -> BTreeSet<Tool> {
+        let mut tools = BTreeSet::new();
+        for step in &self.steps {
+            if let Step::Run(cmd) = step {
+                tools.insert(cmd.program);
+                if let Idempotency::SkipIfSucceeds(probe) = &cmd.idempotency {
+                    tools.insert(probe.program);
+                }
+                if matches!(
+                    cmd.idempotency,
+                    Idempotency::CreatesCluster | Idempotency::DeletesCluster
+                ) {
+                    tools.insert(Tool::Kind);
+                }
+            }
+        }
+        tools
+    }
+
+    /// The plan as text: one numbered block per step with its purpose, the
+    /// command line, its environment and when it is skipped.
+    pub fn display(&self) -> String {
+        let mut out = String::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            let n = i + 1;
+            let _ = writeln!(out, "{n:>2}. {}", step.purpose());
+            match step {
+                Step::Run(cmd) => {
+                    let _ = writeln!(out, "    $ {}", cmd.command_line());
+                    for (k, v) in &cmd.env {
+                        let _ = writeln!(out, "      env {k}={v}");
+                    }
+                    match &cmd.idempotency {
+                        Idempotency::Rerunnable => {}
+                        Idempotency::CreatesCluster => {
+                            let _ = writeln!(
+                                out,
+                                "      skip: when `kind get clusters` lists it and --reuse is set (refused without --reuse)"
+                            );
+                        }
+                        Idempotency::DeletesCluster => {
+                            let _ = writeln!(
+                                out,
+                                "      skip: when `kind get clusters` does not list it"
+                            );
+                        }
+                        Idempotency::SkipIfSucceeds(probe) => {
+                            let _ = writeln!(
+                                out,
+                                "      skip: when `{}` succeeds",
+                                probe.command_line()
+                            );
+                        }
+                        Idempotency::SkipIfFileExists(path) => {
+                            let _ = writeln!(out, "      skip: when {} exists", path.display());
+                        }
+                    }
+                    if cmd.retry.attempts > 1 {
+                        let _ = writeln!(
+                            out,
+                            "      retry: {} attempts, {}s apart",
+                            cmd.retry.attempts,
+                            cmd.retry.delay.as_secs()
+                        );
+                    }
+                    if let Some(expect) = &cmd.expect {
+                        let _ = writeln!(
+                            out,
+                            "      expect: stdout contains {:?}{}",
+                            expect.stdout_contains,
+                            if expect.fatal { "" } else { " (warning only)" }
+                        );
+                    }
+                }
+                Step::WriteFile { path, contents, .. } => {
+                    let _ = writeln!(
+                        out,
+                        "    write {} ({} lines)",
+                        path.display(),
+                        contents.lines().count()
+                    );
+                }
+                Step::VerifySha256 {
+                    path,
+                    pin,
+                    override_hex,
+                    ..
+                } => {
+                    let expected = match (pin, override_hex) {
+                        (Sha256Pin::Verified(hex), _) => (*hex).to_owned(),
+                        (Sha256Pin::Unverified { .. }, Some(hex)) => {
+                            format!("{hex} (--argo-sha256)")
+                        }
+                        (Sha256Pin::Unverified { .. }, None) => {
+                            "UNVERIFIED: refused without --argo-sha256".to_owned()
+                        }
+                    };
+                    let _ = writeln!(out, "    sha256 {} == {expected}", path.display());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Everything a plan is built from.
+#[derive(Debug, Clone)]
+pub struct PlanInputs<'a> {
+    /// The profile.
+    pub profile: &'a ClusterProfile,
+    /// Full or Small.
+    pub size: ClusterSize,
+    /// The cluster name.
+    pub name: &'a ClusterName,
+    /// The harness's kubeconfig.
+    pub kubeconfig: &'a KubeconfigPath,
+    /// Where generated files and downloads go (per cluster).
+    pub work_dir: &'a Path,
+    /// Where downloads are cached (shared between clusters).
+    pub cache_dir: &'a Path,
+    /// The project checkout (Dockerfile and build context).
+    pub project_dir: &'a Path,
+    /// The harness image tag (`zonechaos:0.1.0`).
+    pub harness_image: &'a str,
+    /// A user-supplied sha256 of the Argo Rollouts install.yaml.
+    pub argo_sha256: Option<&'a str>,
+}
+
+/// Namespace of the in-cluster Prometheus.
+pub const MONITORING_NAMESPACE: &str = "zonechaos-monitoring";
+
+/// Field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "zonechaos";
+
+const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
+
+fn kubectl(inputs: &PlanInputs<'_>, args: &[&str], purpose: impl Into<String>) -> PlannedCommand {
+    PlannedCommand::new(Tool::Kubectl, args, purpose).kubeconfig(inputs.kubeconfig)
+}
+
+fn wait_available(
+    inputs: &PlanInputs<'_>,
+    namespace: &str,
+    deployment: &str,
+    timeout: &str,
+) -> PlannedCommand {
+    kubectl(
+        inputs,
+        &[
+            "wait",
+            "--for=condition=Available",
+            &format!("deployment/{deployment}"),
+            "-n",
+            namespace,
+            &format!("--timeout={timeout}"),
+        ],
+        format!("wait until {namespace}/{deployment} is available"),
+    )
+    .long()
+    .hint(format!(
+        "look at its pods: kubectl --kubeconfig {k} -n {namespace} get pods; \
+         kubectl --kubeconfig {k} -n {namespace} describe deployment {deployment}",
+        k = inputs.kubeconfig
+    ))
+}
+
+fn pull(image: &str) -> PlannedCommand {
+    PlannedCommand::new(Tool::Docker, &["pull", image], format!("pull {image}"))
+        .idempotency(Idempotency::SkipIfSucceeds(Box::new(PlannedCommand::new(
+            Tool::Docker,
+            &["image", "inspect", image],
+            format!("is {image} present"),
+        ))))
+        .long()
+        .hint("check the network and the registry; `docker login` if it rate-limits")
+}
+
+fn kind_load(inputs: &PlanInputs<'_>, images: &[String], purpose: &str) -> PlannedCommand {
+    let mut cmd = PlannedCommand::new(
+        Tool::Kind,
+        &["load", "docker-image", "--name", inputs.name.as_str()],
+        purpose,
+    )
+    .long()
+    .hint("check that the images were pulled or built (docker image ls) and the cluster is up");
+    cmd.args.extend(images.iter().cloned());
+    cmd
+}
+
+/// The node selector and toleration that keep infrastructure (istiod, the
+/// Argo controller, Prometheus) on the control-plane node, out of reach of
+/// zone chaos.
+pub fn infra_placement_json() -> serde_json::Value {
+    serde_json::json!({
+        "nodeSelector": { CONTROL_PLANE_LABEL: "" },
+        "tolerations": [
+            { "key": CONTROL_PLANE_LABEL, "operator": "Exists", "effect": "NoSchedule" }
+        ]
+    })
+}
+
+fn yaml(value: &serde_json::Value, what: &str) -> Result<String, ClusterError> {
+    serde_saphyr::to_string(value).map_err(|e| ClusterError::Yaml {
+        what: what.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// The IstioOperator given to `istioctl install`: minimal profile (istiod
+/// only, no gateways), sidecar mode, pinned hub and tag, Prometheus metric
+/// merging (each sidecar serves app and Envoy metrics on
+/// `:15020/stats/prometheus` and rewrites the `prometheus.io` annotations
+/// to it), proxies started before the app, istiod on the control plane.
+pub fn istio_operator_yaml() -> Result<String, ClusterError> {
+    let placement = infra_placement_json();
+    let value = serde_json::json!({
+        "apiVersion": "install.istio.io/v1alpha1",
+        "kind": "IstioOperator",
+        "spec": {
+            "profile": "minimal",
+            "hub": pins::ISTIO_HUB,
+            "tag": pins::ISTIO_VERSION,
+            "meshConfig": {
+                "enablePrometheusMerge": true,
+                "defaultConfig": { "holdApplicationUntilProxyStarts": true }
+            },
+            "components": { "pilot": { "k8s": placement } }
+        }
+    });
+    yaml(&value, "the IstioOperator")
+}
+
+/// A DestinationRule only sent as a server-side dry run: it succeeds once
+/// Istio's validating webhook answers.
+pub fn webhook_probe_yaml() -> Result<String, ClusterError> {
+    let value = serde_json::json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": { "name": "zonechaos-webhook-probe", "namespace": "istio-system" },
+        "spec": { "host": "zonechaos-webhook-probe.istio-system.svc.cluster.local" }
+    });
+    yaml(&value, "the webhook probe")
+}
+
+fn file_arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The plan of `cluster up`.
+pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, ClusterError> {
+    let profile = inputs.profile;
+    let node_image = pins::node_image_for(&profile.kubernetes_version).ok_or_else(|| {
+        ClusterError::NoNodeImage {
+            version: profile.kubernetes_version.clone(),
+            kind: pins::KIND_VERSION,
+        }
+    })?;
+    let name = inputs.name.as_str();
+    let kubeconfig = inputs.kubeconfig.to_string();
+    let mut steps = vec![
+        Step::Run(
+            PlannedCommand::new(
+                Tool::Docker,
+                &["info", "--format", "{{.ServerVersion}}"],
+                "check that the Docker engine answers",
+            )
+            .hint("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check `docker info`"),
+        ),
+        Step::Run(
+            PlannedCommand::new(Tool::Kind, &["version"], "check the kind version")
+                .expect(pins::KIND_VERSION, false),
+        ),
+        Step::Run(
+            PlannedCommand::new(Tool::Kubectl, &["version", "--client"], "check kubectl")
+                .hint(Tool::Kubectl.install_hint()),
+        ),
+        Step::Run(
+            PlannedCommand::new(
+                Tool::Istioctl,
+                &["version", "--remote=false"],
+                format!("check that istioctl is {}", pins::ISTIO_VERSION),
+            )
+            .expect(pins::ISTIO_VERSION, true)
+            .hint(Tool::Istioctl.install_hint()),
+        ),
+    ];
+
+    // The cluster.
+    let config = KindClusterConfig::from_profile(profile, inputs.size);
+    let config_path = inputs.work_dir.join("kind-config.yaml");
+    steps.push(Step::WriteFile {
+        path: config_path.clone(),
+        contents: config.to_yaml(&profile.name, inputs.size)?,
+        purpose: "write the kind config generated from the profile".into(),
+    });
+    steps.push(Step::Run(pull(&node_image.reference())));
+    let mut create = PlannedCommand::new(
+        Tool::Kind,
+        &[
+            "create",
+            "cluster",
+            "--name",
+            name,
+            "--config",
+            &file_arg(&config_path),
+            "--kubeconfig",
+            &kubeconfig,
+            "--image",
+            &node_image.reference(),
+            "--wait",
+            "5m",
+        ],
+        format!("create kind cluster {name}"),
+    )
+    .idempotency(Idempotency::CreatesCluster)
+    .long()
+    .hint(format!(
+        "see `kind export logs --name {name}`; Docker needs about 8 GB of memory for the full \
+             size (try --small); then `zonechaos cluster down --name {name}` and retry"
+    ));
+    create.env.insert("KUBECONFIG".into(), kubeconfig.clone());
+    steps.push(Step::Run(create));
+
+    // Images: pre-pulled once, loaded into every node, so runs need no registry.
+    let images: Vec<ImagePin> = pins::preloaded_images();
+    for image in &images {
+        steps.push(Step::Run(pull(&image.tag_reference())));
+    }
+    steps.push(Step::Run(kind_load(
+        inputs,
+        &images
+            .iter()
+            .map(ImagePin::tag_reference)
+            .collect::<Vec<_>>(),
+        "load the Istio, Argo Rollouts and Prometheus images into the nodes",
+    )));
+    let dockerfile = inputs.project_dir.join("Dockerfile");
+    steps.push(Step::Run(
+        PlannedCommand::new(
+            Tool::Docker,
+            &[
+                "build",
+                "-t",
+                inputs.harness_image,
+                "-f",
+                &file_arg(&dockerfile),
+                &file_arg(inputs.project_dir),
+            ],
+            format!("build the harness image {}", inputs.harness_image),
+        )
+        .long()
+        .hint("run it by hand to see the build log; the first build compiles every dependency (several minutes)"),
+    ));
+    steps.push(Step::Run(kind_load(
+        inputs,
+        &[inputs.harness_image.to_owned()],
+        "load the harness image into the nodes",
+    )));
+
+    // Istio.
+    let operator_path = inputs.work_dir.join("istio-operator.yaml");
+    steps.push(Step::WriteFile {
+        path: operator_path.clone(),
+        contents: istio_operator_yaml()?,
+        purpose: format!(
+            "write the IstioOperator (Istio {}, minimal profile, sidecar mode)",
+            pins::ISTIO_VERSION
+        ),
+    });
+    steps.push(Step::Run(
+        PlannedCommand::new(
+            Tool::Istioctl,
+            &["install", "-y", "-f", &file_arg(&operator_path)],
+            format!("install Istio {}", pins::ISTIO_VERSION),
+        )
+        .kubeconfig(inputs.kubeconfig)
+        .long()
+        .hint(format!(
+            "kubectl --kubeconfig {kubeconfig} -n istio-system get pods; istioctl analyze --kubeconfig {kubeconfig}"
+        )),
+    ));
+    steps.push(Step::Run(wait_available(
+        inputs,
+        "istio-system",
+        "istiod",
+        "300s",
+    )));
+    let probe_path = inputs.work_dir.join("istio-webhook-probe.yaml");
+    steps.push(Step::WriteFile {
+        path: probe_path.clone(),
+        contents: webhook_probe_yaml()?,
+        purpose: "write the Istio webhook probe".into(),
+    });
+    steps.push(Step::Run(
+        kubectl(
+            inputs,
+            &["apply", "--dry-run=server", "-f", &file_arg(&probe_path)],
+            "wait until Istio's validating webhook answers (server-side dry run)",
+        )
+        .retry(40, 3)
+        .long()
+        .hint("istiod is up but its webhook does not answer: kubectl -n istio-system logs deploy/istiod"),
+    ));
+
+    // Argo Rollouts.
+    let argo_path = inputs.cache_dir.join(pins::ARGO_ROLLOUTS_INSTALL.file_name);
+    steps.push(Step::Run(
+        PlannedCommand::new(
+            Tool::Curl,
+            &[
+                "-fsSL",
+                "--retry",
+                "3",
+                "-o",
+                &file_arg(&argo_path),
+                pins::ARGO_ROLLOUTS_INSTALL.url,
+            ],
+            format!(
+                "download Argo Rollouts {} install.yaml",
+                pins::ARGO_ROLLOUTS_VERSION
+            ),
+        )
+        .idempotency(Idempotency::SkipIfFileExists(argo_path.clone()))
+        .hint("check the network; or download the file by hand to that path"),
+    ));
+    steps.push(Step::VerifySha256 {
+        path: argo_path.clone(),
+        pin: pins::ARGO_ROLLOUTS_INSTALL.sha256,
+        override_hex: inputs.argo_sha256.map(str::to_owned),
+        purpose: "check the Argo Rollouts install.yaml against its pinned sha256".into(),
+    });
+    steps.push(Step::Run(
+        kubectl(
+            inputs,
+            &["create", "namespace", "argo-rollouts"],
+            "create namespace argo-rollouts",
+        )
+        .idempotency(Idempotency::SkipIfSucceeds(Box::new(kubectl(
+            inputs,
+            &["get", "namespace", "argo-rollouts"],
+            "does namespace argo-rollouts exist",
+        )))),
+    ));
+    steps.push(Step::Run(
+        kubectl(
+            inputs,
+            &[
+                "apply",
+                "--server-side",
+                &format!("--field-manager={FIELD_MANAGER}"),
+                "-n",
+                "argo-rollouts",
+                "-f",
+                &file_arg(&argo_path),
+            ],
+            format!("install Argo Rollouts {}", pins::ARGO_ROLLOUTS_VERSION),
+        )
+        .hint("a conflict with another field manager means something else installed Argo Rollouts here"),
+    ));
+    for crd in [
+        "rollouts.argoproj.io",
+        "analysisruns.argoproj.io",
+        "analysistemplates.argoproj.io",
+    ] {
+        steps.push(Step::Run(kubectl(
+            inputs,
+            &[
+                "wait",
+                "--for=condition=Established",
+                &format!("crd/{crd}"),
+                "--timeout=120s",
+            ],
+            format!("wait until CRD {crd} is established"),
+        )));
+    }
+    let argo_patch = serde_json::json!({"spec": {"template": {"spec": infra_placement_json()}}});
+    steps.push(Step::Run(kubectl(
+        inputs,
+        &[
+            "patch",
+            "deployment",
+            "argo-rollouts",
+            "-n",
+            "argo-rollouts",
+            "--type=merge",
+            "-p",
+            &argo_patch.to_string(),
+        ],
+        "keep the Argo Rollouts controller on the control-plane node (out of zone chaos)",
+    )));
+    steps.push(Step::Run(wait_available(
+        inputs,
+        "argo-rollouts",
+        "argo-rollouts",
+        "300s",
+    )));
+
+    // Prometheus.
+    let prometheus_path = inputs.work_dir.join("prometheus.yaml");
+    steps.push(Step::WriteFile {
+        path: prometheus_path.clone(),
+        contents: prometheus_yaml.to_owned(),
+        purpose: "write the Prometheus manifests (scrape of loadgen, echo and istio-proxy)".into(),
+    });
+    steps.push(Step::Run(kubectl(
+        inputs,
+        &[
+            "apply",
+            "--server-side",
+            &format!("--field-manager={FIELD_MANAGER}"),
+            "-f",
+            &file_arg(&prometheus_path),
+        ],
+        format!("install Prometheus {}", pins::PROMETHEUS_IMAGE.tag),
+    )));
+    steps.push(Step::Run(wait_available(
+        inputs,
+        MONITORING_NAMESPACE,
+        "prometheus",
+        "300s",
+    )));
+    Ok(Plan { steps })
+}
+
+/// The plan of `cluster down`.
+pub fn down_plan(inputs: &PlanInputs<'_>) -> Plan {
+    let name = inputs.name.as_str();
+    let mut delete = PlannedCommand::new(
+        Tool::Kind,
+        &["delete", "cluster", "--name", name],
+        format!("delete kind cluster {name}"),
+    )
+    .kubeconfig(inputs.kubeconfig)
+    .idempotency(Idempotency::DeletesCluster)
+    .long()
+    .hint(format!(
+        "remove its containers by hand: docker ps -a --filter label=io.x-k8s.kind.cluster={name}"
+    ));
+    delete
+        .env
+        .insert("KUBECONFIG".into(), inputs.kubeconfig.to_string());
+    Plan {
+        steps: vec![Step::Run(delete)],
+    }
+}
+
+/// The plan of `cluster status`: nodes with their zone and capacity-type
+/// labels, and the infrastructure deployments.
+pub fn status_plan(inputs: &PlanInputs<'_>) -> Plan {
+    let keys = &inputs.profile.node_labels;
+    Plan {
+        steps: vec![
+            Step::Run(
+                kubectl(
+                    inputs,
+                    &["get", "nodes", "-L", &keys.zone, "-L", &keys.capacity_type],
+                    "nodes, zones and capacity types",
+                )
+                .shown(),
+            ),
+            Step::Run(
+                kubectl(
+                    inputs,
+                    &["get", "deployments", "-n", "istio-system", "-o", "wide"],
+                    "Istio",
+                )
+                .shown(),
+            ),
+            Step::Run(
+                kubectl(
+                    inputs,
+                    &["get", "deployments", "-n", "argo-rollouts", "-o", "wide"],
+                    "Argo Rollouts",
+                )
+                .shown(),
+            ),
+            Step::Run(
+                kubectl(
+                    inputs,
+                    &[
+                        "get",
+                        "deployments",
+                        "-n",
+                        MONITORING_NAMESPACE,
+                        "-o",
+                        "wide",
+                    ],
+                    "Prometheus",
+                )
+                .shown(),
+            ),
+        ],
+    }
+}
+
+/// The probe `kind get clusters` (the exec layer reads its output).
+pub fn list_clusters() -> PlannedCommand {
+    PlannedCommand::new(Tool::Kind, &["get", "clusters"], "list kind clusters")
+        .hint(Tool::Kind.install_hint())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_is_for_display_only() {
+        assert_eq!(quote("--wait"), "--wait");
+        assert_eq!(quote("{{.ServerVersion}}"), "'{{.ServerVersion}}'");
+        assert_eq!(quote("a'b"), r"'a'\''b'");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn istio_operator_pins_the_version_and_sidecar_mode() {
+        let text = istio_operator_yaml().unwrap();
+        assert!(text.contains("tag: \"1.30.3\""), "{text}");
+        assert!(text.contains("profile: minimal"), "{text}");
+        assert!(!text.contains("ambient"), "{text}");
+    }
+}
