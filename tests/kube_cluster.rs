@@ -491,3 +491,119 @@ fn cluster_names_are_checked() {
     let err = ClusterName::parse("prod").unwrap_err();
     assert!(err.hint().contains("zonechaos-"));
 }
+
+fn zonechaos(args: &[&str], path_env: Option<&Path>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_zonechaos"));
+    cmd.args(args).current_dir(repo());
+    if let Some(path) = path_env {
+        cmd.env("PATH", path);
+    }
+    cmd.output().expect("zonechaos runs")
+}
+
+#[test]
+fn cli_prints_the_plan_and_refuses_bad_names() {
+    let cache = tempfile::tempdir().unwrap();
+    let cache_arg = cache.path().to_str().unwrap();
+    let out = zonechaos(
+        &[
+            "cluster",
+            "up",
+            "--small",
+            "--plan",
+            "--cache-dir",
+            cache_arg,
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("kind create cluster --name zonechaos-three-zones-small"),
+        "{text}"
+    );
+    assert!(
+        text.contains("UNVERIFIED: refused without --argo-sha256"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_dir(cache.path()).unwrap().count(),
+        0,
+        "--plan runs and writes nothing"
+    );
+
+    let out = zonechaos(&["cluster", "down", "--name", "prod", "--plan"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("'prod' is not a harness cluster name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: cluster names start with zonechaos-"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_status_without_tools_exits_3_and_says_what_to_install() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = zonechaos(&["cluster", "status"], Some(empty.path()));
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: missing tools: kind, kubectl"), "{err}");
+    assert!(
+        err.contains("https://kubernetes.io/docs/tasks/tools/#kubectl"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_render_output_passes_cli_lint_with_crds() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_arg = out_dir.path().to_str().unwrap();
+    let out = zonechaos(
+        &[
+            "render",
+            "suites/topologies/zone-pinned.yaml",
+            "--out",
+            out_arg,
+            "--image",
+            "zonechaos:e2e",
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut files: Vec<String> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "00-namespace.yaml",
+            "10-zone-pinned.yaml",
+            "20-loadgen.yaml",
+            "30-prometheus.yaml"
+        ]
+    );
+    let lint = zonechaos(&["lint", out_arg, "--crds", "../shared/crds"], None);
+    assert_eq!(
+        lint.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}

@@ -232,11 +232,17 @@ pub struct ExecReport {
 
 /// Fails with the list of missing programs, before anything runs.
 pub fn check_tools(plan: &Plan, runner: &dyn CommandRunner) -> Result<(), ClusterError> {
-    let missing: Vec<Tool> = plan
-        .tools()
-        .into_iter()
-        .filter(|t| !runner.has(*t))
-        .collect();
+    check_programs(plan.tools(), runner)
+}
+
+/// Fails with the list of the given programs that are missing.
+pub fn check_programs(
+    tools: impl IntoIterator<Item = Tool>,
+    runner: &dyn CommandRunner,
+) -> Result<(), ClusterError> {
+    let mut missing: Vec<Tool> = tools.into_iter().filter(|t| !runner.has(*t)).collect();
+    missing.sort();
+    missing.dedup();
     if missing.is_empty() {
         Ok(())
     } else {

@@ -12,7 +12,7 @@ use super::error::ClusterError;
 use super::exec::{self, CommandRunner, ExecOptions, ExecReport, StepOutcome};
 use super::kind_config::ClusterSize;
 use super::names::{self, ClusterName, KubeconfigPath};
-use super::plan::{self, Plan, PlanInputs};
+use super::plan::{self, Plan, PlanInputs, Tool};
 use crate::backend::kube::render;
 use crate::profile::ClusterProfile;
 
@@ -211,7 +211,8 @@ impl KindCluster {
     /// infrastructure deployments.
     pub fn status(&self, runner: &dyn CommandRunner) -> Result<ClusterStatus, ClusterError> {
         let plan = self.status_plan();
-        exec::check_tools(&plan, runner)?;
+        // `kind get clusters` comes first, outside the plan.
+        exec::check_programs(plan.tools().into_iter().chain([Tool::Kind]), runner)?;
         let exists = exec::cluster_exists(runner, &self.name)?;
         let kubeconfig_exists = self.kubeconfig.path().is_file();
         let mut details = String::new();

@@ -403,6 +403,23 @@ fn kubectl(inputs: &PlanInputs<'_>, args: &[&str], purpose: impl Into<String>) -
     PlannedCommand::new(Tool::Kubectl, args, purpose).kubeconfig(inputs.kubeconfig)
 }
 
+/// `kubectl apply --server-side` of a file with the harness's field manager.
+fn server_side_apply(
+    inputs: &PlanInputs<'_>,
+    file: &Path,
+    namespace: Option<&str>,
+    purpose: String,
+) -> PlannedCommand {
+    let manager = format!("--field-manager={FIELD_MANAGER}");
+    let mut args = vec!["apply", "--server-side", manager.as_str()];
+    if let Some(namespace) = namespace {
+        args.extend(["-n", namespace]);
+    }
+    let file = file_arg(file);
+    args.extend(["-f", file.as_str()]);
+    kubectl(inputs, &args, purpose)
+}
+
 fn wait_available(
     inputs: &PlanInputs<'_>,
     namespace: &str,
@@ -511,18 +528,21 @@ fn file_arg(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// The plan of `cluster up`.
+/// The plan of `cluster up`: preflight checks, the cluster, images,
+/// Istio, Argo Rollouts, Prometheus.
 pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, ClusterError> {
-    let profile = inputs.profile;
-    let node_image = pins::node_image_for(&profile.kubernetes_version).ok_or_else(|| {
-        ClusterError::NoNodeImage {
-            version: profile.kubernetes_version.clone(),
-            kind: pins::KIND_VERSION,
-        }
-    })?;
-    let name = inputs.name.as_str();
-    let kubeconfig = inputs.kubeconfig.to_string();
-    let mut steps = vec![
+    let mut steps = preflight_steps();
+    cluster_steps(inputs, &mut steps)?;
+    image_steps(inputs, &mut steps);
+    istio_steps(inputs, &mut steps)?;
+    argo_steps(inputs, &mut steps);
+    prometheus_steps(inputs, prometheus_yaml, &mut steps);
+    Ok(Plan { steps })
+}
+
+/// Tools answer and have the pinned versions.
+fn preflight_steps() -> Vec<Step> {
+    vec![
         Step::Run(
             PlannedCommand::new(
                 Tool::Docker,
@@ -548,9 +568,20 @@ pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, C
             .expect(pins::ISTIO_VERSION, true)
             .hint(Tool::Istioctl.install_hint()),
         ),
-    ];
+    ]
+}
 
-    // The cluster.
+/// The kind config and `kind create cluster` with the pinned node image.
+fn cluster_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) -> Result<(), ClusterError> {
+    let profile = inputs.profile;
+    let node_image = pins::node_image_for(&profile.kubernetes_version).ok_or_else(|| {
+        ClusterError::NoNodeImage {
+            version: profile.kubernetes_version.clone(),
+            kind: pins::KIND_VERSION,
+        }
+    })?;
+    let name = inputs.name.as_str();
+    let kubeconfig = inputs.kubeconfig.to_string();
     let config = KindClusterConfig::from_profile(profile, inputs.size);
     let config_path = inputs.work_dir.join("kind-config.yaml");
     steps.push(Step::WriteFile {
@@ -585,8 +616,12 @@ pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, C
     ));
     create.env.insert("KUBECONFIG".into(), kubeconfig.clone());
     steps.push(Step::Run(create));
+    Ok(())
+}
 
-    // Images: pre-pulled once, loaded into every node, so runs need no registry.
+/// Images pre-pulled once and loaded into every node, so runs need no
+/// registry; the harness image built from the checkout.
+fn image_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
     let images: Vec<ImagePin> = pins::preloaded_images();
     for image in &images {
         steps.push(Step::Run(pull(&image.tag_reference())));
@@ -621,8 +656,11 @@ pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, C
         &[inputs.harness_image.to_owned()],
         "load the harness image into the nodes",
     )));
+}
 
-    // Istio.
+/// Istio with istioctl, then its readiness and its webhook answering.
+fn istio_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) -> Result<(), ClusterError> {
+    let kubeconfig = inputs.kubeconfig.to_string();
     let operator_path = inputs.work_dir.join("istio-operator.yaml");
     steps.push(Step::WriteFile {
         path: operator_path.clone(),
@@ -666,8 +704,11 @@ pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, C
         .long()
         .hint("istiod is up but its webhook does not answer: kubectl -n istio-system logs deploy/istiod"),
     ));
+    Ok(())
+}
 
-    // Argo Rollouts.
+/// Argo Rollouts from its checked release install.yaml.
+fn argo_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
     let argo_path = inputs.cache_dir.join(pins::ARGO_ROLLOUTS_INSTALL.file_name);
     steps.push(Step::Run(
         PlannedCommand::new(
@@ -707,17 +748,10 @@ pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, C
         )))),
     ));
     steps.push(Step::Run(
-        kubectl(
+        server_side_apply(
             inputs,
-            &[
-                "apply",
-                "--server-side",
-                &format!("--field-manager={FIELD_MANAGER}"),
-                "-n",
-                "argo-rollouts",
-                "-f",
-                &file_arg(&argo_path),
-            ],
+            &argo_path,
+            Some("argo-rollouts"),
             format!("install Argo Rollouts {}", pins::ARGO_ROLLOUTS_VERSION),
         )
         .hint("a conflict with another field manager means something else installed Argo Rollouts here"),
@@ -759,23 +793,20 @@ pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, C
         "argo-rollouts",
         "300s",
     )));
+}
 
-    // Prometheus.
+/// The in-cluster Prometheus.
+fn prometheus_steps(inputs: &PlanInputs<'_>, prometheus_yaml: &str, steps: &mut Vec<Step>) {
     let prometheus_path = inputs.work_dir.join("prometheus.yaml");
     steps.push(Step::WriteFile {
         path: prometheus_path.clone(),
         contents: prometheus_yaml.to_owned(),
         purpose: "write the Prometheus manifests (scrape of loadgen, echo and istio-proxy)".into(),
     });
-    steps.push(Step::Run(kubectl(
+    steps.push(Step::Run(server_side_apply(
         inputs,
-        &[
-            "apply",
-            "--server-side",
-            &format!("--field-manager={FIELD_MANAGER}"),
-            "-f",
-            &file_arg(&prometheus_path),
-        ],
+        &prometheus_path,
+        None,
         format!("install Prometheus {}", pins::PROMETHEUS_IMAGE.tag),
     )));
     steps.push(Step::Run(wait_available(
@@ -784,7 +815,6 @@ pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, C
         "prometheus",
         "300s",
     )));
-    Ok(Plan { steps })
 }
 
 /// The plan of `cluster down`.
