@@ -607,3 +607,92 @@ fn cli_render_output_passes_cli_lint_with_crds() {
         String::from_utf8_lossy(&lint.stderr)
     );
 }
+
+/// Fake docker, kind, kubectl, istioctl and curl: each appends its name,
+/// its KUBECONFIG and its arguments to `calls.log`; istioctl reports the
+/// pinned version, curl writes "abc" to its `-o` file.
+fn fake_tools(dir: &Path) -> PathBuf {
+    let log = dir.join("calls.log");
+    let common = format!(
+        "#!/bin/sh\necho \"${{0##*/}} [${{KUBECONFIG:-}}] $*\" >> {}\n",
+        log.display()
+    );
+    let extra = [
+        ("docker", ""),
+        ("kind", ""),
+        ("kubectl", ""),
+        (
+            "istioctl",
+            "[ \"$1\" = version ] && echo 'client version: 1.30.3'\n",
+        ),
+        (
+            "curl",
+            "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && printf abc > \"$2\"; shift; done\n",
+        ),
+    ];
+    for (tool, body) in extra {
+        let path = dir.join(tool);
+        std::fs::write(&path, format!("{common}{body}exit 0\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    log
+}
+
+#[test]
+fn the_whole_up_plan_runs_through_duct_with_fake_tools() {
+    let bin = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let log = fake_tools(bin.path());
+    let c = KindCluster::new(
+        &ClusterProfile::builtin(),
+        ClusterOptions {
+            cache_dir: Some(cache.path().to_owned()),
+            harness_image: Some("zonechaos:fake".into()),
+            argo_sha256: Some(
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
+            ),
+            ..ClusterOptions::default()
+        },
+    )
+    .unwrap();
+    let runner = SystemRunner::with_path(bin.path().as_os_str().to_owned());
+    let report = c.up(&runner).unwrap();
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let kubeconfig = c.kubeconfig().to_string();
+    let create = calls
+        .lines()
+        .find(|l| l.starts_with("kind [") && l.contains("create cluster"))
+        .unwrap_or_else(|| panic!("no kind create in\n{calls}"));
+    assert!(create.contains(&format!("[{kubeconfig}]")), "{create}");
+    assert!(
+        create.contains(&format!("--kubeconfig {kubeconfig}")),
+        "{create}"
+    );
+    for line in calls
+        .lines()
+        .filter(|l| l.starts_with("kubectl") && !l.contains("--client"))
+    {
+        assert!(line.contains(&format!("[{kubeconfig}] ")), "{line}");
+    }
+    assert!(
+        calls.contains("docker [] tag zonechaos:fake zonechaos:fake-canary"),
+        "{calls}"
+    );
+    assert!(calls.contains(
+        "load docker-image --name zonechaos-three-zones zonechaos:fake zonechaos:fake-canary"
+    ));
+    // Image probes succeed (fake docker exits 0), so every pull is skipped.
+    assert!(!calls.contains("docker [] pull"), "{calls}");
+    let skipped = report
+        .steps
+        .iter()
+        .filter(|(_, o)| matches!(o, StepOutcome::Skipped(_)))
+        .count();
+    assert_eq!(skipped, 6, "five pulls and the namespace: {report:#?}");
+    assert!(
+        cache
+            .path()
+            .join("argo-rollouts-v1.9.1-install.yaml")
+            .is_file()
+    );
+}

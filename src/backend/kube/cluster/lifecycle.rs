@@ -116,6 +116,11 @@ impl KindCluster {
         &self.harness_image
     }
 
+    /// The canary image loaded beside it (`<harness image>-canary`).
+    pub fn canary_image(&self) -> String {
+        plan::canary_image(&self.harness_image)
+    }
+
     /// Where generated files of this cluster are written.
     pub fn work_dir(&self) -> &Path {
         &self.work_dir

@@ -651,11 +651,26 @@ fn image_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
         .long()
         .hint("run it by hand to see the build log; the first build compiles every dependency (several minutes)"),
     ));
+    let canary = canary_image(inputs.harness_image);
+    steps.push(Step::Run(
+        PlannedCommand::new(
+            Tool::Docker,
+            &["tag", inputs.harness_image, &canary],
+            format!("tag it {canary} (same binary, another version for canary steps)"),
+        )
+        .hint("check that the build above produced the image: docker image ls zonechaos"),
+    ));
     steps.push(Step::Run(kind_load(
         inputs,
-        &[inputs.harness_image.to_owned()],
-        "load the harness image into the nodes",
+        &[inputs.harness_image.to_owned(), canary],
+        "load the harness images into the nodes",
     )));
+}
+
+/// The tag canary steps switch a Rollout to: `<image>-canary` (the echo
+/// pods then report that version), loaded with the harness image.
+pub fn canary_image(harness_image: &str) -> String {
+    format!("{harness_image}-canary")
 }
 
 /// Istio with istioctl, then its readiness and its webhook answering.
