@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::actions::list_clusters;
 use super::error::{ClusterError, CommandFailure};
 use super::names::ClusterName;
 use super::pins::Sha256Pin;
-use super::plan::{Idempotency, Plan, PlannedCommand, Step, Tool, list_clusters};
+use super::plan::{Idempotency, Plan, PlannedCommand, Step, Tool};
 
 /// Lines of stderr kept in a failure message.
 const STDERR_TAIL_LINES: usize = 15;

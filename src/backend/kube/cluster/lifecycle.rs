@@ -8,11 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::actions::{self, PlanInputs};
 use super::error::ClusterError;
 use super::exec::{self, CommandRunner, ExecOptions, ExecReport, StepOutcome};
 use super::kind_config::ClusterSize;
 use super::names::{self, ClusterName, KubeconfigPath};
-use super::plan::{self, Plan, PlanInputs, Tool};
+use super::plan::{Plan, Tool};
 use crate::backend::kube::render;
 use crate::profile::ClusterProfile;
 
@@ -118,7 +119,7 @@ impl KindCluster {
 
     /// The canary image loaded beside it (`<harness image>-canary`).
     pub fn canary_image(&self) -> String {
-        plan::canary_image(&self.harness_image)
+        actions::canary_image(&self.harness_image)
     }
 
     /// Where generated files of this cluster are written.
@@ -156,17 +157,17 @@ impl KindCluster {
             what: "the Prometheus manifests".into(),
             message: e.to_string(),
         })?;
-        plan::up_plan(&self.inputs(), &prometheus.yaml)
+        actions::up_plan(&self.inputs(), &prometheus.yaml)
     }
 
     /// The plan of `down`.
     pub fn down_plan(&self) -> Plan {
-        plan::down_plan(&self.inputs())
+        actions::down_plan(&self.inputs())
     }
 
     /// The plan of `status`.
     pub fn status_plan(&self) -> Plan {
-        plan::status_plan(&self.inputs())
+        actions::status_plan(&self.inputs())
     }
 
     fn exec_options(&self) -> ExecOptions {

@@ -1,7 +1,9 @@
 //! The kind cluster's lifecycle: a kind config generated from the cluster
-//! profile ([`kind_config`]), pinned installs ([`pins`]), the command plans
-//! of `up`, `down` and `status` ([`plan`]) and their execution through
-//! duct ([`exec`]), behind the [`KindCluster`] object.
+//! profile ([`kind_config`]), pinned installs ([`pins`]), typed command
+//! plans ([`plan`]), the plans of `up`, `down` and `status` ([`actions`])
+//! and their execution through duct ([`exec`]), behind the [`KindCluster`]
+//! object ([`lifecycle`]), with typed names ([`names`]) and errors
+//! ([`error`]).
 //!
 //! ```text
 //! let cluster = KindCluster::new(&profile, ClusterOptions::default())?;
@@ -11,6 +13,7 @@
 //! cluster.finish(&SystemRunner::new())?;        // deletes it unless keep
 //! ```
 
+pub mod actions;
 pub mod error;
 pub mod exec;
 pub mod kind_config;

@@ -8,8 +8,8 @@
 use serde_json::{Value, json};
 
 use super::{RenderError, RenderedManifest, manifest};
+use crate::backend::kube::cluster::actions::{MONITORING_NAMESPACE, infra_placement_json};
 use crate::backend::kube::cluster::pins::PROMETHEUS_IMAGE;
-use crate::backend::kube::cluster::plan::{MONITORING_NAMESPACE, infra_placement_json};
 
 /// Port of the Prometheus server.
 pub const PROMETHEUS_PORT: i64 = 9090;
