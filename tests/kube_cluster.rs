@@ -696,3 +696,37 @@ fn the_whole_up_plan_runs_through_duct_with_fake_tools() {
             .is_file()
     );
 }
+
+#[test]
+fn status_lists_nodes_only_when_the_cluster_exists() {
+    let c = cluster(
+        ClusterSize::Full,
+        Path::new("/nonexistent-cache"),
+        false,
+        false,
+    );
+    let runner = RecordingRunner::new();
+    let status = c.status(&runner).unwrap();
+    assert!(!status.exists && !status.kubeconfig_exists);
+    assert!(status.details.is_empty());
+    assert_eq!(runner.calls(), ["kind get clusters"]);
+
+    let runner = RecordingRunner::new()
+        .answer("kind get clusters", exists("zonechaos-three-zones"))
+        .answer(
+            "kubectl get nodes",
+            Output::ok("NAME STATUS ZONE\nw1 Ready us-east-1a\n"),
+        );
+    let status = c.status(&runner).unwrap();
+    assert!(status.exists);
+    assert!(
+        status.details.starts_with(
+            "# nodes, zones and capacity types\nNAME STATUS ZONE\nw1 Ready us-east-1a\n"
+        ),
+        "{}",
+        status.details
+    );
+    assert!(runner.calls().iter().any(|c| c.starts_with(
+        "kubectl get nodes -L topology.kubernetes.io/zone -L karpenter.sh/capacity-type --kubeconfig /nonexistent-cache/"
+    )));
+}
