@@ -1,0 +1,566 @@
+//! The plans of `cluster up`, `down` and `status` for one cluster: which
+//! commands, with which arguments, in which order. Building a plan runs
+//! nothing.
+
+use std::path::Path;
+
+use super::error::ClusterError;
+use super::kind_config::{ClusterSize, KindClusterConfig};
+use super::names::{ClusterName, KubeconfigPath};
+use super::pins::{self, ImagePin};
+use super::plan::{Idempotency, Plan, PlannedCommand, Step, Tool};
+use crate::profile::ClusterProfile;
+
+/// Everything a plan is built from.
+#[derive(Debug, Clone)]
+pub struct PlanInputs<'a> {
+    /// The profile.
+    pub profile: &'a ClusterProfile,
+    /// Full or Small.
+    pub size: ClusterSize,
+    /// The cluster name.
+    pub name: &'a ClusterName,
+    /// The harness's kubeconfig.
+    pub kubeconfig: &'a KubeconfigPath,
+    /// Where generated files and downloads go (per cluster).
+    pub work_dir: &'a Path,
+    /// Where downloads are cached (shared between clusters).
+    pub cache_dir: &'a Path,
+    /// The project checkout (Dockerfile and build context).
+    pub project_dir: &'a Path,
+    /// The harness image tag (`zonechaos:0.1.0`).
+    pub harness_image: &'a str,
+    /// A user-supplied sha256 of the Argo Rollouts install.yaml.
+    pub argo_sha256: Option<&'a str>,
+}
+
+/// Namespace of the in-cluster Prometheus.
+pub const MONITORING_NAMESPACE: &str = "zonechaos-monitoring";
+
+/// Field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "zonechaos";
+
+const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
+
+fn kubectl(inputs: &PlanInputs<'_>, args: &[&str], purpose: impl Into<String>) -> PlannedCommand {
+    PlannedCommand::new(Tool::Kubectl, args, purpose).kubeconfig(inputs.kubeconfig)
+}
+
+/// `kubectl apply --server-side` of a file with the harness's field manager.
+fn server_side_apply(
+    inputs: &PlanInputs<'_>,
+    file: &Path,
+    namespace: Option<&str>,
+    purpose: String,
+) -> PlannedCommand {
+    let manager = format!("--field-manager={FIELD_MANAGER}");
+    let mut args = vec!["apply", "--server-side", manager.as_str()];
+    if let Some(namespace) = namespace {
+        args.extend(["-n", namespace]);
+    }
+    let file = file_arg(file);
+    args.extend(["-f", file.as_str()]);
+    kubectl(inputs, &args, purpose)
+}
+
+fn wait_available(
+    inputs: &PlanInputs<'_>,
+    namespace: &str,
+    deployment: &str,
+    timeout: &str,
+) -> PlannedCommand {
+    kubectl(
+        inputs,
+        &[
+            "wait",
+            "--for=condition=Available",
+            &format!("deployment/{deployment}"),
+            "-n",
+            namespace,
+            &format!("--timeout={timeout}"),
+        ],
+        format!("wait until {namespace}/{deployment} is available"),
+    )
+    .long()
+    .hint(format!(
+        "look at its pods: kubectl --kubeconfig {k} -n {namespace} get pods; \
+         kubectl --kubeconfig {k} -n {namespace} describe deployment {deployment}",
+        k = inputs.kubeconfig
+    ))
+}
+
+fn pull(image: &str) -> PlannedCommand {
+    PlannedCommand::new(Tool::Docker, &["pull", image], format!("pull {image}"))
+        .idempotency(Idempotency::SkipIfSucceeds(Box::new(PlannedCommand::new(
+            Tool::Docker,
+            &["image", "inspect", image],
+            format!("is {image} present"),
+        ))))
+        .long()
+        .hint("check the network and the registry; `docker login` if it rate-limits")
+}
+
+fn kind_load(inputs: &PlanInputs<'_>, images: &[String], purpose: &str) -> PlannedCommand {
+    let mut cmd = PlannedCommand::new(
+        Tool::Kind,
+        &["load", "docker-image", "--name", inputs.name.as_str()],
+        purpose,
+    )
+    .long()
+    .hint("check that the images were pulled or built (docker image ls) and the cluster is up");
+    cmd.args.extend(images.iter().cloned());
+    cmd
+}
+
+/// The node selector and toleration that keep infrastructure (istiod, the
+/// Argo controller, Prometheus) on the control-plane node, out of reach of
+/// zone chaos.
+pub fn infra_placement_json() -> serde_json::Value {
+    serde_json::json!({
+        "nodeSelector": { CONTROL_PLANE_LABEL: "" },
+        "tolerations": [
+            { "key": CONTROL_PLANE_LABEL, "operator": "Exists", "effect": "NoSchedule" }
+        ]
+    })
+}
+
+fn yaml(value: &serde_json::Value, what: &str) -> Result<String, ClusterError> {
+    serde_saphyr::to_string(value).map_err(|e| ClusterError::Yaml {
+        what: what.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// The IstioOperator given to `istioctl install`: minimal profile (istiod
+/// only, no gateways), sidecar mode, pinned hub and tag, Prometheus metric
+/// merging (each sidecar serves app and Envoy metrics on
+/// `:15020/stats/prometheus` and rewrites the `prometheus.io` annotations
+/// to it), proxies started before the app, istiod on the control plane.
+pub fn istio_operator_yaml() -> Result<String, ClusterError> {
+    let placement = infra_placement_json();
+    let value = serde_json::json!({
+        "apiVersion": "install.istio.io/v1alpha1",
+        "kind": "IstioOperator",
+        "spec": {
+            "profile": "minimal",
+            "hub": pins::ISTIO_HUB,
+            "tag": pins::ISTIO_VERSION,
+            "meshConfig": {
+                "enablePrometheusMerge": true,
+                "defaultConfig": { "holdApplicationUntilProxyStarts": true }
+            },
+            "components": { "pilot": { "k8s": placement } }
+        }
+    });
+    yaml(&value, "the IstioOperator")
+}
+
+/// A DestinationRule only sent as a server-side dry run: it succeeds once
+/// Istio's validating webhook answers.
+pub fn webhook_probe_yaml() -> Result<String, ClusterError> {
+    let value = serde_json::json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": { "name": "zonechaos-webhook-probe", "namespace": "istio-system" },
+        "spec": { "host": "zonechaos-webhook-probe.istio-system.svc.cluster.local" }
+    });
+    yaml(&value, "the webhook probe")
+}
+
+fn file_arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The plan of `cluster up`: preflight checks, the cluster, images,
+/// Istio, Argo Rollouts, Prometheus.
+pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, ClusterError> {
+    let mut steps = preflight_steps();
+    cluster_steps(inputs, &mut steps)?;
+    image_steps(inputs, &mut steps);
+    istio_steps(inputs, &mut steps)?;
+    argo_steps(inputs, &mut steps);
+    prometheus_steps(inputs, prometheus_yaml, &mut steps);
+    Ok(Plan { steps })
+}
+
+/// Tools answer and have the pinned versions.
+fn preflight_steps() -> Vec<Step> {
+    vec![
+        Step::Run(
+            PlannedCommand::new(
+                Tool::Docker,
+                &["info", "--format", "{{.ServerVersion}}"],
+                "check that the Docker engine answers",
+            )
+            .hint("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check `docker info`"),
+        ),
+        Step::Run(
+            PlannedCommand::new(Tool::Kind, &["version"], "check the kind version")
+                .expect(pins::KIND_VERSION, false),
+        ),
+        Step::Run(
+            PlannedCommand::new(Tool::Kubectl, &["version", "--client"], "check kubectl")
+                .hint(Tool::Kubectl.install_hint()),
+        ),
+        Step::Run(
+            PlannedCommand::new(
+                Tool::Istioctl,
+                &["version", "--remote=false"],
+                format!("check that istioctl is {}", pins::ISTIO_VERSION),
+            )
+            .expect(pins::ISTIO_VERSION, true)
+            .hint(Tool::Istioctl.install_hint()),
+        ),
+    ]
+}
+
+/// The kind config and `kind create cluster` with the pinned node image.
+fn cluster_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) -> Result<(), ClusterError> {
+    let profile = inputs.profile;
+    let node_image = pins::node_image_for(&profile.kubernetes_version).ok_or_else(|| {
+        ClusterError::NoNodeImage {
+            version: profile.kubernetes_version.clone(),
+            kind: pins::KIND_VERSION,
+        }
+    })?;
+    let name = inputs.name.as_str();
+    let kubeconfig = inputs.kubeconfig.to_string();
+    let config = KindClusterConfig::from_profile(profile, inputs.size);
+    let config_path = inputs.work_dir.join("kind-config.yaml");
+    steps.push(Step::WriteFile {
+        path: config_path.clone(),
+        contents: config.to_yaml(&profile.name, inputs.size)?,
+        purpose: "write the kind config generated from the profile".into(),
+    });
+    steps.push(Step::Run(pull(&node_image.reference())));
+    let mut create = PlannedCommand::new(
+        Tool::Kind,
+        &[
+            "create",
+            "cluster",
+            "--name",
+            name,
+            "--config",
+            &file_arg(&config_path),
+            "--kubeconfig",
+            &kubeconfig,
+            "--image",
+            &node_image.reference(),
+            "--wait",
+            "5m",
+        ],
+        format!("create kind cluster {name}"),
+    )
+    .idempotency(Idempotency::CreatesCluster)
+    .long()
+    .hint(format!(
+        "see `kind export logs --name {name}`; Docker needs about 8 GB of memory for the full \
+             size (try --small); then `zonechaos cluster down --name {name}` and retry"
+    ));
+    create.env.insert("KUBECONFIG".into(), kubeconfig.clone());
+    steps.push(Step::Run(create));
+    Ok(())
+}
+
+/// Images pre-pulled once and loaded into every node, so runs need no
+/// registry; the harness image built from the checkout.
+fn image_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
+    let images: Vec<ImagePin> = pins::preloaded_images();
+    for image in &images {
+        steps.push(Step::Run(pull(&image.tag_reference())));
+    }
+    steps.push(Step::Run(kind_load(
+        inputs,
+        &images
+            .iter()
+            .map(ImagePin::tag_reference)
+            .collect::<Vec<_>>(),
+        "load the Istio, Argo Rollouts and Prometheus images into the nodes",
+    )));
+    let dockerfile = inputs.project_dir.join("Dockerfile");
+    steps.push(Step::Run(
+        PlannedCommand::new(
+            Tool::Docker,
+            &[
+                "build",
+                "-t",
+                inputs.harness_image,
+                "-f",
+                &file_arg(&dockerfile),
+                &file_arg(inputs.project_dir),
+            ],
+            format!("build the harness image {}", inputs.harness_image),
+        )
+        .long()
+        .hint("run it by hand to see the build log; the first build compiles every dependency (several minutes)"),
+    ));
+    let canary = canary_image(inputs.harness_image);
+    steps.push(Step::Run(
+        PlannedCommand::new(
+            Tool::Docker,
+            &["tag", inputs.harness_image, &canary],
+            format!("tag it {canary} (same binary, another version for canary steps)"),
+        )
+        .hint("check that the build above produced the image: docker image ls zonechaos"),
+    ));
+    steps.push(Step::Run(kind_load(
+        inputs,
+        &[inputs.harness_image.to_owned(), canary],
+        "load the harness images into the nodes",
+    )));
+}
+
+/// The tag canary steps switch a Rollout to: `<image>-canary` (the echo
+/// pods then report that version), loaded with the harness image.
+pub fn canary_image(harness_image: &str) -> String {
+    format!("{harness_image}-canary")
+}
+
+/// Istio with istioctl, then its readiness and its webhook answering.
+fn istio_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) -> Result<(), ClusterError> {
+    let kubeconfig = inputs.kubeconfig.to_string();
+    let operator_path = inputs.work_dir.join("istio-operator.yaml");
+    steps.push(Step::WriteFile {
+        path: operator_path.clone(),
+        contents: istio_operator_yaml()?,
+        purpose: format!(
+            "write the IstioOperator (Istio {}, minimal profile, sidecar mode)",
+            pins::ISTIO_VERSION
+        ),
+    });
+    steps.push(Step::Run(
+        PlannedCommand::new(
+            Tool::Istioctl,
+            &["install", "-y", "-f", &file_arg(&operator_path)],
+            format!("install Istio {}", pins::ISTIO_VERSION),
+        )
+        .kubeconfig(inputs.kubeconfig)
+        .long()
+        .hint(format!(
+            "kubectl --kubeconfig {kubeconfig} -n istio-system get pods; istioctl analyze --kubeconfig {kubeconfig}"
+        )),
+    ));
+    steps.push(Step::Run(wait_available(
+        inputs,
+        "istio-system",
+        "istiod",
+        "300s",
+    )));
+    let probe_path = inputs.work_dir.join("istio-webhook-probe.yaml");
+    steps.push(Step::WriteFile {
+        path: probe_path.clone(),
+        contents: webhook_probe_yaml()?,
+        purpose: "write the Istio webhook probe".into(),
+    });
+    steps.push(Step::Run(
+        kubectl(
+            inputs,
+            &["apply", "--dry-run=server", "-f", &file_arg(&probe_path)],
+            "wait until Istio's validating webhook answers (server-side dry run)",
+        )
+        .retry(40, 3)
+        .long()
+        .hint("istiod is up but its webhook does not answer: kubectl -n istio-system logs deploy/istiod"),
+    ));
+    Ok(())
+}
+
+/// Argo Rollouts from its checked release install.yaml.
+fn argo_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
+    let argo_path = inputs.cache_dir.join(pins::ARGO_ROLLOUTS_INSTALL.file_name);
+    steps.push(Step::Run(
+        PlannedCommand::new(
+            Tool::Curl,
+            &[
+                "-fsSL",
+                "--retry",
+                "3",
+                "-o",
+                &file_arg(&argo_path),
+                pins::ARGO_ROLLOUTS_INSTALL.url,
+            ],
+            format!(
+                "download Argo Rollouts {} install.yaml",
+                pins::ARGO_ROLLOUTS_VERSION
+            ),
+        )
+        .idempotency(Idempotency::SkipIfFileExists(argo_path.clone()))
+        .hint("check the network; or download the file by hand to that path"),
+    ));
+    steps.push(Step::VerifySha256 {
+        path: argo_path.clone(),
+        pin: pins::ARGO_ROLLOUTS_INSTALL.sha256,
+        override_hex: inputs.argo_sha256.map(str::to_owned),
+        purpose: "check the Argo Rollouts install.yaml against its pinned sha256".into(),
+    });
+    steps.push(Step::Run(
+        kubectl(
+            inputs,
+            &["create", "namespace", "argo-rollouts"],
+            "create namespace argo-rollouts",
+        )
+        .idempotency(Idempotency::SkipIfSucceeds(Box::new(kubectl(
+            inputs,
+            &["get", "namespace", "argo-rollouts"],
+            "does namespace argo-rollouts exist",
+        )))),
+    ));
+    steps.push(Step::Run(
+        server_side_apply(
+            inputs,
+            &argo_path,
+            Some("argo-rollouts"),
+            format!("install Argo Rollouts {}", pins::ARGO_ROLLOUTS_VERSION),
+        )
+        .hint("a conflict with another field manager means something else installed Argo Rollouts here"),
+    ));
+    for crd in [
+        "rollouts.argoproj.io",
+        "analysisruns.argoproj.io",
+        "analysistemplates.argoproj.io",
+    ] {
+        steps.push(Step::Run(kubectl(
+            inputs,
+            &[
+                "wait",
+                "--for=condition=Established",
+                &format!("crd/{crd}"),
+                "--timeout=120s",
+            ],
+            format!("wait until CRD {crd} is established"),
+        )));
+    }
+    let argo_patch = serde_json::json!({"spec": {"template": {"spec": infra_placement_json()}}});
+    steps.push(Step::Run(kubectl(
+        inputs,
+        &[
+            "patch",
+            "deployment",
+            "argo-rollouts",
+            "-n",
+            "argo-rollouts",
+            "--type=merge",
+            "-p",
+            &argo_patch.to_string(),
+        ],
+        "keep the Argo Rollouts controller on the control-plane node (out of zone chaos)",
+    )));
+    steps.push(Step::Run(wait_available(
+        inputs,
+        "argo-rollouts",
+        "argo-rollouts",
+        "300s",
+    )));
+}
+
+/// The in-cluster Prometheus.
+fn prometheus_steps(inputs: &PlanInputs<'_>, prometheus_yaml: &str, steps: &mut Vec<Step>) {
+    let prometheus_path = inputs.work_dir.join("prometheus.yaml");
+    steps.push(Step::WriteFile {
+        path: prometheus_path.clone(),
+        contents: prometheus_yaml.to_owned(),
+        purpose: "write the Prometheus manifests (scrape of loadgen, echo and istio-proxy)".into(),
+    });
+    steps.push(Step::Run(server_side_apply(
+        inputs,
+        &prometheus_path,
+        None,
+        format!("install Prometheus {}", pins::PROMETHEUS_IMAGE.tag),
+    )));
+    steps.push(Step::Run(wait_available(
+        inputs,
+        MONITORING_NAMESPACE,
+        "prometheus",
+        "300s",
+    )));
+}
+
+/// The plan of `cluster down`.
+pub fn down_plan(inputs: &PlanInputs<'_>) -> Plan {
+    let name = inputs.name.as_str();
+    let mut delete = PlannedCommand::new(
+        Tool::Kind,
+        &["delete", "cluster", "--name", name],
+        format!("delete kind cluster {name}"),
+    )
+    .kubeconfig(inputs.kubeconfig)
+    .idempotency(Idempotency::DeletesCluster)
+    .long()
+    .hint(format!(
+        "remove its containers by hand: docker ps -a --filter label=io.x-k8s.kind.cluster={name}"
+    ));
+    delete
+        .env
+        .insert("KUBECONFIG".into(), inputs.kubeconfig.to_string());
+    Plan {
+        steps: vec![Step::Run(delete)],
+    }
+}
+
+/// The plan of `cluster status`: nodes with their zone and capacity-type
+/// labels, and the infrastructure deployments.
+pub fn status_plan(inputs: &PlanInputs<'_>) -> Plan {
+    let keys = &inputs.profile.node_labels;
+    Plan {
+        steps: vec![
+            Step::Run(
+                kubectl(
+                    inputs,
+                    &["get", "nodes", "-L", &keys.zone, "-L", &keys.capacity_type],
+                    "nodes, zones and capacity types",
+                )
+                .shown(),
+            ),
+            Step::Run(
+                kubectl(
+                    inputs,
+                    &["get", "deployments", "-n", "istio-system", "-o", "wide"],
+                    "Istio",
+                )
+                .shown(),
+            ),
+            Step::Run(
+                kubectl(
+                    inputs,
+                    &["get", "deployments", "-n", "argo-rollouts", "-o", "wide"],
+                    "Argo Rollouts",
+                )
+                .shown(),
+            ),
+            Step::Run(
+                kubectl(
+                    inputs,
+                    &[
+                        "get",
+                        "deployments",
+                        "-n",
+                        MONITORING_NAMESPACE,
+                        "-o",
+                        "wide",
+                    ],
+                    "Prometheus",
+                )
+                .shown(),
+            ),
+        ],
+    }
+}
+
+/// The probe `kind get clusters` (the exec layer reads its output).
+pub fn list_clusters() -> PlannedCommand {
+    PlannedCommand::new(Tool::Kind, &["get", "clusters"], "list kind clusters")
+        .hint(Tool::Kind.install_hint())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn istio_operator_pins_the_version_and_sidecar_mode() {
+        let text = istio_operator_yaml().unwrap();
+        assert!(text.contains("tag: \"1.30.3\""), "{text}");
+        assert!(text.contains("profile: minimal"), "{text}");
+        assert!(!text.contains("ambient"), "{text}");
+    }
+}

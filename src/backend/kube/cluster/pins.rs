@@ -1,0 +1,177 @@
+//! Every pinned version the kind backend installs, in one place.
+//!
+//! Where each pin comes from:
+//! - kind `v0.30.0`: its default node image (`pkg/apis/config/defaults/image.go`
+//!   at tag v0.30.0 in kubernetes-sigs/kind) is exactly
+//!   `kindest/node:v1.34.0@sha256:7416a61b…`, the Kubernetes version of the
+//!   default profile. kind v0.31.0 moved its default to v1.35.0; the v1.34
+//!   node image built for v0.31 has a different digest that was not read
+//!   here, so we stay on v0.30.0 until the profile moves to 1.35.
+//! - Istio `1.30.3` and Argo Rollouts `v1.9.1`: SEMANTICS.md and the CRDs in
+//!   `../shared/crds/`.
+//! - Prometheus `v3.5.0` (the 3.5 long-term-support line): tag only, no
+//!   digest was read from an upstream source here.
+//!
+//! Argo Rollouts' `install.yaml` release asset is NOT the file at the git tag:
+//! the release workflow regenerates it with the controller image tag
+//! (`make manifests IMAGE_TAG=v1.9.1`), while the tag's
+//! `manifests/install.yaml` names `:latest` (its sha256 is
+//! `2701f5ff…543b`). The asset itself could not be downloaded here (no
+//! internet), so its pin is [`Sha256Pin::Unverified`]: the install refuses
+//! to apply it unless the user passes the digest printed by
+//! `scripts/pin-argo-rollouts.sh` (`--argo-sha256`), and whoever runs that
+//! script once should record the digest here as `Verified`.
+
+/// A container image reference, optionally pinned by digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImagePin {
+    /// Registry and repository (`docker.io/kindest/node`).
+    pub repository: &'static str,
+    /// Tag (`v1.34.0`).
+    pub tag: &'static str,
+    /// `sha256:…` digest, when one was read from an upstream source.
+    pub digest: Option<&'static str>,
+}
+
+impl ImagePin {
+    /// `repository:tag@digest`, or `repository:tag` without a digest.
+    pub fn reference(&self) -> String {
+        match self.digest {
+            Some(digest) => format!("{}:{}@{}", self.repository, self.tag, digest),
+            None => self.tag_reference(),
+        }
+    }
+
+    /// `repository:tag` (what `kind load docker-image` and pod specs name).
+    pub fn tag_reference(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
+}
+
+/// The sha256 a downloaded file must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sha256Pin {
+    /// Hex digest read from the released file.
+    Verified(&'static str),
+    /// No digest could be read; the install refuses unless the user passes
+    /// one explicitly.
+    Unverified {
+        /// Why, and how to obtain it.
+        reason: &'static str,
+    },
+}
+
+/// A file downloaded at install time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadPin {
+    /// Where it is downloaded from.
+    pub url: &'static str,
+    /// File name in the cache directory.
+    pub file_name: &'static str,
+    /// Expected digest.
+    pub sha256: Sha256Pin,
+}
+
+/// The kind release the plans are written for (`kind version` should say it).
+pub const KIND_VERSION: &str = "v0.30.0";
+
+/// Where kind is installed from.
+pub const KIND_INSTALL_URL: &str = "https://kind.sigs.k8s.io/docs/user/quick-start/#installation";
+
+/// Node images known for [`KIND_VERSION`], by Kubernetes version.
+pub const KIND_NODE_IMAGES: &[ImagePin] = &[ImagePin {
+    repository: "kindest/node",
+    tag: "v1.34.0",
+    digest: Some("sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"),
+}];
+
+/// The pinned node image for a profile's `kubernetesVersion`, if any.
+pub fn node_image_for(kubernetes_version: &str) -> Option<ImagePin> {
+    KIND_NODE_IMAGES
+        .iter()
+        .find(|pin| pin.tag == kubernetes_version)
+        .copied()
+}
+
+/// Istio release installed with `istioctl` (which must be this version).
+pub const ISTIO_VERSION: &str = "1.30.3";
+
+/// Istio image hub passed to `istioctl install`.
+pub const ISTIO_HUB: &str = "docker.io/istio";
+
+/// Istio images pre-pulled and loaded into the nodes.
+pub const ISTIO_IMAGES: &[ImagePin] = &[
+    ImagePin {
+        repository: "docker.io/istio/pilot",
+        tag: ISTIO_VERSION,
+        digest: None,
+    },
+    ImagePin {
+        repository: "docker.io/istio/proxyv2",
+        tag: ISTIO_VERSION,
+        digest: None,
+    },
+];
+
+/// Argo Rollouts release.
+pub const ARGO_ROLLOUTS_VERSION: &str = "v1.9.1";
+
+/// The Argo Rollouts controller image its `install.yaml` names.
+pub const ARGO_ROLLOUTS_IMAGE: ImagePin = ImagePin {
+    repository: "quay.io/argoproj/argo-rollouts",
+    tag: ARGO_ROLLOUTS_VERSION,
+    digest: None,
+};
+
+/// The Argo Rollouts `install.yaml` release asset.
+pub const ARGO_ROLLOUTS_INSTALL: DownloadPin = DownloadPin {
+    url: "https://github.com/argoproj/argo-rollouts/releases/download/v1.9.1/install.yaml",
+    file_name: "argo-rollouts-v1.9.1-install.yaml",
+    sha256: Sha256Pin::Unverified {
+        reason: "the v1.9.1 release asset could not be downloaded where this pin was \
+                 written (the git tag's manifests/install.yaml differs from it: it names \
+                 the :latest image)",
+    },
+};
+
+/// The script that downloads the Argo Rollouts asset and prints its sha256.
+pub const ARGO_PIN_SCRIPT: &str = "scripts/pin-argo-rollouts.sh";
+
+/// Prometheus server image of the in-cluster scrape.
+pub const PROMETHEUS_IMAGE: ImagePin = ImagePin {
+    repository: "docker.io/prom/prometheus",
+    tag: "v3.5.0",
+    digest: None,
+};
+
+/// Every image pre-pulled and `kind load`ed besides the node image and the
+/// harness image.
+pub fn preloaded_images() -> Vec<ImagePin> {
+    let mut images = ISTIO_IMAGES.to_vec();
+    images.push(ARGO_ROLLOUTS_IMAGE);
+    images.push(PROMETHEUS_IMAGE);
+    images
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_image_of_the_default_profile_is_pinned_by_digest() {
+        let pin = node_image_for("v1.34.0").unwrap();
+        assert!(pin.reference().starts_with("kindest/node:v1.34.0@sha256:"));
+        assert_eq!(pin.digest.unwrap().len(), "sha256:".len() + 64);
+        assert!(node_image_for("v1.99.0").is_none());
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(
+            PROMETHEUS_IMAGE.reference(),
+            "docker.io/prom/prometheus:v3.5.0"
+        );
+        assert_eq!(preloaded_images().len(), 4);
+        assert!(ARGO_ROLLOUTS_INSTALL.url.contains(ARGO_ROLLOUTS_VERSION));
+    }
+}

@@ -1,1 +1,0 @@
-//! Deployable manifests (filled by the render work).

@@ -1,0 +1,73 @@
+//! `zonechaos render TOPOLOGY... --out DIR`: writes the deployable
+//! manifests of a topology plus the test application (see
+//! [`crate::backend::kube::render`]).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::lint::load_profile;
+use super::{CliError, Status};
+use crate::backend::kube::render::{self, RenderError, RenderOptions};
+
+/// Arguments of `zonechaos render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Topology files or directories (`*.yaml`, `*.yml`).
+    #[arg(required = true, value_name = "TOPOLOGY")]
+    pub paths: Vec<PathBuf>,
+    /// Directory the manifests are written to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Cluster profile (default `clusters/three-zones.yaml`, else the built-in copy).
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Harness image the pods run (default `zonechaos:<version>`, what `cluster up` builds).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Namespace of the topology and clients.
+    #[arg(long, value_name = "NS", default_value = render::HARNESS_NAMESPACE)]
+    pub namespace: String,
+    /// Requests per second of each load client.
+    #[arg(long, value_name = "N", default_value_t = 20.0)]
+    pub rps: f64,
+}
+
+fn render_error(err: RenderError) -> CliError {
+    CliError::usage(err.to_string(), err.hint())
+}
+
+/// Renders and writes the files; prints the paths written.
+pub fn run(args: &RenderArgs) -> Result<Status, CliError> {
+    let profile = load_profile(args.profile.as_deref())?;
+    let defaults = RenderOptions::default();
+    let options = RenderOptions {
+        image: args.image.clone().unwrap_or(defaults.image),
+        namespace: args.namespace.clone(),
+        rps: args.rps,
+    };
+    let manifests = render::render_paths(&args.paths, &profile, &options).map_err(render_error)?;
+    std::fs::create_dir_all(&args.out).map_err(|e| {
+        CliError::usage(
+            format!("cannot create {}: {e}", args.out.display()),
+            "pass --out with a writable directory",
+        )
+    })?;
+    let mut listing = String::new();
+    for manifest in &manifests {
+        let path = args.out.join(&manifest.file_name);
+        std::fs::write(&path, &manifest.yaml).map_err(|e| {
+            CliError::usage(
+                format!("cannot write {}: {e}", path.display()),
+                "pass --out with a writable directory",
+            )
+        })?;
+        listing.push_str(&format!("{}\n", path.display()));
+    }
+    listing.push_str(&format!(
+        "apply in order: kubectl apply --server-side -f {} (Istio and Argo Rollouts must be installed: zonechaos cluster up)\n",
+        args.out.display()
+    ));
+    super::lint::write_output(None, &listing)?;
+    Ok(Status::Clean)
+}
