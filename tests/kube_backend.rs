@@ -11,9 +11,7 @@ use common::mock::*;
 use serde_json::{Value, json};
 use zonechaos::backend::Backend;
 use zonechaos::backend::kube::api::NodeName;
-use zonechaos::backend::kube::backend::{
-    EmulatedLoss, KubeBackend, KubeSettings, NodeLifecycle,
-};
+use zonechaos::backend::kube::backend::{EmulatedLoss, KubeBackend, KubeSettings, NodeLifecycle};
 use zonechaos::backend::kube::node_loss::LossMode;
 use zonechaos::model::rollout::RolloutPhase;
 use zonechaos::suite::format::{Action, DrainSpec, RolloutArg, SpotLossSpec, ZoneArg};
@@ -68,7 +66,10 @@ fn list(kind: &str, items: Vec<Value>) -> Value {
 fn nodes_of_zone(selector: &str, names: &[&str]) -> Exchange {
     get("/api/v1/nodes")
         .query(&[("labelSelector", selector)])
-        .reply(200, list("NodeList", names.iter().map(|n| node(n, "True")).collect()))
+        .reply(
+            200,
+            list("NodeList", names.iter().map(|n| node(n, "True")).collect()),
+        )
 }
 
 fn cordon_patch(name: &str, on: bool) -> Exchange {
@@ -86,6 +87,17 @@ fn with_backend(
     nodes: Box<dyn NodeLifecycle>,
     test: impl FnOnce(&mut KubeBackend),
 ) {
+    with_backend_on("zone-c-drain", settings(emulate_loss), script, nodes, test);
+}
+
+/// [`with_backend`] for a given suite and settings.
+fn with_backend_on(
+    suite: &str,
+    settings: KubeSettings,
+    script: Vec<Exchange>,
+    nodes: Box<dyn NodeLifecycle>,
+    test: impl FnOnce(&mut KubeBackend),
+) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -95,14 +107,15 @@ fn with_backend(
         let _guard = runtime.enter();
         scripted(script)
     };
-    let suite = load_suite(&Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/zone-c-drain.yaml"))
-        .expect("suite loads");
+    let suite =
+        load_suite(&Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("suites/{suite}.yaml")))
+            .expect("suite loads");
     // Nothing listens there: these tests never read traffic.
     let prometheus = PromQuery::new("http://127.0.0.1:9", Duration::from_secs(1)).unwrap();
     let mut backend = KubeBackend::new(
         runtime.handle().clone(),
         client,
-        settings(emulate_loss),
+        settings,
         nodes,
         prometheus,
         &suite,
@@ -185,7 +198,12 @@ fn spot_loss_on_kind_stops_only_the_spot_nodes_and_restore_brings_them_back() {
     );
     assert_eq!(
         *log.lock().unwrap(),
-        ["lose w5 Blackhole", "lose w6 Blackhole", "restore w5", "restore w6"]
+        [
+            "lose w5 Blackhole",
+            "lose w6 Blackhole",
+            "restore w5",
+            "restore w6"
+        ]
     );
 }
 
@@ -265,10 +283,14 @@ fn rollout_status_and_route_weights_come_back_from_the_api() {
             {"route": [{"destination": {"host": "test"}}]}]}});
     with_backend(
         vec![
-            get(&format!("/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/test-c"))
-                .reply(200, rollout),
-            get(&format!("/apis/networking.istio.io/v1/namespaces/{NS}/virtualservices"))
-                .reply(200, list("VirtualServiceList", vec![vs])),
+            get(&format!(
+                "/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/test-c"
+            ))
+            .reply(200, rollout),
+            get(&format!(
+                "/apis/networking.istio.io/v1/namespaces/{NS}/virtualservices"
+            ))
+            .reply(200, list("VirtualServiceList", vec![vs])),
         ],
         false,
         Box::new(EmulatedLoss),
@@ -280,7 +302,10 @@ fn rollout_status_and_route_weights_come_back_from_the_api() {
             let w = b.route_weights();
             assert_eq!(
                 w[&("test".to_owned(), "zone-c-route".to_owned())],
-                vec![("test/stable-c".to_owned(), 90), ("test/canary-c".to_owned(), 10)]
+                vec![
+                    ("test/stable-c".to_owned(), 90),
+                    ("test/canary-c".to_owned(), 10)
+                ]
             );
             assert_eq!(
                 w[&("test".to_owned(), "#1".to_owned())],
@@ -297,7 +322,10 @@ fn a_drain_runs_in_the_background_and_reports_when_done() {
     with_backend(
         vec![
             nodes_of_zone(ZONE_C, &["w5"]),
-            get(&format!("/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets")).reply(200, pdbs),
+            get(&format!(
+                "/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets"
+            ))
+            .reply(200, pdbs),
             cordon_patch("w5", true),
             get(&format!("/api/v1/namespaces/{NS}/pods"))
                 .query(&[("fieldSelector", "spec.nodeName=w5")])
@@ -322,6 +350,43 @@ fn a_drain_runs_in_the_background_and_reports_when_done() {
             }
             assert_eq!(report.finished, Some(true), "{report:?}");
             assert_eq!(report.pods_left, 0);
+        },
+    );
+}
+
+#[test]
+fn a_canary_sets_the_canary_image_and_the_suite_s_version_in_one_patch() {
+    let path = format!("/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/test-c");
+    let rollout = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "test-c", "namespace": NS, "resourceVersion": "41"},
+        "spec": {"template": {"spec": {"containers": [{"name": "test", "image": "zonechaos:0.1.0",
+            "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    {"name": "ZONECHAOS_VERSION", "value": "0.1.0"}]}]}}}});
+    let mut s = settings(false);
+    s.canary_image = Some("zonechaos:0.1.0-canary".into());
+    with_backend_on(
+        "canary-zone-isolation",
+        s,
+        vec![
+            get(&path).reply(200, rollout),
+            patch(&path)
+                .content_type(MERGE)
+                .body(json!({"metadata": {"resourceVersion": "41"},
+                    "spec": {"template": {"spec": {"containers": [{"name": "test",
+                        "image": "zonechaos:0.1.0-canary",
+                        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                                {"name": "ZONECHAOS_VERSION", "value": "myapp:v2"}]}]}}}}))
+                .reply(200, json!({"metadata": {"name": "test-c"}})),
+        ],
+        Box::new(EmulatedLoss),
+        |b| {
+            let ev = b
+                .apply(&Action::Canary(zonechaos::suite::format::CanarySpec {
+                    rollout: "test-c".into(),
+                    image: "myapp:v2".into(),
+                }))
+                .expect("canary starts");
+            assert_eq!(ev["image"], "zonechaos:0.1.0-canary");
         },
     );
 }

@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
 use crate::mesh::proxy::{Client, DataPlane};
 use crate::model::World;
-use crate::topology::istio::VirtualServiceSpec;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::rollout::RolloutStatus;
 use crate::model::world::{Event, PdbStatus};
 use crate::suite::Suite;
 use crate::suite::format::Action;
 use crate::telemetry::TrafficMatrix;
+use crate::topology::istio::VirtualServiceSpec;
 use crate::zone::Zone;
 
 /// Traffic is simulated in 100 ms slices.

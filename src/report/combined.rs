@@ -72,7 +72,8 @@ pub fn write_combined(name: &str, reports: &[RunReport], dir: &Path) -> io::Resu
         .iter()
         .map(|r| serde_json::from_str(&super::json(r)).unwrap_or(serde_json::Value::Null))
         .collect();
-    let doc = serde_json::json!({"name": name, "verdict": verdict_word(overall(reports)), "runs": runs});
+    let doc =
+        serde_json::json!({"name": name, "verdict": verdict_word(overall(reports)), "runs": runs});
     std::fs::write(
         &paths.json,
         serde_json::to_string_pretty(&doc).map_err(io::Error::other)?,

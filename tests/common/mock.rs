@@ -12,7 +12,6 @@ use kube::client::Body;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-
 /// One expected request and its canned answer.
 pub struct Exchange {
     pub method: &'static str,
@@ -186,4 +185,3 @@ pub async fn finish(client: Client, server: JoinHandle<()>) {
         std::panic::resume_unwind(e.into_panic());
     }
 }
-

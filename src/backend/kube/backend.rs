@@ -12,11 +12,13 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 
+use crate::backend::kube::api::rollouts::set_image_and_env;
 use crate::backend::kube::api::{
     self, DrainOptions, NodeFilter, NodeName, NodeReadiness, abort, cordon, delete_node,
-    drain_nodes, list_nodes, promote, read_pdb_statuses, read_rollout, set_image, uncordon,
+    drain_nodes, list_nodes, promote, read_pdb_statuses, read_rollout, uncordon,
 };
 use crate::backend::kube::node_loss::LossMode;
+use crate::backend::kube::render::workload::VERSION_ENV;
 use crate::backend::sim::{SimBackend, route_weights_of};
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
 use crate::model::clock::{SimDuration, SimTime, parse_duration};
@@ -32,9 +34,6 @@ use crate::zone::Zone;
 
 /// Capacity type of the nodes a Spot loss takes.
 pub const SPOT: &str = "spot";
-
-/// Container of the workload pods whose image a canary changes.
-pub const APP_CONTAINER: &str = "app";
 
 /// Default drain timeout, as on the model.
 const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -200,7 +199,11 @@ impl KubeBackend {
         self.events.push(Event { at, message, kind });
     }
 
-    fn zone_nodes(&self, zone: &Zone, capacity: Option<&str>) -> Result<Vec<NodeName>, BackendError> {
+    fn zone_nodes(
+        &self,
+        zone: &Zone,
+        capacity: Option<&str>,
+    ) -> Result<Vec<NodeName>, BackendError> {
         let mut filter = NodeFilter::zone(zone.clone());
         if let Some(c) = capacity {
             filter = filter.capacity(c);
@@ -222,17 +225,18 @@ impl KubeBackend {
     }
 
     fn cordon_all(&self, nodes: &[NodeName], on: bool) -> Result<(), BackendError> {
-        self.runtime.block_on(async {
-            for n in nodes {
-                if on {
-                    cordon(&self.client, n).await?;
-                } else {
-                    uncordon(&self.client, n).await?;
+        self.runtime
+            .block_on(async {
+                for n in nodes {
+                    if on {
+                        cordon(&self.client, n).await?;
+                    } else {
+                        uncordon(&self.client, n).await?;
+                    }
                 }
-            }
-            Ok::<_, api::ApiError>(())
-        })
-        .map_err(api_error)
+                Ok::<_, api::ApiError>(())
+            })
+            .map_err(api_error)
     }
 
     fn spot_loss(
@@ -306,7 +310,10 @@ impl KubeBackend {
                     let lp = ListParams::default().fields(&format!("spec.nodeName={}", n.0));
                     for p in pods.list(&lp).await?.items {
                         let name = p.metadata.name.unwrap_or_default();
-                        match pods.delete(&name, &DeleteParams::default().grace_period(0)).await {
+                        match pods
+                            .delete(&name, &DeleteParams::default().grace_period(0))
+                            .await
+                        {
                             Ok(_) => deleted.push(name),
                             Err(kube::Error::Api(s)) if s.code == 404 => {}
                             Err(e) => return Err(e),
@@ -365,7 +372,9 @@ impl KubeBackend {
             EventKind::Cordoned,
             format!("drain of {zone} started ({} nodes)", nodes.len()),
         );
-        Ok(serde_json::json!({"zone": zone, "nodes": nodes.iter().map(|n| &n.0).collect::<Vec<_>>(), "timeout_s": timeout.as_secs()}))
+        Ok(
+            serde_json::json!({"zone": zone, "nodes": nodes.iter().map(|n| &n.0).collect::<Vec<_>>(), "timeout_s": timeout.as_secs()}),
+        )
     }
 
     fn rollout_action(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
@@ -373,9 +382,19 @@ impl KubeBackend {
         let r = self.runtime.block_on(async {
             match action {
                 Action::Canary(c) => {
+                    // The echo reports ZONECHAOS_VERSION as its version: the
+                    // suite's image name, whatever image actually runs.
                     let image = self.settings.canary_image.as_deref().unwrap_or(&c.image);
-                    set_image(&self.client, &ns, &c.rollout, APP_CONTAINER, image).await?;
-                    Ok(serde_json::json!({"rollout": c.rollout, "image": image, "suiteImage": c.image}))
+                    set_image_and_env(
+                        &self.client,
+                        &ns,
+                        &c.rollout,
+                        None,
+                        image,
+                        &[(VERSION_ENV, c.image.as_str())],
+                    )
+                    .await?;
+                    Ok(serde_json::json!({"rollout": c.rollout, "image": image, "version": c.image}))
                 }
                 Action::Promote(r) => {
                     promote(&self.client, &ns, &r.rollout).await?;
@@ -430,7 +449,9 @@ impl Backend for KubeBackend {
                 let nodes = self.zone_nodes(&zone, None)?;
                 self.cordon_all(&nodes, true)?;
                 self.event(EventKind::Cordoned, format!("{zone} cordoned"));
-                Ok(serde_json::json!({"zone": zone, "cordoned": nodes.iter().map(|n| &n.0).collect::<Vec<_>>()}))
+                Ok(
+                    serde_json::json!({"zone": zone, "cordoned": nodes.iter().map(|n| &n.0).collect::<Vec<_>>()}),
+                )
             }
             Action::Restore(z) => self.restore(&Zone(z.zone.clone())),
             Action::Canary(_) | Action::Promote(_) | Action::Abort(_) => {

@@ -159,7 +159,11 @@ mod tests {
     fn allow_list_merges_flags_env_and_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("allowed");
-        std::fs::write(&file, "# staging clusters\nstaging-eks  # us-east-1\n\nkind-x\n").unwrap();
+        std::fs::write(
+            &file,
+            "# staging clusters\nstaging-eks  # us-east-1\n\nkind-x\n",
+        )
+        .unwrap();
         let list = allow_list(&["dev".into()], Some("ci, kind-x"), &file).unwrap();
         let names: Vec<&str> = list.iter().map(AllowedContext::as_str).collect();
         assert_eq!(names, ["ci", "dev", "kind-x", "staging-eks"]);
@@ -173,7 +177,10 @@ mod tests {
         assert!(list.is_empty());
         let e = check_context("prod-eks", &list, &file).unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("prod-eks") && text.contains("allowed: none"), "{text}");
+        assert!(
+            text.contains("prod-eks") && text.contains("allowed: none"),
+            "{text}"
+        );
         assert!(text.contains("--allow-context prod-eks"), "{text}");
     }
 
@@ -181,7 +188,9 @@ mod tests {
     fn an_allowed_context_passes() {
         let list = allow_list(&["staging".into()], None, Path::new("/nonexistent/x")).unwrap();
         assert_eq!(
-            check_context("staging", &list, Path::new("f")).unwrap().as_str(),
+            check_context("staging", &list, Path::new("f"))
+                .unwrap()
+                .as_str(),
             "staging"
         );
     }

@@ -53,6 +53,53 @@ pub async fn set_image(
     container: &str,
     image: &str,
 ) -> Result<(), ApiError> {
+    edit_container(client, namespace, name, Some(container), |c| {
+        c["image"] = json!(image);
+    })
+    .await
+}
+
+/// Sets the image and environment variables of one container (by name, or
+/// the only one when `container` is `None`) in one patch, as a canary of
+/// the harness's rendered workloads needs (image and `ZONECHAOS_VERSION`
+/// change together). Same read-modify-write and 409 retries as
+/// [`set_image`].
+pub async fn set_image_and_env(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    container: Option<&str>,
+    image: &str,
+    env: &[(&str, &str)],
+) -> Result<(), ApiError> {
+    edit_container(client, namespace, name, container, |c| {
+        c["image"] = json!(image);
+        let mut vars = c
+            .get("env")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (k, v) in env {
+            match vars
+                .iter_mut()
+                .find(|e| e.get("name").and_then(Value::as_str) == Some(k))
+            {
+                Some(e) => *e = json!({"name": k, "value": v}),
+                None => vars.push(json!({"name": k, "value": v})),
+            }
+        }
+        c["env"] = Value::Array(vars);
+    })
+    .await
+}
+
+async fn edit_container(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    container: Option<&str>,
+    edit: impl Fn(&mut Value),
+) -> Result<(), ApiError> {
     let api = api(client, namespace);
     let obj = || object(namespace, name);
     for _ in 0..CONFLICT_ATTEMPTS {
@@ -70,20 +117,28 @@ pub async fn set_image(
             .iter()
             .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
             .collect();
-        let Some(target) = containers
-            .iter_mut()
-            .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
-        else {
+        let only = containers.len() == 1;
+        let Some(target) = containers.iter_mut().find(|c| match container {
+            Some(want) => c.get("name").and_then(Value::as_str) == Some(want),
+            None => only,
+        }) else {
             return Err(ApiError::Invalid {
                 object: obj(),
-                problem: format!(
-                    "no container named '{container}' in spec.template.spec.containers (it has: {})",
-                    names.join(", ")
-                ),
+                problem: match container {
+                    Some(want) => format!(
+                        "no container named '{want}' in spec.template.spec.containers (it has: {})",
+                        names.join(", ")
+                    ),
+                    None => format!(
+                        "spec.template.spec.containers has {} containers ({}), not one",
+                        names.len(),
+                        names.join(", ")
+                    ),
+                },
                 hint: "name one of its containers".into(),
             });
         };
-        target["image"] = json!(image);
+        edit(target);
         let patch = json!({
             "metadata": {"resourceVersion": ro.metadata.resource_version},
             "spec": {"template": {"spec": {"containers": containers}}}
@@ -94,7 +149,7 @@ pub async fn set_image(
         {
             Ok(_) => return Ok(()),
             Err(e) if status_code(&e) == Some(409) => {
-                tracing::debug!(rollout = name, "409 on image patch; retrying");
+                tracing::debug!(rollout = name, "409 on a pod template patch; retrying");
                 continue;
             }
             Err(e) => return Err(ApiError::from_kube("set the image of", obj(), e)),
