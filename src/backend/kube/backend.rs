@@ -144,6 +144,7 @@ pub struct KubeBackend {
     drains: BTreeMap<Zone, RunningDrain>,
     lost: BTreeMap<Zone, Vec<NodeName>>,
     events: Vec<Event>,
+    kept: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 impl KubeBackend {
@@ -171,7 +172,13 @@ impl KubeBackend {
             drains: BTreeMap::new(),
             lost: BTreeMap::new(),
             events: Vec::new(),
+            kept: Vec::new(),
         }
+    }
+
+    /// Keeps `thing` (a port-forward, say) alive as long as the backend.
+    pub fn keep_alive(&mut self, thing: Box<dyn std::any::Any + Send>) {
+        self.kept.push(thing);
     }
 
     /// The PromQL queries the telemetry uses (printed in the JSON report).

@@ -14,3 +14,4 @@ pub mod cluster;
 pub mod guard;
 pub mod node_loss;
 pub mod render;
+pub mod session;
