@@ -11,6 +11,9 @@ use crate::backend::kube::cluster::{
     ClusterError, ClusterName, ClusterOptions, ClusterSize, KindCluster, StepOutcome, SystemRunner,
 };
 
+/// Environment variable standing in for `--argo-sha256`.
+pub const ARGO_SHA256_ENV: &str = "ZONECHAOS_ARGO_SHA256";
+
 /// What to do with the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClusterAction {
@@ -28,6 +31,17 @@ pub struct ClusterArgs {
     /// up, down or status.
     #[arg(value_enum)]
     pub action: ClusterAction,
+    /// Print the plan (every command and its arguments) and exit without running it.
+    #[arg(long, alias = "dry-run")]
+    pub plan: bool,
+    /// Which cluster and how to treat it.
+    #[command(flatten)]
+    pub kind: KindArgs,
+}
+
+/// The kind cluster's flags, shared by `cluster` and `run --backend kind`.
+#[derive(Debug, Args)]
+pub struct KindArgs {
     /// Cluster profile (default `clusters/three-zones.yaml`, else the built-in copy).
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
@@ -43,9 +57,6 @@ pub struct ClusterArgs {
     /// Keep the cluster when `up` fails (default: a cluster `up` created is deleted again).
     #[arg(long)]
     pub keep: bool,
-    /// Print the plan (every command and its arguments) and exit without running it.
-    #[arg(long, alias = "dry-run")]
-    pub plan: bool,
     /// sha256 of Argo Rollouts' install.yaml while its pin is unverified
     /// (scripts/pin-argo-rollouts.sh prints it).
     #[arg(long, value_name = "HEX")]
@@ -68,7 +79,7 @@ fn cluster_error(err: ClusterError) -> CliError {
 }
 
 /// Builds the cluster object from the flags.
-pub fn cluster_from_args(args: &ClusterArgs) -> Result<KindCluster, CliError> {
+pub fn cluster_from_args(args: &KindArgs) -> Result<KindCluster, CliError> {
     let profile = load_profile(args.profile.as_deref())?;
     let name = args
         .name
@@ -87,7 +98,11 @@ pub fn cluster_from_args(args: &ClusterArgs) -> Result<KindCluster, CliError> {
         project_dir: args.build_context.clone(),
         reuse: args.reuse,
         keep: args.keep,
-        argo_sha256: args.argo_sha256.clone(),
+        argo_sha256: args.argo_sha256.clone().or_else(|| {
+            std::env::var(ARGO_SHA256_ENV)
+                .ok()
+                .filter(|v| !v.is_empty())
+        }),
         ..ClusterOptions::default()
     };
     KindCluster::new(&profile, options).map_err(cluster_error)
@@ -95,7 +110,7 @@ pub fn cluster_from_args(args: &ClusterArgs) -> Result<KindCluster, CliError> {
 
 /// Runs the action.
 pub fn run(args: &ClusterArgs) -> Result<Status, CliError> {
-    let cluster = cluster_from_args(args)?;
+    let cluster = cluster_from_args(&args.kind)?;
     if args.plan {
         let plan = match args.action {
             ClusterAction::Up => cluster.up_plan().map_err(cluster_error)?,

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod cluster;
+pub mod kube;
 pub mod lint;
 pub mod render;
 pub mod rules;
@@ -100,9 +101,10 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 bad input or usage, 3 infrastructure failure.
 Logging: -v info, -vv debug, -q errors only (default: warnings); RUST_LOG overrides.
 
-Backends: sim works; local, kind and existing are planned (see README).
-render writes deployable manifests; cluster up|down|status manages the harness's kind cluster.
-Planned, not in this version: conformance.";
+Backends: sim (the model), local (real Envoy + Prometheus processes), kind (a kind cluster with
+Istio, Argo Rollouts, Prometheus; needs Docker) and existing (an allow-listed context); see README.
+render writes deployable manifests; cluster up|down|status manages the harness's kind cluster;
+conformance runs many suites into one combined report.";
 
 /// `zonechaos`: chaos and conformance harness for zone-aware progressive
 /// delivery on Kubernetes.
@@ -140,6 +142,10 @@ pub enum Command {
     Rules,
     /// Run suites (waits, chaos steps, assertions) and write reports.
     Run(run::RunArgs),
+    /// Run every suite of the given files or directories on one backend and
+    /// write one combined report (`conformance.junit.xml`, `.json`, `.html`)
+    /// beside each suite's own.
+    Conformance(run::RunArgs),
     /// Predict losing zones: routes, serving zones, errors, PDBs, Rollouts, failover latency.
     Whatif(whatif::WhatIfArgs),
     /// Test backend: HTTP echo of zone, pod and version, with faults, /healthz and /metrics.
@@ -212,6 +218,9 @@ pub fn run(cli: Cli) -> Result<Status, CliError> {
         Command::Rules => rules::run(),
         Command::Whatif(args) => whatif::run(&args),
         Command::Run(args) => run::run(&args, cli.quiet, cli.verbose > 0),
+        Command::Conformance(args) => {
+            run::run_all(&args, cli.quiet, cli.verbose > 0, Some("conformance"))
+        }
         Command::Echo(args) => app::run_echo(&args),
         Command::Loadgen(args) => app::run_loadgen(&args),
         Command::Render(args) => render::run(&args),

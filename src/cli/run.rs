@@ -10,22 +10,26 @@ use crate::report::{RunReport, Verdict};
 use crate::suite::load_suite;
 use crate::suite::runner::{self, Progress};
 
-/// The rungs of the ladder `run` can use in this version.
+/// The rungs of the ladder `run` can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
     /// The model alone, on a virtual clock (milliseconds).
     Sim,
     /// The model as control plane, real Envoy + Prometheus + echo/load processes (wall clock).
     Local,
+    /// A kind cluster the harness creates: real Istio, Argo Rollouts, Prometheus (Docker and kind needed).
+    Kind,
+    /// A cluster the harness did not create (an allow-listed kubeconfig context).
+    Existing,
 }
 
 /// Arguments of `zonechaos run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Suite files.
+    /// Suite files, or directories of them.
     #[arg(required = true, value_name = "SUITE")]
     pub suites: Vec<PathBuf>,
-    /// Where to run. Planned: kind, existing.
+    /// Where to run.
     #[arg(long, value_enum, default_value = "sim")]
     pub backend: BackendKind,
     /// Directory for JUnit, JSON and HTML reports.
@@ -34,6 +38,37 @@ pub struct RunArgs {
     /// Override the suite's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// kind/existing: print every action the run would take (cluster
+    /// commands, applies, API calls per step) and exit.
+    #[arg(long)]
+    pub plan: bool,
+    /// kind/existing: the harness's namespace (must start with `zonechaos`).
+    #[arg(long, value_name = "NS", default_value = crate::backend::kube::render::HARNESS_NAMESPACE)]
+    pub namespace: String,
+    /// The kind cluster (`--backend kind`).
+    #[command(flatten)]
+    pub kind: super::cluster::KindArgs,
+    /// The existing cluster (`--backend existing`).
+    #[command(flatten)]
+    pub existing: ExistingArgs,
+}
+
+/// Flags of `--backend existing`.
+#[derive(Debug, Args)]
+pub struct ExistingArgs {
+    /// Kubeconfig context to run against (must be allow-listed).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Allow chaos against this context (repeatable; also
+    /// ZONECHAOS_ALLOWED_CONTEXTS and ~/.config/zonechaos/allowed-contexts).
+    #[arg(long, value_name = "NAME")]
+    pub allow_context: Vec<String>,
+    /// Kubeconfig file (default $KUBECONFIG or ~/.kube/config; only read).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The harness image the cluster's nodes can pull (existing clusters).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
 }
 
 /// Step lines on stderr with `-v` (the summary table follows on stdout).
@@ -54,102 +89,214 @@ impl Progress for StderrProgress {
 
 /// Runs every suite; the exit status is the worst verdict.
 pub fn run(args: &RunArgs, quiet: bool, verbose: bool) -> Result<Status, CliError> {
-    let mut worst = Status::Clean;
-    for path in &args.suites {
+    run_all(args, quiet, verbose, None)
+}
+
+/// Runs every suite and, with `combined`, also writes one combined report
+/// of that name (`zonechaos conformance`).
+pub fn run_all(
+    args: &RunArgs,
+    quiet: bool,
+    verbose: bool,
+    combined: Option<&str>,
+) -> Result<Status, CliError> {
+    let mut suites = Vec::new();
+    for path in &suite_files(&args.suites)? {
         let mut suite = load_suite(path)
             .map_err(|e| CliError::usage(format!("{}: {}", e.loc, e.message), e.hint))?;
         if let Some(seed) = args.seed {
             suite.seed = seed;
         }
-        let report: RunReport = match args.backend {
-            BackendKind::Sim => {
-                if !quiet {
-                    super::eprint_line(&format!(
-                        "running {} on the sim backend (the model alone, virtual clock)",
-                        suite.name
-                    ));
-                }
-                let mut backend = SimBackend::new(&suite);
-                runner::run(&suite, &mut backend, &mut StderrProgress { verbose })
+        suites.push(suite);
+    }
+    let reports = match args.backend {
+        BackendKind::Sim | BackendKind::Local => {
+            if args.plan {
+                return Err(CliError::usage(
+                    "--plan is for the kind and existing backends",
+                    "sim and local start nothing outside this machine: run them directly",
+                ));
             }
-            BackendKind::Local => {
-                let repo = std::env::current_dir().unwrap_or_default();
-                let app = std::env::current_exe().map_err(|e| {
-                    CliError::infrastructure(format!("cannot find the zonechaos binary: {e}"), "")
-                })?;
-                let binaries = crate::backend::local::Binaries::find(app, &repo).map_err(|e| {
-                    CliError::infrastructure(
-                        e,
-                        "scripts/install-deps.sh installs Envoy and Prometheus",
-                    )
-                })?;
-                if !quiet {
-                    super::eprint_line(&format!(
-                        "running {} on the local backend (real Envoy {}, Prometheus {}, echo and load processes; wall clock)",
-                        suite.name,
-                        binaries.envoy.display(),
-                        binaries.prometheus.display()
-                    ));
-                }
-                let starting = std::time::Instant::now();
-                let mut backend = crate::backend::local::LocalBackend::start(&suite, binaries)
-                    .map_err(|e| {
-                        CliError::infrastructure(
-                            format!("local backend did not start: {e}"),
-                            "scripts/install-deps.sh installs what is missing",
-                        )
-                    })?;
-                if !quiet {
-                    super::eprint_line(&format!(
-                        "local mesh ready in {} ms (Prometheus, {} pods, {} Envoys, {} load clients); files in {}",
-                        starting.elapsed().as_millis(),
-                        backend.pod_count(),
-                        suite.load.zones.len(),
-                        suite.load.zones.len(),
-                        backend.dir().display()
-                    ));
-                }
-                let cpu_before = crate::process::own_cpu_seconds();
-                let ran = std::time::Instant::now();
-                let mut report = runner::run(&suite, &mut backend, &mut StderrProgress { verbose });
-                report.queries = crate::backend::local::LocalBackend::queries();
-                if !quiet {
-                    let wall = ran.elapsed().as_secs_f64();
-                    let cpu = crate::process::own_cpu_seconds() - cpu_before;
-                    super::eprint_line(&format!(
-                        "harness CPU while the suite ran: {cpu:.2} s in {wall:.1} s wall ({:.1}% of one core; children not counted)",
-                        100.0 * cpu / wall.max(0.001)
-                    ));
-                }
-                report
+            let mut reports = Vec::new();
+            for suite in &suites {
+                reports.push(run_here(args, suite, quiet, verbose)?);
             }
-        };
-        super::lint::write_output(
-            None,
-            &crate::report::summary(&report, super::stdout_color()),
-        )?;
-        let paths = crate::report::write_all(&report, &args.report_dir).map_err(|e| {
-            CliError::usage(
-                format!("cannot write reports to {}: {e}", args.report_dir.display()),
-                "pass --report-dir with a writable directory",
-            )
-        })?;
+            reports
+        }
+        BackendKind::Kind | BackendKind::Existing => {
+            match super::kube::run_on_cluster(args, &suites, quiet, verbose)? {
+                Some(reports) => reports,
+                None => return Ok(Status::Clean), // --plan
+            }
+        }
+    };
+    let mut worst = Status::Clean;
+    for report in &reports {
+        let status = write_reports(args, report, quiet)?;
+        if status.code() > worst.code() {
+            worst = status;
+        }
+    }
+    if let Some(name) = combined {
+        let paths =
+            crate::report::write_combined(name, &reports, &args.report_dir).map_err(|e| {
+                CliError::usage(
+                    format!("cannot write reports to {}: {e}", args.report_dir.display()),
+                    "pass --report-dir with a writable directory",
+                )
+            })?;
         if !quiet {
             super::eprint_line(&format!(
-                "reports: {}, {}, {}",
+                "combined report: {}, {}, {}",
                 paths.junit.display(),
                 paths.json.display(),
                 paths.html.display()
             ));
         }
-        let status = match report.verdict {
-            Verdict::Passed => Status::Clean,
-            Verdict::Failed => Status::Findings,
-            Verdict::Error => Status::Infrastructure,
-        };
-        if status.code() > worst.code() {
-            worst = status;
-        }
     }
     Ok(worst)
+}
+
+/// The suite files named: files as given, directories as their `*.yaml`
+/// files (not hidden ones), sorted.
+fn suite_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let entries = std::fs::read_dir(p).map_err(|e| {
+                CliError::usage(
+                    format!("cannot read suite directory {}: {e}", p.display()),
+                    "pass suite files or a readable directory",
+                )
+            })?;
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.extension().is_some_and(|x| x == "yaml" || x == "yml")
+                        && !f
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with('.'))
+                })
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(CliError::usage(
+                    format!("no suite files (*.yaml) in {}", p.display()),
+                    "pass suite files or a directory of them, e.g. suites",
+                ));
+            }
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Step lines on stderr with `-v` (the summary table follows on stdout).
+pub(super) fn progress(verbose: bool) -> impl Progress {
+    StderrProgress { verbose }
+}
+
+fn run_here(
+    args: &RunArgs,
+    suite: &crate::suite::Suite,
+    quiet: bool,
+    verbose: bool,
+) -> Result<RunReport, CliError> {
+    Ok(match args.backend {
+        BackendKind::Local => run_local(suite, quiet, verbose)?,
+        _ => {
+            if !quiet {
+                super::eprint_line(&format!(
+                    "running {} on the sim backend (the model alone, virtual clock)",
+                    suite.name
+                ));
+            }
+            let mut backend = SimBackend::new(suite);
+            runner::run(suite, &mut backend, &mut StderrProgress { verbose })
+        }
+    })
+}
+
+fn run_local(
+    suite: &crate::suite::Suite,
+    quiet: bool,
+    verbose: bool,
+) -> Result<RunReport, CliError> {
+    let repo = std::env::current_dir().unwrap_or_default();
+    let app = std::env::current_exe().map_err(|e| {
+        CliError::infrastructure(format!("cannot find the zonechaos binary: {e}"), "")
+    })?;
+    let binaries = crate::backend::local::Binaries::find(app, &repo).map_err(|e| {
+        CliError::infrastructure(e, "scripts/install-deps.sh installs Envoy and Prometheus")
+    })?;
+    if !quiet {
+        super::eprint_line(&format!(
+            "running {} on the local backend (real Envoy {}, Prometheus {}, echo and load processes; wall clock)",
+            suite.name,
+            binaries.envoy.display(),
+            binaries.prometheus.display()
+        ));
+    }
+    let starting = std::time::Instant::now();
+    let mut backend = crate::backend::local::LocalBackend::start(suite, binaries).map_err(|e| {
+        CliError::infrastructure(
+            format!("local backend did not start: {e}"),
+            "scripts/install-deps.sh installs what is missing",
+        )
+    })?;
+    if !quiet {
+        super::eprint_line(&format!(
+            "local mesh ready in {} ms (Prometheus, {} pods, {} Envoys, {} load clients); files in {}",
+            starting.elapsed().as_millis(),
+            backend.pod_count(),
+            suite.load.zones.len(),
+            suite.load.zones.len(),
+            backend.dir().display()
+        ));
+    }
+    let cpu_before = crate::process::own_cpu_seconds();
+    let ran = std::time::Instant::now();
+    let mut report = runner::run(suite, &mut backend, &mut StderrProgress { verbose });
+    report.queries = crate::backend::local::LocalBackend::queries();
+    if !quiet {
+        let wall = ran.elapsed().as_secs_f64();
+        let cpu = crate::process::own_cpu_seconds() - cpu_before;
+        super::eprint_line(&format!(
+            "harness CPU while the suite ran: {cpu:.2} s in {wall:.1} s wall ({:.1}% of one core; children not counted)",
+            100.0 * cpu / wall.max(0.001)
+        ));
+    }
+    Ok(report)
+}
+
+/// Prints the summary, writes the report files, and maps the verdict to an
+/// exit status.
+pub(super) fn write_reports(
+    args: &RunArgs,
+    report: &RunReport,
+    quiet: bool,
+) -> Result<Status, CliError> {
+    super::lint::write_output(None, &crate::report::summary(report, super::stdout_color()))?;
+    let paths = crate::report::write_all(report, &args.report_dir).map_err(|e| {
+        CliError::usage(
+            format!("cannot write reports to {}: {e}", args.report_dir.display()),
+            "pass --report-dir with a writable directory",
+        )
+    })?;
+    if !quiet {
+        super::eprint_line(&format!(
+            "reports: {}, {}, {}",
+            paths.junit.display(),
+            paths.json.display(),
+            paths.html.display()
+        ));
+    }
+    Ok(match report.verdict {
+        Verdict::Passed => Status::Clean,
+        Verdict::Failed => Status::Findings,
+        Verdict::Error => Status::Infrastructure,
+    })
 }

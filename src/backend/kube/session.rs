@@ -94,10 +94,8 @@ impl KubeSession {
                 cluster
                     .up(&SystemRunner::new())
                     .map_err(|e| infra(format!("{e} (hint: {})", e.hint())))?;
-                let client = runtime.block_on(client_from(
-                    cluster.kubeconfig().path().to_path_buf(),
-                    None,
-                ))?;
+                let client = runtime
+                    .block_on(client_from(cluster.kubeconfig().path().to_path_buf(), None))?;
                 (
                     client,
                     cluster.harness_image().to_owned(),
@@ -110,9 +108,10 @@ impl KubeSession {
             } => {
                 guard::check_context(context, allowed, allow_file)
                     .map_err(|e| infra(e.to_string()))?;
-                let path = kubeconfig.clone().or_else(default_kubeconfig).ok_or_else(|| {
-                    infra("no kubeconfig: pass --kubeconfig or set KUBECONFIG")
-                })?;
+                let path = kubeconfig
+                    .clone()
+                    .or_else(default_kubeconfig)
+                    .ok_or_else(|| infra("no kubeconfig: pass --kubeconfig or set KUBECONFIG"))?;
                 let client = runtime.block_on(client_from(path, Some(context.clone())))?;
                 let image = image.clone().ok_or_else(|| {
                     infra("--image is required on an existing cluster: the harness image (zonechaos echo/loadgen) must be pullable by its nodes, e.g. from your registry")
@@ -166,7 +165,10 @@ impl KubeSession {
                     .iter()
                     .map(|d| {
                         let f = d.to_finding();
-                        format!("{}: error[{}] {}\n  hint: {}", f.loc, f.rule.id, f.message, f.hint)
+                        format!(
+                            "{}: error[{}] {}\n  hint: {}",
+                            f.loc, f.rule.id, f.message, f.hint
+                        )
                     })
                     .collect();
                 return Err(infra(format!(
@@ -191,8 +193,7 @@ impl KubeSession {
                 PROMETHEUS_PORT as u16,
             ))
             .map_err(|e| infra(e.to_string()))?;
-        let prometheus =
-            PromQuery::new(&forward.url(), Duration::from_secs(10)).map_err(infra)?;
+        let prometheus = PromQuery::new(&forward.url(), Duration::from_secs(10)).map_err(infra)?;
         let settings = KubeSettings {
             name: self.target.name(),
             namespace: self.namespace.clone(),
@@ -245,13 +246,8 @@ impl KubeSession {
                         .await?;
                     }
                 }
-                wait_deployment_available(
-                    &self.client,
-                    MONITORING_NAMESPACE,
-                    "prometheus",
-                    opts,
-                )
-                .await?;
+                wait_deployment_available(&self.client, MONITORING_NAMESPACE, "prometheus", opts)
+                    .await?;
                 api::wait::wait_pods_ready(
                     &self.client,
                     &self.namespace,
@@ -287,7 +283,10 @@ impl KubeSession {
                         Err(e) => return Err(e.to_string()),
                     }
                 }
-                Err(format!("namespace {} still terminating after 3 minutes", self.namespace))
+                Err(format!(
+                    "namespace {} still terminating after 3 minutes",
+                    self.namespace
+                ))
             })
             .map_err(|e| infra(format!("cleaning up namespace {}: {e}", self.namespace)))
     }
@@ -339,7 +338,10 @@ pub fn plan(target: &Target, namespace: &str, suites: &[Suite]) -> String {
     let mut out = String::new();
     match target {
         Target::Kind(cluster) => {
-            out.push_str(&format!("# kind cluster {} (created unless it exists and --reuse)\n", cluster.name()));
+            out.push_str(&format!(
+                "# kind cluster {} (created unless it exists and --reuse)\n",
+                cluster.name()
+            ));
             match cluster.up_plan() {
                 Ok(p) => out.push_str(&p.display()),
                 Err(e) => out.push_str(&format!("(cannot plan: {e})\n")),
@@ -354,7 +356,11 @@ pub fn plan(target: &Target, namespace: &str, suites: &[Suite]) -> String {
         }
     }
     for suite in suites {
-        out.push_str(&format!("\n# suite {} ({})\n", suite.name, suite.file.display()));
+        out.push_str(&format!(
+            "\n# suite {} ({})\n",
+            suite.name,
+            suite.file.display()
+        ));
         out.push_str(&format!(
             "server-side apply (field manager zonechaos) of the rendered {} into namespace {namespace}, plus load clients and Prometheus\n",
             suite
@@ -364,15 +370,23 @@ pub fn plan(target: &Target, namespace: &str, suites: &[Suite]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        out.push_str("wait: every Rollout Healthy, Prometheus Available, one Ready load client per zone\n");
+        out.push_str(
+            "wait: every Rollout Healthy, Prometheus Available, one Ready load client per zone\n",
+        );
         out.push_str(&format!(
             "port-forward to Prometheus in {MONITORING_NAMESPACE}; PromQL: {}\n",
             crate::telemetry::promql::REQUESTS_BY_ZONE
         ));
         for (i, step) in suite.steps.iter().chain(&suite.finally).enumerate() {
-            out.push_str(&format!("{:>3}. {}\n", i + 1, describe(&step.action, target)));
+            out.push_str(&format!(
+                "{:>3}. {}\n",
+                i + 1,
+                describe(&step.action, target)
+            ));
         }
-        out.push_str(&format!("delete namespace {namespace} and wait until it is gone\n"));
+        out.push_str(&format!(
+            "delete namespace {namespace} and wait until it is gone\n"
+        ));
     }
     if let Target::Kind(cluster) = target {
         out.push_str(&format!(
@@ -389,22 +403,32 @@ pub fn plan(target: &Target, namespace: &str, suites: &[Suite]) -> String {
 
 /// What one step does on a cluster, in words and calls.
 pub fn describe(action: &Action, target: &Target) -> String {
-    let zone_nodes = |z: &str| format!("GET /api/v1/nodes?labelSelector=topology.kubernetes.io/zone={z}");
+    let zone_nodes =
+        |z: &str| format!("GET /api/v1/nodes?labelSelector=topology.kubernetes.io/zone={z}");
     match action {
         Action::Wait(_) => format!("{}: wait on the wall clock", crate::chaos::title(action)),
         Action::SpotLoss(s) => {
             let how = match target {
                 Target::Kind(_) => match s.mode.as_deref().unwrap_or("refuse") {
-                    "blackhole" => "docker network disconnect --force kind <node> per spot node (packets dropped); Node objects deleted once NotReady",
-                    _ => "docker kill --signal KILL <node> per spot node; Node objects deleted once NotReady",
+                    "blackhole" => {
+                        "docker network disconnect --force kind <node> per spot node (packets dropped); Node objects deleted once NotReady"
+                    }
+                    _ => {
+                        "docker kill --signal KILL <node> per spot node; Node objects deleted once NotReady"
+                    }
                 },
-                Target::Existing { .. } => "emulated: cordon the spot nodes, force-delete (grace 0) the harness's pods on them (instances are not stopped: use AWS FIS for that, see README)",
+                Target::Existing { .. } => {
+                    "emulated: cordon the spot nodes, force-delete (grace 0) the harness's pods on them (instances are not stopped: use AWS FIS for that, see README)"
+                }
             };
             format!(
                 "spot-loss {}: {},karpenter.sh/capacity-type=spot; {}{}",
                 s.zone,
                 zone_nodes(&s.zone),
-                s.notice.as_ref().map(|n| format!("drain for the {n} notice first; ")).unwrap_or_default(),
+                s.notice
+                    .as_ref()
+                    .map(|n| format!("drain for the {n} notice first; "))
+                    .unwrap_or_default(),
                 how
             )
         }
@@ -414,12 +438,17 @@ pub fn describe(action: &Action, target: &Target) -> String {
             zone_nodes(&d.zone),
             d.timeout.as_deref().unwrap_or("2m")
         ),
-        Action::Cordon(z) => format!("cordon {}: {}; PATCH spec.unschedulable=true per node", z.zone, zone_nodes(&z.zone)),
+        Action::Cordon(z) => format!(
+            "cordon {}: {}; PATCH spec.unschedulable=true per node",
+            z.zone,
+            zone_nodes(&z.zone)
+        ),
         Action::Restore(z) => format!(
             "restore {}: {}; PATCH spec.unschedulable=false per node",
             z.zone,
             match target {
-                Target::Kind(_) => "docker start / docker network connect --ip <old address> per lost node",
+                Target::Kind(_) =>
+                    "docker start / docker network connect --ip <old address> per lost node",
                 Target::Existing { .. } => "nothing to restart (emulated loss)",
             }
         ),
@@ -427,8 +456,17 @@ pub fn describe(action: &Action, target: &Target) -> String {
             "canary {}: merge patch of spec.template.spec.containers (image, ZONECHAOS_VERSION={}) with resourceVersion, 409 retried",
             c.rollout, c.image
         ),
-        Action::Promote(r) => format!("promote {}: PATCH rollouts/{}/status {{\"status\":{{\"pauseConditions\":null}}}}", r.rollout, r.rollout),
-        Action::Abort(r) => format!("abort {}: PATCH rollouts/{}/status {{\"status\":{{\"abort\":true}}}}", r.rollout, r.rollout),
-        other => format!("{}: assertion (PromQL matrix or API read-back)", crate::chaos::title(other)),
+        Action::Promote(r) => format!(
+            "promote {}: PATCH rollouts/{}/status {{\"status\":{{\"pauseConditions\":null}}}}",
+            r.rollout, r.rollout
+        ),
+        Action::Abort(r) => format!(
+            "abort {}: PATCH rollouts/{}/status {{\"status\":{{\"abort\":true}}}}",
+            r.rollout, r.rollout
+        ),
+        other => format!(
+            "{}: assertion (PromQL matrix or API read-back)",
+            crate::chaos::title(other)
+        ),
     }
 }
