@@ -128,7 +128,41 @@ impl KubeSession {
             canary_image,
         };
         session.check_namespace()?;
+        session.clean_up_on_interrupt();
         Ok(session)
+    }
+
+    /// Ctrl-C: the harness's namespace is deleted and a kind cluster it
+    /// owns is deleted too (unless `--keep`/`--reuse`), then the process
+    /// exits 130. Nothing the harness started is left behind.
+    fn clean_up_on_interrupt(&self) {
+        let client = self.client.clone();
+        let namespace = self.namespace.clone();
+        let cluster = match &self.target {
+            Target::Kind(c) => Some(c.as_ref().clone()),
+            Target::Existing { .. } => None,
+        };
+        self.runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            eprintln!("zonechaos: interrupted; deleting namespace {namespace}");
+            let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
+            let _ = api
+                .delete(&namespace, &kube::api::DeleteParams::default())
+                .await;
+            if let Some(cluster) = cluster {
+                let _ = tokio::task::spawn_blocking(move || {
+                    match cluster.finish(&SystemRunner::new()) {
+                        Ok(true) => eprintln!("zonechaos: kind cluster {} deleted", cluster.name()),
+                        Ok(false) => eprintln!("zonechaos: kind cluster {} kept", cluster.name()),
+                        Err(e) => eprintln!("zonechaos: could not delete kind cluster {}: {e}", cluster.name()),
+                    }
+                })
+                .await;
+            }
+            std::process::exit(130);
+        });
     }
 
     fn check_namespace(&self) -> Result<(), BackendError> {
