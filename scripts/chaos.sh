@@ -14,16 +14,19 @@ cd "$(dirname "$0")/.."
 suite=${1:?usage: scripts/chaos.sh SUITE}
 shift || true
 
-have_kind() { command -v kind >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+have_kind() {
+  command -v kind >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 \
+    && command -v kubectl >/dev/null 2>&1 && command -v istioctl >/dev/null 2>&1
+}
 have_local() { command -v prometheus >/dev/null 2>&1 && { command -v envoy >/dev/null 2>&1 || [ -e .venv/bin/envoy ] || [ -n "$(find .venv -type f -name envoy -perm -u+x 2>/dev/null | head -n 1)" ]; }; }
 
 backend=${ZONECHAOS_BACKEND:-}
 why=""
 if [ -z "$backend" ]; then
   if have_kind; then
-    backend=kind; why="Docker engine and kind found"
+    backend=kind; why="Docker engine, kind, kubectl and istioctl found"
   else
-    why="no Docker engine or no kind on this machine"
+    why="no Docker engine, kind, kubectl or istioctl on this machine"
     ./scripts/install-deps.sh
     if have_local; then
       backend=local; why="$why; real Envoy and Prometheus found"
@@ -37,5 +40,19 @@ else
 fi
 echo "zonechaos: backend $backend ($why)" >&2
 extra=()
-if [ "$backend" = kind ]; then extra=(--reuse); fi
+if [ "$backend" = kind ]; then
+  extra=(--reuse)
+  # The Argo Rollouts release asset's sha256 is not pinned in this version
+  # (it could not be fetched where zonechaos was built): trust it on first
+  # use, remember it, and refuse any later download that differs.
+  if [ -z "${ZONECHAOS_ARGO_SHA256:-}" ]; then
+    pin="${XDG_CACHE_HOME:-$HOME/.cache}/zonechaos/argo-rollouts-v1.9.1.sha256"
+    if [ ! -s "$pin" ]; then
+      mkdir -p "$(dirname "$pin")"
+      ./scripts/pin-argo-rollouts.sh | awk '/^sha256:/ {print $2}' > "$pin"
+      echo "zonechaos: WARNING: trusting Argo Rollouts v1.9.1 install.yaml on first use (sha256 $(cat "$pin")), remembered in $pin" >&2
+    fi
+    export ZONECHAOS_ARGO_SHA256="$(cat "$pin")"
+  fi
+fi
 exec cargo run --release --quiet -- run "$suite" --backend "$backend" --report-dir reports "${extra[@]}" "$@"
