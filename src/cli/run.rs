@@ -138,20 +138,10 @@ pub fn run_all(
         }
     }
     if let Some(name) = combined {
-        let paths =
-            crate::report::write_combined(name, &reports, &args.report_dir).map_err(|e| {
-                CliError::usage(
-                    format!("cannot write reports to {}: {e}", args.report_dir.display()),
-                    "pass --report-dir with a writable directory",
-                )
-            })?;
+        let paths = crate::report::write_combined(name, &reports, &args.report_dir)
+            .map_err(|e| report_dir_error(args, e))?;
         if !quiet {
-            super::eprint_line(&format!(
-                "combined report: {}, {}, {}",
-                paths.junit.display(),
-                paths.json.display(),
-                paths.html.display()
-            ));
+            announce("combined report", [&paths.junit, &paths.json, &paths.html]);
         }
     }
     Ok(worst)
@@ -272,6 +262,19 @@ fn run_local(
     Ok(report)
 }
 
+fn report_dir_error(args: &RunArgs, e: std::io::Error) -> CliError {
+    CliError::usage(
+        format!("cannot write reports to {}: {e}", args.report_dir.display()),
+        "pass --report-dir with a writable directory",
+    )
+}
+
+/// `label: a, b, c` on stderr.
+fn announce(label: &str, paths: [&std::path::Path; 3]) {
+    let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    super::eprint_line(&format!("{label}: {}", list.join(", ")));
+}
+
 /// Prints the summary, writes the report files, and maps the verdict to an
 /// exit status.
 pub(super) fn write_reports(
@@ -280,19 +283,10 @@ pub(super) fn write_reports(
     quiet: bool,
 ) -> Result<Status, CliError> {
     super::lint::write_output(None, &crate::report::summary(report, super::stdout_color()))?;
-    let paths = crate::report::write_all(report, &args.report_dir).map_err(|e| {
-        CliError::usage(
-            format!("cannot write reports to {}: {e}", args.report_dir.display()),
-            "pass --report-dir with a writable directory",
-        )
-    })?;
+    let paths = crate::report::write_all(report, &args.report_dir)
+        .map_err(|e| report_dir_error(args, e))?;
     if !quiet {
-        super::eprint_line(&format!(
-            "reports: {}, {}, {}",
-            paths.junit.display(),
-            paths.json.display(),
-            paths.html.display()
-        ));
+        announce("reports", [&paths.junit, &paths.json, &paths.html]);
     }
     Ok(match report.verdict {
         Verdict::Passed => Status::Clean,

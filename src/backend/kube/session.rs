@@ -156,7 +156,10 @@ impl KubeSession {
                     match cluster.finish(&SystemRunner::new()) {
                         Ok(true) => eprintln!("zonechaos: kind cluster {} deleted", cluster.name()),
                         Ok(false) => eprintln!("zonechaos: kind cluster {} kept", cluster.name()),
-                        Err(e) => eprintln!("zonechaos: could not delete kind cluster {}: {e}", cluster.name()),
+                        Err(e) => eprintln!(
+                            "zonechaos: could not delete kind cluster {}: {e}",
+                            cluster.name()
+                        ),
                     }
                 })
                 .await;
