@@ -29,6 +29,7 @@ fn settings(emulate_loss: bool) -> KubeSettings {
         node_gone_after: Duration::from_secs(1),
         emulate_loss,
         canary_image: None,
+        workload_zones: Default::default(),
     }
 }
 
@@ -389,4 +390,26 @@ fn a_canary_sets_the_canary_image_and_the_suite_s_version_in_one_patch() {
             assert_eq!(ev["image"], "zonechaos:0.1.0-canary");
         },
     );
+}
+
+#[test]
+fn every_rendered_workload_has_its_zone_for_the_istio_cross_check() {
+    let suite =
+        load_suite(&Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/zone-c-spot-loss.yaml"))
+            .expect("suite loads");
+    let zones = zonechaos::backend::kube::session::workload_zones(&suite);
+    for (workload, zone) in [
+        ("test-a", "us-east-1a"),
+        ("test-b", "us-east-1b"),
+        ("test-c", "us-east-1c"),
+        ("loadgen-test-a", "us-east-1a"),
+        ("loadgen-test-c", "us-east-1c"),
+    ] {
+        assert_eq!(
+            zones.get(workload).map(|z| z.0.as_str()),
+            Some(zone),
+            "{workload}: {zones:?}"
+        );
+    }
+    assert_eq!(zones.len(), 6, "{zones:?}");
 }

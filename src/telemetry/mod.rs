@@ -2,6 +2,7 @@
 //! outcome, per second. The model fills it from its own counters; the local
 //! and kind backends fill it from PromQL.
 
+pub mod istio;
 pub mod matrix;
 pub mod prometheus;
 pub mod promql;

@@ -27,6 +27,7 @@ use crate::model::world::{Event, EventKind, PdbStatus};
 use crate::suite::Suite;
 use crate::suite::format::Action;
 use crate::telemetry::TrafficMatrix;
+use crate::telemetry::istio::{ISTIO_BY_WORKLOAD, disagreements, istio_matrix};
 use crate::telemetry::promql::{REQUESTS_BY_ZONE, matrix_from_series};
 use crate::telemetry::query::PromQuery;
 use crate::topology::istio::VirtualServiceSpec;
@@ -122,6 +123,9 @@ pub struct KubeSettings {
     /// harness image (the suite's image name cannot be pulled there);
     /// `None` uses the suite's image as written.
     pub canary_image: Option<String>,
+    /// Zone of every workload the harness rendered (Istio workload names),
+    /// for the `istio_requests_total` cross-check.
+    pub workload_zones: BTreeMap<String, Zone>,
 }
 
 /// A drain running in the background, as the model's drains do.
@@ -181,9 +185,29 @@ impl KubeBackend {
         self.kept.push(thing);
     }
 
-    /// The PromQL queries the telemetry uses (printed in the JSON report).
+    /// The PromQL queries the telemetry uses (printed in the JSON report):
+    /// the load clients' counters, and Istio's for the cross-check.
     pub fn queries() -> Vec<String> {
-        vec![REQUESTS_BY_ZONE.to_owned()]
+        vec![REQUESTS_BY_ZONE.to_owned(), ISTIO_BY_WORKLOAD.to_owned()]
+    }
+
+    /// Cross-checks the load clients' view with `istio_requests_total`
+    /// (zones from workload names) over the whole run: the zones whose
+    /// cross-zone share differs by more than 5 points, or that one source
+    /// did not see.
+    pub fn istio_cross_check(&mut self) -> Result<Vec<String>, BackendError> {
+        let clients = self.matrix()?;
+        let series = self
+            .prometheus
+            .range(ISTIO_BY_WORKLOAD, self.started_unix, unix_now(), 1.0)
+            .map_err(BackendError)?;
+        let istio = istio_matrix(&series, self.started_unix, &self.settings.workload_zones);
+        let zones = clients.client_zones();
+        let window = crate::telemetry::Window {
+            from: 0,
+            to: clients.len_seconds(),
+        };
+        Ok(disagreements(&clients, &istio, &zones, window, 0.05))
     }
 
     fn wall_now(&self) -> SimTime {

@@ -237,6 +237,7 @@ impl KubeSession {
             node_gone_after: Duration::from_secs(120),
             emulate_loss: matches!(self.target, Target::Existing { .. }),
             canary_image: self.canary_image.clone(),
+            workload_zones: workload_zones(suite),
         };
         let nodes: Box<dyn crate::backend::kube::backend::NodeLifecycle> = match self.target {
             Target::Kind(_) => Box::new(DockerNodes::default()),
@@ -337,6 +338,32 @@ impl KubeSession {
         }
         Ok(())
     }
+}
+
+/// Zone of every workload the render creates for `suite`: its Rollouts and
+/// Deployments, and one load client per target Service and zone.
+pub fn workload_zones(suite: &Suite) -> std::collections::BTreeMap<String, crate::zone::Zone> {
+    let objects = &suite.topology.objects;
+    let mut out = std::collections::BTreeMap::new();
+    for o in objects {
+        if matches!(o.kind, Kind::Rollout | Kind::Deployment)
+            && let Ok(zone) = crate::backend::kube::render::workload::zone_of(o, &suite.profile)
+        {
+            out.insert(o.name.name.clone(), crate::zone::Zone(zone));
+        }
+    }
+    for target in crate::backend::kube::render::loadgen::targets(objects) {
+        for zone in &suite.profile.zones {
+            out.insert(
+                crate::backend::kube::render::loadgen::deployment_name(
+                    &target.service,
+                    &zone.short,
+                ),
+                zone.name.clone(),
+            );
+        }
+    }
+    out
 }
 
 async fn client_from(path: PathBuf, context: Option<String>) -> Result<Client, BackendError> {

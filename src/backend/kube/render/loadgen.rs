@@ -61,6 +61,12 @@ pub fn targets(objects: &[Object]) -> Vec<Target> {
     if named.is_empty() { services } else { named }
 }
 
+/// The load client Deployment of `service` in the zone with alias `short`
+/// (also its Istio workload name, `source_workload` in telemetry).
+pub fn deployment_name(service: &str, short: &str) -> String {
+    format!("loadgen-{service}-{short}")
+}
+
 /// The Deployments.
 pub fn deployments(
     objects: &[Object],
@@ -89,7 +95,7 @@ fn deployment(
     profile: &ClusterProfile,
     options: &RenderOptions,
 ) -> Value {
-    let name = format!("loadgen-{}-{short}", target.service);
+    let name = deployment_name(&target.service, short);
     let app = format!("loadgen-{}", target.service);
     let url = format!(
         "http://{}.{}.svc.cluster.local:{}/",

@@ -46,8 +46,9 @@ pub fn transform(
     Ok(doc)
 }
 
-/// The one zone a workload's pods run in.
-fn zone_of(object: &Object, profile: &ClusterProfile) -> Result<String, RenderError> {
+/// The one zone a workload's pods run in (from its node affinity or selector on
+/// the zone label, else its pod labels), as a zone name of the profile.
+pub fn zone_of(object: &Object, profile: &ClusterProfile) -> Result<String, RenderError> {
     let unknown = || RenderError::UnknownZone {
         file: object.file.to_path_buf(),
         object: object.display_name(),
