@@ -28,6 +28,8 @@ rules! {
     NOT_AN_OBJECT = ("ZC0003", "not-an-object", Error, "A YAML document lacks apiVersion, kind or metadata.name.", "Kubernetes API conventions");
     /// A kind zonechaos does not read.
     UNKNOWN_KIND = ("ZC0004", "unknown-kind", Info, "An object of a kind zonechaos does not model; it is kept but not checked.", "zonechaos");
+    /// Rejected by a live API server (kind/existing backends, not `lint`).
+    ADMISSION_DENIED = ("ZC0900", "admission-denied", Error, "The API server or an admission webhook (e.g. Istio's validation.istio.io) rejected the object at apply time; reported by run --backend kind|existing.", "Kubernetes admission control; istio validation webhook");
 
     /// distribute + failover.
     DISTRIBUTE_WITH_FAILOVER = ("ZC1001", "distribute-with-failover", Error, "localityLbSetting sets both distribute and failover; Istio rejects the DestinationRule.", "SEMANTICS.md §3; istio pkg/config/validation/agent/validation.go ValidateLocalityLbSetting");

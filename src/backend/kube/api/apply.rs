@@ -22,22 +22,14 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
 use super::error::ApiError;
-use crate::lint::finding::{Finding, Rule, Severity};
+use crate::lint::finding::Finding;
 use crate::topology::object::SourceLoc;
 use crate::topology::yaml::Pos;
 
 /// The field manager the harness applies with.
 pub const FIELD_MANAGER: &str = "zonechaos";
 
-/// The rule of an apply-time rejection. Not (yet) in the lint catalog:
-/// it only arises from a live API server.
-pub static ADMISSION_DENIED: Rule = Rule {
-    id: "ZC0900",
-    name: "admission-denied",
-    severity: Severity::Error,
-    summary: "The API server or an admission webhook (e.g. Istio's validation.istio.io) rejected the object at apply time.",
-    source: "Kubernetes admission control; istio validation webhook",
-};
+pub use crate::lint::catalog::ADMISSION_DENIED;
 
 /// Where an object's API lives and whether it is namespaced.
 #[derive(Debug, Clone, PartialEq, Eq)]
