@@ -215,6 +215,11 @@ fn execute(
     }
 }
 
+/// How long after an event a matrix scraped by Prometheus can still count
+/// requests answered before it: one 1 s scrape interval, plus half a
+/// second from counting each sample at its interval's midpoint.
+pub const MEASURED_LAG: SimDuration = SimDuration::millis(1500);
+
 /// Every client zone at >= 99% success over the last 5 seconds.
 fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
     let to = now.0 / 1000;
@@ -236,15 +241,21 @@ fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
 
 /// Seconds from the disruption to the first second in which >= 99% of the
 /// zone's clients' requests succeed, and the requests lost before it. Only
-/// seconds before `until` (the zone's restore) count: recovery by restore is
-/// not failover.
+/// whole seconds from `settle` after the disruption count: before, the
+/// matrix may still hold requests answered before the disruption (the
+/// second it falls in does, and a scraped matrix lags by up to
+/// [`MEASURED_LAG`]); where failures only show at the client's timeout,
+/// as in mode blackhole, such a second would look recovered. Only seconds
+/// before `until` (the zone's restore) count: recovery by restore is not
+/// failover.
 pub fn recovery_after(
     m: &TrafficMatrix,
     zone: &Zone,
     from: SimTime,
     until: Option<SimTime>,
+    settle: SimDuration,
 ) -> (Option<f64>, u64) {
-    let start = from.0 / 1000;
+    let start = (from + settle).0.div_ceil(1000);
     let end = until.map_or(m.len_seconds(), |t| (t.0 / 1000).min(m.len_seconds()));
     let mut lost = 0;
     for s in start..end {
@@ -277,10 +288,16 @@ fn failover_latencies(
             .iter()
             .find(|(z, t)| z == zone && t >= at)
             .map(|(_, t)| *t);
-        let (m_latency, m_lost) = recovery_after(measured, zone, *at, restore);
+        // A scraped matrix lags; the model's own counts do not.
+        let lag = if is_model {
+            SimDuration(0)
+        } else {
+            MEASURED_LAG
+        };
+        let (m_latency, m_lost) = recovery_after(measured, zone, *at, restore, lag);
         let (p_latency, p_lost) = match (is_model, predicted) {
             (true, _) => (m_latency, m_lost),
-            (false, Some(p)) => recovery_after(p, zone, *at, restore),
+            (false, Some(p)) => recovery_after(p, zone, *at, restore, SimDuration(0)),
             (false, None) => (None, 0),
         };
         out.push(FailoverLatency {

@@ -6,4 +6,4 @@ pub mod matrix;
 pub mod prometheus;
 pub mod promql;
 
-pub use matrix::{Outcome, TrafficMatrix, Window};
+pub use matrix::{NO_ANSWER, Outcome, TrafficMatrix, Window};
