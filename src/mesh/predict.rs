@@ -9,7 +9,7 @@ use crate::mesh::cluster::{ClusterView, build_cluster};
 use crate::mesh::config::MeshService;
 use crate::mesh::lb::priority_loads;
 use crate::mesh::outlier::max_ejectable_hosts;
-use crate::mesh::proxy::{Client, DEFAULT_RETRIES};
+use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
 use crate::mesh::routing::{RouteChoice, select_route};
 use crate::model::World;
 
@@ -161,6 +161,8 @@ pub fn predict(world: &World, client: &Client, target: &MeshService) -> Predicti
 /// each request makes up to 1 + retries attempts, all failing until then.
 /// Without outlier detection (or when maxEjectionPercent cannot eject them
 /// all), the dead endpoints leave only at the node-monitor grace period.
+/// Blackholed hosts (connects time out) fail only after the connect
+/// timeout, so ejection starts that much later.
 pub fn abrupt_failover_seconds(world: &World, client: &Client, target: &MeshService) -> f64 {
     let (_, dests, _) = destinations(world, client, target);
     let attempts_per_s = client.rps * f64::from(1 + DEFAULT_RETRIES);
@@ -193,12 +195,19 @@ pub fn abrupt_failover_seconds(world: &World, client: &Client, target: &MeshServ
         if dead == 0 {
             continue;
         }
+        // Connects to blackholed hosts fail only at the connect timeout.
+        let hang = if c.hosts.iter().any(|h| h.endpoint.blackholed) {
+            CONNECT_TIMEOUT.as_secs_f64()
+        } else {
+            0.0
+        };
         let secs = match c.outlier {
             Some(o)
                 if max_ejectable_hosts(c.hosts.len() as u32, o.max_ejection_percent) >= dead =>
             {
                 let threshold = o.consecutive_5xx.or(o.consecutive_gateway).unwrap_or(5);
-                f64::from(dead * threshold) / attempts_per_s.max(f64::MIN_POSITIVE)
+                (hang + f64::from(dead * threshold) / attempts_per_s.max(f64::MIN_POSITIVE))
+                    .min(grace)
             }
             _ => grace,
         };
@@ -243,6 +252,21 @@ mod tests {
         assert!((after.shares["us-east-1a"] - 0.5).abs() < 1e-9, "{after:?}");
         assert!((after.shares["us-east-1b"] - 0.5).abs() < 1e-9);
         assert!((after.success() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn blackholed_hosts_add_the_connect_timeout() {
+        let mut w = world("suites/topologies/zone-failover.yaml");
+        let target = w.mesh.service("default", "test").unwrap().clone();
+        let c = Client::new(&w, &Zone::from("us-east-1c"), "default", 50.0);
+        let zone = Zone::from("us-east-1c");
+        let spot = w.zone_nodes(&zone, Some(crate::profile::CapacityType::Spot));
+        w.spot_loss(&zone, None);
+        for n in spot {
+            w.nodes[n.0].blackholes = true;
+        }
+        let t = abrupt_failover_seconds(&w, &c, &target);
+        assert!((t - 10.06).abs() < 1e-9, "{t}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::mesh::routing::{ClientProxy, RouteChoice, select_route};
 use crate::model::World;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::pod::PodId;
-use crate::telemetry::{Outcome, TrafficMatrix};
+use crate::telemetry::{NO_ANSWER, Outcome, TrafficMatrix};
 use crate::zone::Zone;
 
 /// A small deterministic PRNG (SplitMix64): reproducible runs for a seed.
@@ -105,6 +105,28 @@ impl Client {
 /// same host again.
 pub const DEFAULT_RETRIES: u32 = 2;
 
+/// Istio's default connect timeout (mesh config `connectTimeout`): how long
+/// a connect to an address that drops packets hangs before it fails.
+pub const CONNECT_TIMEOUT: SimDuration = SimDuration::secs(10);
+
+/// The load clients' own per-request timeout (`zonechaos loadgen
+/// --timeout` default): a request stuck in a connect gives up after it.
+pub const CLIENT_TIMEOUT: SimDuration = SimDuration::secs(2);
+
+// A request whose connect hangs is lost by the client before Envoy's
+// connect timeout could let a retry save it.
+const _: () = assert!(CLIENT_TIMEOUT.0 < CONNECT_TIMEOUT.0);
+
+/// A connect to a blackholed host, failing (for outlier detection) when
+/// its connect timeout expires.
+#[derive(Debug, Clone, PartialEq)]
+struct HangingConnect {
+    due: SimTime,
+    client: usize,
+    cluster: ClusterKey,
+    pod: PodId,
+}
+
 /// The simulated data plane.
 #[derive(Debug, Clone)]
 pub struct DataPlane {
@@ -118,6 +140,8 @@ pub struct DataPlane {
     hosts: HashMap<(usize, ClusterKey, PodId), HostState>,
     cache: HashMap<(usize, String, Option<String>), ClusterView>,
     last_sweep: SimTime,
+    hanging: Vec<HangingConnect>,
+    given_up: Vec<(SimTime, usize)>,
 }
 
 impl DataPlane {
@@ -131,6 +155,8 @@ impl DataPlane {
             hosts: HashMap::new(),
             cache: HashMap::new(),
             last_sweep: SimTime(0),
+            hanging: Vec::new(),
+            given_up: Vec::new(),
         }
     }
 
@@ -139,17 +165,41 @@ impl DataPlane {
     pub fn tick(&mut self, world: &World, dt: SimDuration, matrix: &mut TrafficMatrix) {
         self.cache.clear();
         self.sweep(world.now);
-        let second = world.now.0 / 1000;
+        self.connect_timeouts(world);
+        self.client_timeouts(world.now, matrix);
+        // The world is at the end of the slice; its requests were sent
+        // during it, so they count in the second the slice starts in (a
+        // chaos step at a second's start finds that second untouched).
+        let second = world.now.0.saturating_sub(dt.0) / 1000;
         for ci in 0..self.clients.len() {
             let want = self.clients[ci].rps * dt.as_secs_f64() + self.clients[ci].carry;
             let n = want.floor() as u64;
             self.clients[ci].carry = want - n as f64;
             let zone = self.clients[ci].zone.clone();
             for _ in 0..n {
-                let outcome = self.request(world, ci);
-                matrix.record(second, &zone, outcome, 1);
+                let (outcome, hung) = self.send(world, ci);
+                if hung {
+                    // The client sees its timeout only later, and counts
+                    // the request then (as the real load client does).
+                    self.given_up.push((world.now + CLIENT_TIMEOUT, ci));
+                } else {
+                    matrix.record(second, &zone, outcome, 1);
+                }
             }
         }
+    }
+
+    /// Records the requests whose client timeout has expired by now.
+    fn client_timeouts(&mut self, now: SimTime, matrix: &mut TrafficMatrix) {
+        let second = now.0 / 1000;
+        let clients = &self.clients;
+        self.given_up.retain(|&(due, ci)| {
+            if due > now {
+                return true;
+            }
+            matrix.record(second, &clients[ci].zone, Outcome::error(0, NO_ANSWER), 1);
+            false
+        });
     }
 
     /// Envoy un-ejects hosts on its interval timer and slowly forgets past ejections.
@@ -163,6 +213,31 @@ impl DataPlane {
         for h in self.hosts.values_mut() {
             if h.ejected_until.is_some_and(|t| t <= now) {
                 h.ejected_until = None;
+            }
+        }
+    }
+
+    /// Connects to blackholed hosts whose connect timeout has expired fail
+    /// now: outlier detection only learns of a blackhole this late. Hosts
+    /// that left the endpoints meanwhile are gone from Envoy too.
+    fn connect_timeouts(&mut self, world: &World) {
+        let now = world.now;
+        let (due, hanging): (Vec<HangingConnect>, Vec<HangingConnect>) =
+            std::mem::take(&mut self.hanging)
+                .into_iter()
+                .partition(|h| h.due <= now);
+        self.hanging = hanging;
+        for h in due {
+            let Some(service) = world
+                .mesh
+                .service(&h.cluster.service.namespace, &h.cluster.service.name)
+                .cloned()
+            else {
+                continue;
+            };
+            let cluster = self.cluster(world, h.client, &service, h.cluster.subset.as_deref());
+            if cluster.hosts.iter().any(|c| c.endpoint.pod == h.pod) {
+                self.connect_failure(now, h.client, &cluster, h.pod);
             }
         }
     }
@@ -187,8 +262,21 @@ impl DataPlane {
         c
     }
 
-    /// One request from client `ci`.
+    /// One request from client `ci`: its outcome (a request that hangs in
+    /// a connect to a blackholed host ends in the client's timeout).
     pub fn request(&mut self, world: &World, ci: usize) -> Outcome {
+        self.send(world, ci).0
+    }
+
+    /// One request: its outcome, and true when it hangs until the client's
+    /// timeout (a connect to a blackholed host).
+    fn send(&mut self, world: &World, ci: usize) -> (Outcome, bool) {
+        let outcome = self.attempts(world, ci);
+        let hung = outcome == Outcome::error(0, NO_ANSWER);
+        (outcome, hung)
+    }
+
+    fn attempts(&mut self, world: &World, ci: usize) -> Outcome {
         let Some(target) = self.target_service(world).cloned() else {
             return Outcome::error(503, "NC");
         };
@@ -240,6 +328,17 @@ impl DataPlane {
                     zone: h.endpoint.zone.clone(),
                     canary: world.is_canary_pod(h.endpoint.pod),
                 };
+            }
+            if h.endpoint.blackholed {
+                // The SYN is dropped: Envoy waits out its connect timeout
+                // (then counts the failure), but the client gives up first.
+                self.hanging.push(HangingConnect {
+                    due: world.now + CONNECT_TIMEOUT,
+                    client: ci,
+                    cluster: cluster.key.clone(),
+                    pod: h.endpoint.pod,
+                });
+                return Outcome::error(0, NO_ANSWER);
             }
             tried.push(h.endpoint.pod);
             self.connect_failure(world.now, ci, &cluster, h.endpoint.pod);
@@ -313,6 +412,11 @@ impl DataPlane {
         let Some(settings) = cluster.outlier else {
             return;
         };
+        // Envoy ignores errors of a host it has already ejected (late
+        // connect timeouts do not prolong its ejection).
+        if self.ejected(now, ci, &cluster.key, pod) {
+            return;
+        }
         let ejected_now = cluster
             .hosts
             .iter()
@@ -454,6 +558,41 @@ mod tests {
             after,
         );
         assert_eq!(by_c, 0.0);
+    }
+
+    #[test]
+    fn blackholed_hosts_fail_over_only_after_the_connect_timeout() {
+        let (mut world, mut dp) = setup("suites/topologies/zone-failover.yaml");
+        let mut m = TrafficMatrix::default();
+        run(&mut world, &mut dp, &mut m, 30);
+        let zone = Zone::from("us-east-1c");
+        let spot = world.zone_nodes(&zone, Some(crate::profile::CapacityType::Spot));
+        world.spot_loss(&zone, None);
+        for n in spot {
+            world.nodes[n.0].blackholes = true;
+        }
+        run(&mut world, &mut dp, &mut m, 60);
+        // Every request of zone c's clients hangs, and counts when the
+        // client gives up (2 s later), until the first connect timeouts
+        // (10 s) let outlier detection eject the silent hosts.
+        let hung = |w| share(&m, "us-east-1c", |o| *o == Outcome::error(0, NO_ANSWER), w);
+        assert_eq!(
+            hung(Window { from: 30, to: 32 }),
+            0.0,
+            "nothing counted yet"
+        );
+        assert_eq!(hung(Window { from: 32, to: 40 }), 1.0);
+        assert_eq!(
+            share(
+                &m,
+                "us-east-1c",
+                Outcome::is_success,
+                Window { from: 30, to: 40 }
+            ),
+            0.0
+        );
+        let after = Window { from: 43, to: 60 };
+        assert_eq!(share(&m, "us-east-1c", Outcome::is_success, after), 1.0);
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct Node {
     /// When the instance vanished (Spot reclaim): its pods stop at once, but
     /// Kubernetes only notices after the node-monitor grace period.
     pub lost_at: Option<SimTime>,
+    /// Once lost, the instance's address drops packets (connects time out)
+    /// instead of refusing them: Spot loss in mode `blackhole`.
+    pub blackholes: bool,
 }
 
 impl Node {
@@ -63,6 +66,7 @@ pub fn nodes_from_profile(profile: &ClusterProfile) -> Vec<Node> {
                     labels,
                     cordoned: false,
                     lost_at: None,
+                    blackholes: false,
                 });
             }
         }

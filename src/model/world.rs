@@ -743,6 +743,7 @@ impl World {
         for n in &nodes {
             self.nodes[n.0].lost_at = None;
             self.nodes[n.0].cordoned = false;
+            self.nodes[n.0].blackholes = false;
         }
         // A restore ends any drain of those nodes.
         for d in &mut self.drains {

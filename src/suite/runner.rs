@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::assert::{self, Check, Ctx, Memory};
 use crate::backend::Backend;
 use crate::chaos;
+use crate::mesh::proxy::CLIENT_TIMEOUT;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::report::{FailoverLatency, RunReport, StepResult, StepStatus, Timeline, TimelinePoint};
 use crate::suite::format::{Action, WaitSpec};
@@ -215,6 +216,11 @@ fn execute(
     }
 }
 
+/// How long after an event a matrix scraped by Prometheus can still count
+/// requests answered before it: one 1 s scrape interval, plus half a
+/// second from counting each sample at its interval's midpoint.
+pub const MEASURED_LAG: SimDuration = SimDuration::millis(1500);
+
 /// Every client zone at >= 99% success over the last 5 seconds.
 fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
     let to = now.0 / 1000;
@@ -235,28 +241,43 @@ fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
 }
 
 /// Seconds from the disruption to the first second in which >= 99% of the
-/// zone's clients' requests succeed, and the requests lost before it. Only
-/// seconds before `until` (the zone's restore) count: recovery by restore is
-/// not failover.
+/// zone's clients' requests succeed, and the requests lost before it.
+/// Seconds count from the first whole one after the disruption. Failures
+/// may show only `delay` after it (a request hung in a blackhole counts at
+/// the client's timeout; a scraped matrix lags, [`MEASURED_LAG`]) while
+/// answers from before it may still be counted after it: a good second
+/// counts only if no second after it, up to `delay` past the disruption,
+/// failed. Only seconds before `until` (the zone's restore) count:
+/// recovery by restore is not failover.
 pub fn recovery_after(
     m: &TrafficMatrix,
     zone: &Zone,
     from: SimTime,
     until: Option<SimTime>,
+    delay: SimDuration,
 ) -> (Option<f64>, u64) {
-    let start = from.0 / 1000;
+    let start = from.0.div_ceil(1000);
     let end = until.map_or(m.len_seconds(), |t| (t.0 / 1000).min(m.len_seconds()));
-    let mut lost = 0;
-    for s in start..end {
-        let w = crate::telemetry::Window { from: s, to: s + 1 };
-        let o = m.outcomes(zone, w);
+    let settled = (from + delay).0.div_ceil(1000);
+    // (requests, successes) of a second.
+    let second = |s: u64| {
+        let o = m.outcomes(zone, crate::telemetry::Window { from: s, to: s + 1 });
         let total: u64 = o.values().sum();
         let ok: u64 = o
             .iter()
             .filter(|(k, _)| k.is_success())
             .map(|(_, n)| n)
             .sum();
-        if total > 0 && ok as f64 / total as f64 >= 0.99 {
+        (total, ok)
+    };
+    let good = |(total, ok): (u64, u64)| total > 0 && ok as f64 / total as f64 >= 0.99;
+    let failed = |(total, ok): (u64, u64)| total > 0 && !good((total, ok));
+    let mut lost = 0;
+    for s in start..end {
+        let (total, ok) = second(s);
+        if good((total, ok))
+            && !(s + 1..=settled.min(end.saturating_sub(1))).any(|t| failed(second(t)))
+        {
             return (Some((s as f64 - from.as_secs_f64()).max(0.0)), lost);
         }
         lost += total - ok;
@@ -277,10 +298,14 @@ fn failover_latencies(
             .iter()
             .find(|(z, t)| z == zone && t >= at)
             .map(|(_, t)| *t);
-        let (m_latency, m_lost) = recovery_after(measured, zone, *at, restore);
+        // Failures show at the latest when a hung request's client gives
+        // up, and a scraped matrix lags by MEASURED_LAG more.
+        let (model_delay, scraped_delay) = (CLIENT_TIMEOUT, CLIENT_TIMEOUT + MEASURED_LAG);
+        let delay = if is_model { model_delay } else { scraped_delay };
+        let (m_latency, m_lost) = recovery_after(measured, zone, *at, restore, delay);
         let (p_latency, p_lost) = match (is_model, predicted) {
             (true, _) => (m_latency, m_lost),
-            (false, Some(p)) => recovery_after(p, zone, *at, restore),
+            (false, Some(p)) => recovery_after(p, zone, *at, restore, model_delay),
             (false, None) => (None, 0),
         };
         out.push(FailoverLatency {

@@ -7,6 +7,10 @@ use serde::Serialize;
 
 use crate::zone::Zone;
 
+/// Flag of a request without any HTTP answer (code 0: the client saw a
+/// connect failure or gave up waiting).
+pub const NO_ANSWER: &str = "conn";
+
 /// What became of one request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

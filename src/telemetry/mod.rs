@@ -8,4 +8,4 @@ pub mod prometheus;
 pub mod promql;
 pub mod query;
 
-pub use matrix::{Outcome, TrafficMatrix, Window};
+pub use matrix::{NO_ANSWER, Outcome, TrafficMatrix, Window};

@@ -49,7 +49,7 @@ fn outcome(labels: &BTreeMap<String, String>) -> Option<(Zone, Outcome)> {
         }
     } else if code == 0 {
         // The client saw no HTTP answer at all (connect failure or timeout at the proxy).
-        Outcome::error(0, "conn")
+        Outcome::error(0, crate::telemetry::NO_ANSWER)
     } else {
         // Envoy's response flag is not visible to the client.
         Outcome::error(code, "-")

@@ -4,6 +4,12 @@
 //! file-based xDS from the mesh model, one `zonechaos loadgen` per zone,
 //! and a real Prometheus whose PromQL answers the assertions. The model's
 //! own simulated traffic runs alongside as the prediction.
+//!
+//! Spot loss kills the lost pods (`refuse`: connections refused at once).
+//! When the suite uses mode `blackhole`, the pods of that zone's Spot
+//! nodes run in a network namespace of their own ([`super::netns`]) whose
+//! link goes down with the nodes, so connects to them time out; suites
+//! without it need no namespaces (nor root).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::backend::local::envoy::{BOOTSTRAP_FILE, proxy_config, write_atomically};
 use crate::backend::local::find_envoy;
+use crate::backend::local::netns::{ZoneNet, ip_binary};
 use crate::backend::sim::SimBackend;
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
 use crate::mesh::config::MeshService;
@@ -22,6 +29,7 @@ use crate::model::pod::{PodId, PodPhase};
 use crate::model::rollout::RolloutStatus;
 use crate::model::world::{Event, PdbStatus};
 use crate::process::{Managed, find_binary, free_port, spawn, spawn_quiet};
+use crate::profile::CapacityType;
 use crate::suite::Suite;
 use crate::suite::format::Action;
 use crate::telemetry::TrafficMatrix;
@@ -82,6 +90,44 @@ pub struct LocalBackend {
     prometheus: Prometheus,
     started: Instant,
     started_unix: f64,
+    /// Per zone spot-lost in mode `blackhole`: the network of its Spot pods.
+    nets: BTreeMap<Zone, ZoneNet>,
+}
+
+/// Zones the suite spot-loses in mode `blackhole` (steps and finally).
+pub fn blackhole_zones(suite: &Suite) -> Vec<Zone> {
+    let mut zones: Vec<Zone> = suite
+        .steps
+        .iter()
+        .chain(&suite.finally)
+        .filter_map(|s| match &s.action {
+            Action::SpotLoss(l) if l.mode.as_deref() == Some(crate::chaos::BLACKHOLE) => {
+                Some(Zone(l.zone.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    zones.sort();
+    zones.dedup();
+    zones
+}
+
+/// A network namespace per zone in `zones`, before anything else runs:
+/// without root or namespaces the error says so and how to do without.
+fn zone_nets(zones: &[Zone], dir: &Path) -> Result<BTreeMap<Zone, ZoneNet>, String> {
+    let mut nets = BTreeMap::new();
+    if zones.is_empty() {
+        return Ok(nets);
+    }
+    let ip = ip_binary().ok_or(
+        "spot-loss mode blackhole needs iproute2 (`ip`), root and network namespaces; install iproute2 and run as root, or use mode: refuse",
+    )?;
+    for zone in zones {
+        let log = dir.join(format!("netns-{zone}.log"));
+        let net = ZoneNet::create(&ip, &log).map_err(|e| e.to_string())?;
+        nets.insert(zone.clone(), net);
+    }
+    Ok(nets)
 }
 
 fn unix_now() -> f64 {
@@ -120,6 +166,7 @@ impl LocalBackend {
             .prefix("zonechaos-local-")
             .tempdir()
             .map_err(|e| e.to_string())?;
+        let nets = zone_nets(&blackhole_zones(suite), dir.path())?;
         let prom_addr = addr(free_port().map_err(|e| e.to_string())?);
         let mut backend = LocalBackend {
             model,
@@ -133,6 +180,7 @@ impl LocalBackend {
             prometheus: Prometheus::placeholder(prom_addr),
             started: Instant::now(),
             started_unix: unix_now(),
+            nets,
         };
         backend.sync_pods()?;
         for zone in &suite.load.zones {
@@ -222,10 +270,30 @@ impl LocalBackend {
         self.pods.get(&pod.0).map_or(addr(9), |p| p.addr)
     }
 
+    /// Blackholes a zone's namespace while the model has lost its Spot
+    /// nodes in mode `blackhole`, and brings it back once they are
+    /// restored (before new pods start in it).
+    fn sync_links(&mut self) -> Result<(), String> {
+        let world = &self.model.world;
+        for (zone, net) in &mut self.nets {
+            let down = world
+                .nodes
+                .iter()
+                .any(|n| &n.zone == zone && n.blackholes && !n.is_up());
+            if down != net.is_blackholed() {
+                net.set_blackholed(down)
+                    .map_err(|e| format!("zone {zone}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Mirrors the model's pods into echo processes: bound pods on running
-    /// nodes run; pods on lost nodes are SIGKILLed (connections refused);
+    /// nodes run; pods on lost nodes are SIGKILLed (connections refused, or
+    /// after their namespace went dark in mode `blackhole`, dropped);
     /// deleted pods stop gracefully.
     fn sync_pods(&mut self) -> Result<(), String> {
+        self.sync_links()?;
         let world = &self.model.world;
         let mut start = Vec::new();
         for (i, pod) in world.pods.iter().enumerate() {
@@ -245,10 +313,13 @@ impl LocalBackend {
             }
         }
         for i in start {
-            let (pod, zone, rollout, version, startup) = {
+            let (pod, zone, rollout, version, startup, spot) = {
                 let w = &self.model.world;
                 let p = &w.pods[i];
                 let zone = w.pod_zone(p).map(Zone::to_string).unwrap_or_default();
+                let spot = p
+                    .node
+                    .is_some_and(|n| w.nodes[n.0].capacity == CapacityType::Spot);
                 let wl = &w.workloads[p.workload];
                 let startup = p.ready_at.map_or(0, |t| t.0.saturating_sub(w.now.0));
                 (
@@ -257,9 +328,18 @@ impl LocalBackend {
                     wl.name.name.clone(),
                     p.template_hash.clone(),
                     startup,
+                    spot,
                 )
             };
-            let mut cmd = Command::new(&self.binaries.app);
+            // Pods of a blackhole zone's Spot nodes run in its namespace.
+            let net = self.nets.get(&Zone(zone.clone())).filter(|_| spot);
+            let (mut cmd, listen) = match net {
+                Some(n) => (
+                    n.command(&self.binaries.app),
+                    SocketAddr::from((n.pod_addr(), 0)),
+                ),
+                None => (Command::new(&self.binaries.app), addr(0)),
+            };
             cmd.args([
                 "echo",
                 "--zone",
@@ -271,7 +351,9 @@ impl LocalBackend {
                 "--version",
                 &version,
             ])
-            .args(["--listen", "127.0.0.1:0", "--ready-after"])
+            .arg("--listen")
+            .arg(listen.to_string())
+            .arg("--ready-after")
             .arg(startup.to_string());
             let log = self.dir.path().join(format!("{pod}.log"));
             let (m, lines) = spawn(
@@ -340,6 +422,15 @@ impl LocalBackend {
         self.pods.values().filter(|p| p.process.is_some()).count()
     }
 
+    /// Host-side interfaces of the zones' network namespaces (mode
+    /// `blackhole`), with their holder processes: gone when the backend is.
+    pub fn net_interfaces(&self) -> Vec<(String, Option<u32>)> {
+        self.nets
+            .values()
+            .map(|n| (n.host_interface(), n.holder_pid()))
+            .collect()
+    }
+
     /// Where the run's files (configs, logs, Prometheus data) live.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -373,11 +464,15 @@ impl Backend for LocalBackend {
 
     fn apply(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
         if let Action::SpotLoss(s) = action
-            && s.mode.as_deref() == Some("blackhole")
+            && s.mode.as_deref() == Some(crate::chaos::BLACKHOLE)
+            && !self.nets.contains_key(&Zone(s.zone.clone()))
         {
-            return Err(BackendError(
-                "spot-loss mode blackhole is not available on the local backend in this version (it needs a network namespace per zone); use mode: refuse".into(),
-            ));
+            // Namespaces are made at start for every blackhole step of the
+            // suite; an action from elsewhere finds none.
+            return Err(BackendError(format!(
+                "spot-loss mode blackhole of {} needs the zone's network namespace, made when the run starts from a suite that uses it; use mode: refuse",
+                s.zone
+            )));
         }
         // Chaos happens now on the wall clock: bring the model there first.
         self.catch_up()?;

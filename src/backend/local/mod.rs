@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod envoy;
+pub mod netns;
 pub mod process;
 
 pub use backend::{Binaries, LocalBackend};
