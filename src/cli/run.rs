@@ -232,10 +232,12 @@ fn run_local(
     }
     let starting = std::time::Instant::now();
     let mut backend = crate::backend::local::LocalBackend::start(suite, binaries).map_err(|e| {
-        CliError::infrastructure(
-            format!("local backend did not start: {e}"),
-            "scripts/install-deps.sh installs what is missing",
-        )
+        let hint = if e.contains("needs root") {
+            "run as root, or use spot-loss mode: refuse"
+        } else {
+            "scripts/install-deps.sh installs what is missing"
+        };
+        CliError::infrastructure(format!("local backend did not start: {e}"), hint)
     })?;
     if !quiet {
         super::eprint_line(&format!(

@@ -95,6 +95,7 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
     let matrix = backend.matrix().unwrap_or_default();
     let predicted = backend.predicted_matrix();
     let failover = failover_latencies(
+        suite,
         &memory,
         &matrix,
         predicted.as_ref(),
@@ -285,7 +286,17 @@ pub fn recovery_after(
     (None, lost)
 }
 
+/// True when a Spot loss of `zone` in the suite drops packets: its failed
+/// requests show only when the clients give up.
+fn hangs(suite: &Suite, zone: &Zone) -> bool {
+    suite.steps.iter().chain(&suite.finally).any(|s| {
+        matches!(&s.action, Action::SpotLoss(l)
+            if l.zone == zone.0 && l.mode.as_deref() == Some("blackhole"))
+    })
+}
+
 fn failover_latencies(
+    suite: &Suite,
     memory: &Memory,
     measured: &TrafficMatrix,
     predicted: Option<&TrafficMatrix>,
@@ -299,8 +310,14 @@ fn failover_latencies(
             .find(|(z, t)| z == zone && t >= at)
             .map(|(_, t)| *t);
         // Failures show at the latest when a hung request's client gives
-        // up, and a scraped matrix lags by MEASURED_LAG more.
-        let (model_delay, scraped_delay) = (CLIENT_TIMEOUT, CLIENT_TIMEOUT + MEASURED_LAG);
+        // up (blackhole only: refused connects fail at once), and a
+        // scraped matrix lags by MEASURED_LAG more.
+        let model_delay = if hangs(suite, zone) {
+            CLIENT_TIMEOUT
+        } else {
+            SimDuration::millis(0)
+        };
+        let scraped_delay = model_delay + MEASURED_LAG;
         let delay = if is_model { model_delay } else { scraped_delay };
         let (m_latency, m_lost) = recovery_after(measured, zone, *at, restore, delay);
         let (p_latency, p_lost) = match (is_model, predicted) {
@@ -346,5 +363,57 @@ fn timeline(m: &TrafficMatrix, suite: &Suite, marks: Vec<(f64, String)>) -> Time
         zones: suite.profile.zone_names().cloned().collect(),
         series,
         marks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::Outcome;
+
+    /// Zone c's clients: `(ok, failed)` requests per second from second 0.
+    fn matrix(seconds: &[(u64, u64)]) -> (TrafficMatrix, Zone) {
+        let c = Zone("us-east-1c".into());
+        let mut m = TrafficMatrix::default();
+        for (s, (ok, failed)) in seconds.iter().enumerate() {
+            let served = Outcome::Served {
+                zone: Zone("us-east-1a".into()),
+                canary: false,
+            };
+            m.record(s as u64, &c, served, *ok);
+            m.record(s as u64, &c, Outcome::error(503, "UF"), *failed);
+        }
+        (m, c)
+    }
+
+    #[test]
+    fn failover_is_the_first_good_second_unless_failures_show_later() {
+        // Lost at 2.0 s: second 2 half fails, 3 is good, 4 has one late
+        // failure (2%), from 5 on all good.
+        let (m, c) = matrix(&[
+            (50, 0),
+            (50, 0),
+            (25, 25),
+            (50, 0),
+            (49, 1),
+            (50, 0),
+            (50, 0),
+        ]);
+        let at = SimTime(2000);
+        assert_eq!(
+            recovery_after(&m, &c, at, None, SimDuration::millis(0)),
+            (Some(1.0), 25)
+        );
+        // Failures may surface up to 2.5 s late: second 3 is not trusted
+        // because second 4 failed; second 5 is.
+        assert_eq!(
+            recovery_after(&m, &c, at, None, SimDuration::millis(2500)),
+            (Some(3.0), 26)
+        );
+        // Recovery by the restore at 4 s is not failover.
+        assert_eq!(
+            recovery_after(&m, &c, at, Some(SimTime(3000)), SimDuration::millis(0)),
+            (None, 25)
+        );
     }
 }
