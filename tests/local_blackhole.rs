@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use zonechaos::backend::local::backend::blackhole_zones;
 use zonechaos::backend::local::netns::{NetnsError, ZoneNet, ip_binary};
+use zonechaos::chaos::blackhole_zones;
 use zonechaos::process::spawn;
 use zonechaos::suite::load_suite;
 use zonechaos::zone::Zone;

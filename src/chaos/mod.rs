@@ -12,6 +12,26 @@ use crate::zone::Zone;
 /// out) instead of refusing connections.
 pub const BLACKHOLE: &str = "blackhole";
 
+/// Zones the suite spot-loses in mode `blackhole` (steps and finally),
+/// sorted: where backends need a network of their own, and whose failed
+/// requests show only when the clients give up.
+pub fn blackhole_zones(suite: &crate::suite::Suite) -> Vec<Zone> {
+    let mut zones: Vec<Zone> = suite
+        .steps
+        .iter()
+        .chain(&suite.finally)
+        .filter_map(|s| match &s.action {
+            Action::SpotLoss(l) if l.mode.as_deref() == Some(BLACKHOLE) => {
+                Some(Zone(l.zone.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    zones.sort();
+    zones.dedup();
+    zones
+}
+
 /// Default drain timeout (kubectl drain has none; suites should bound it).
 pub const DEFAULT_DRAIN_TIMEOUT: SimDuration = SimDuration::secs(120);
 

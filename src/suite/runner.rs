@@ -286,15 +286,6 @@ pub fn recovery_after(
     (None, lost)
 }
 
-/// True when a Spot loss of `zone` in the suite drops packets: its failed
-/// requests show only when the clients give up.
-fn hangs(suite: &Suite, zone: &Zone) -> bool {
-    suite.steps.iter().chain(&suite.finally).any(|s| {
-        matches!(&s.action, Action::SpotLoss(l)
-            if l.zone == zone.0 && l.mode.as_deref() == Some("blackhole"))
-    })
-}
-
 fn failover_latencies(
     suite: &Suite,
     memory: &Memory,
@@ -303,6 +294,7 @@ fn failover_latencies(
     is_model: bool,
 ) -> Vec<FailoverLatency> {
     let mut out: Vec<FailoverLatency> = Vec::new();
+    let hanging = chaos::blackhole_zones(suite);
     for (zone, at) in &memory.disruptions {
         let restore = memory
             .restores
@@ -312,7 +304,7 @@ fn failover_latencies(
         // Failures show at the latest when a hung request's client gives
         // up (blackhole only: refused connects fail at once), and a
         // scraped matrix lags by MEASURED_LAG more.
-        let model_delay = if hangs(suite, zone) {
+        let model_delay = if hanging.contains(zone) {
             CLIENT_TIMEOUT
         } else {
             SimDuration::millis(0)

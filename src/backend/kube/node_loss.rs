@@ -26,7 +26,7 @@ impl LossMode {
     pub fn parse(mode: Option<&str>) -> Result<LossMode, String> {
         match mode.unwrap_or("refuse") {
             "refuse" => Ok(LossMode::Refuse),
-            "blackhole" => Ok(LossMode::Blackhole),
+            crate::chaos::BLACKHOLE => Ok(LossMode::Blackhole),
             other => Err(format!(
                 "unknown spot-loss mode {other:?}: use refuse or blackhole"
             )),

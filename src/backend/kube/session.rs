@@ -473,8 +473,8 @@ pub fn describe(action: &Action, target: &Target) -> String {
         Action::Wait(_) => format!("{}: wait on the wall clock", crate::chaos::title(action)),
         Action::SpotLoss(s) => {
             let how = match target {
-                Target::Kind(_) => match s.mode.as_deref().unwrap_or("refuse") {
-                    "blackhole" => {
+                Target::Kind(_) => match s.mode.as_deref() {
+                    Some(crate::chaos::BLACKHOLE) => {
                         "docker network disconnect --force kind <node> per spot node (packets dropped); Node objects deleted once NotReady"
                     }
                     _ => {

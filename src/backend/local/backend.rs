@@ -94,24 +94,6 @@ pub struct LocalBackend {
     nets: BTreeMap<Zone, ZoneNet>,
 }
 
-/// Zones the suite spot-loses in mode `blackhole` (steps and finally).
-pub fn blackhole_zones(suite: &Suite) -> Vec<Zone> {
-    let mut zones: Vec<Zone> = suite
-        .steps
-        .iter()
-        .chain(&suite.finally)
-        .filter_map(|s| match &s.action {
-            Action::SpotLoss(l) if l.mode.as_deref() == Some(crate::chaos::BLACKHOLE) => {
-                Some(Zone(l.zone.clone()))
-            }
-            _ => None,
-        })
-        .collect();
-    zones.sort();
-    zones.dedup();
-    zones
-}
-
 /// A network namespace per zone in `zones`, before anything else runs:
 /// without root or namespaces the error says so and how to do without.
 fn zone_nets(zones: &[Zone], dir: &Path) -> Result<BTreeMap<Zone, ZoneNet>, String> {
@@ -166,7 +148,7 @@ impl LocalBackend {
             .prefix("zonechaos-local-")
             .tempdir()
             .map_err(|e| e.to_string())?;
-        let nets = zone_nets(&blackhole_zones(suite), dir.path())?;
+        let nets = zone_nets(&crate::chaos::blackhole_zones(suite), dir.path())?;
         let prom_addr = addr(free_port().map_err(|e| e.to_string())?);
         let mut backend = LocalBackend {
             model,
