@@ -55,13 +55,15 @@ pub trait NodeLifecycle: Send {
 /// kind nodes are Docker containers.
 #[derive(Debug, Default)]
 pub struct DockerNodes {
+    runner: crate::backend::kube::cluster::SystemRunner,
     lost: BTreeMap<String, crate::backend::kube::node_loss::LostNode>,
 }
 
 impl NodeLifecycle for DockerNodes {
     fn lose(&mut self, nodes: &[NodeName], mode: LossMode) -> Result<serde_json::Value, String> {
         let names: Vec<String> = nodes.iter().map(|n| n.0.clone()).collect();
-        let lost = crate::backend::kube::node_loss::lose(&names, mode)?;
+        let lost = crate::backend::kube::node_loss::lose(&self.runner, &names, mode)
+            .map_err(|e| format!("{e} (hint: {})", e.hint()))?;
         let evidence = serde_json::json!({
             "containers": lost.iter().map(|l| serde_json::json!({"name": l.name, "ip": l.ip.map(|i| i.to_string())})).collect::<Vec<_>>(),
         });
@@ -76,7 +78,8 @@ impl NodeLifecycle for DockerNodes {
             .iter()
             .filter_map(|n| self.lost.remove(&n.0))
             .collect();
-        crate::backend::kube::node_loss::restore(&back)
+        crate::backend::kube::node_loss::restore(&self.runner, &back)
+            .map_err(|e| format!("{e} (hint: {})", e.hint()))
     }
 
     fn deletes_node_objects(&self) -> bool {

@@ -9,6 +9,9 @@
 
 use std::net::IpAddr;
 
+use crate::backend::kube::cluster::exec::run_command;
+use crate::backend::kube::cluster::{ClusterError, CommandRunner, PlannedCommand, Tool};
+
 /// The Docker network kind puts its nodes on.
 pub const KIND_NETWORK: &str = "kind";
 
@@ -46,84 +49,70 @@ pub struct LostNode {
 }
 
 /// `docker inspect` that prints a node container's address on the kind network.
-pub fn inspect_ip_command(node: &str) -> Vec<String> {
-    argv(&[
-        "docker",
-        "inspect",
-        "--format",
-        &format!("{{{{(index .NetworkSettings.Networks \"{KIND_NETWORK}\").IPAddress}}}}"),
-        node,
-    ])
+pub fn inspect_ip_command(node: &str) -> PlannedCommand {
+    let format = format!("{{{{(index .NetworkSettings.Networks \"{KIND_NETWORK}\").IPAddress}}}}");
+    docker(
+        &["inspect", "--format", &format, node],
+        format!("read the address of node {node}"),
+    )
 }
 
 /// The commands that make `node` vanish.
-pub fn loss_commands(node: &str, mode: LossMode) -> Vec<Vec<String>> {
+pub fn loss_commands(node: &str, mode: LossMode) -> Vec<PlannedCommand> {
     match mode {
-        LossMode::Refuse => vec![argv(&["docker", "kill", "--signal", "KILL", node])],
-        LossMode::Blackhole => vec![argv(&[
-            "docker",
-            "network",
-            "disconnect",
-            "--force",
-            KIND_NETWORK,
-            node,
-        ])],
+        LossMode::Refuse => vec![docker(
+            &["kill", "--signal", "KILL", node],
+            format!("kill node {node} (Spot loss, refuse)"),
+        )],
+        LossMode::Blackhole => vec![docker(
+            &["network", "disconnect", "--force", KIND_NETWORK, node],
+            format!("take node {node} off the network (Spot loss, blackhole)"),
+        )],
     }
 }
 
 /// The commands that bring a lost node back (its kubelet registers the Node
 /// again with the labels kind gave it).
-pub fn restore_commands(node: &LostNode) -> Vec<Vec<String>> {
-    let mut connect = vec!["docker", "network", "connect"];
-    let ip = node.ip.map(|ip| ip.to_string());
-    if let Some(ip) = &ip {
-        connect.extend(["--ip", ip.as_str()]);
-    }
-    connect.extend([KIND_NETWORK, node.name.as_str()]);
+pub fn restore_commands(node: &LostNode) -> Vec<PlannedCommand> {
+    let name = node.name.as_str();
     match node.mode {
         // A killed container lost its network attachment's runtime state
         // but not its configuration: starting it is enough.
-        LossMode::Refuse => vec![argv(&["docker", "start", &node.name])],
-        LossMode::Blackhole => vec![argv(&connect)],
+        LossMode::Refuse => vec![docker(&["start", name], format!("start node {name}"))],
+        LossMode::Blackhole => {
+            let ip = node.ip.map(|ip| ip.to_string());
+            let mut args = vec!["network", "connect"];
+            if let Some(ip) = &ip {
+                args.extend(["--ip", ip.as_str()]);
+            }
+            args.extend([KIND_NETWORK, name]);
+            vec![docker(
+                &args,
+                format!("put node {name} back on the network"),
+            )]
+        }
     }
 }
 
-fn argv(parts: &[&str]) -> Vec<String> {
-    parts.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// Runs one argument vector through duct, returning its trimmed stdout; the
-/// error names the command and carries its stderr.
-pub fn run(command: &[String]) -> Result<String, String> {
-    let (program, args) = command
-        .split_first()
-        .ok_or_else(|| "empty command".to_owned())?;
-    let out = duct::cmd(program, args)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| format!("cannot run {program}: {e} (is it installed and on PATH?)"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    } else {
-        Err(format!(
-            "`{}` failed ({}): {}",
-            command.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+fn docker(args: &[&str], purpose: String) -> PlannedCommand {
+    PlannedCommand::new(Tool::Docker, args, purpose)
+        .hint("is the Docker engine running, and is the kind cluster still there? (zonechaos cluster status)")
 }
 
 /// Loses `nodes` in `mode`: records each address first, then runs the loss
 /// commands. Returns what restore needs, for every node that was lost.
-pub fn lose(nodes: &[String], mode: LossMode) -> Result<Vec<LostNode>, String> {
+pub fn lose(
+    runner: &dyn CommandRunner,
+    nodes: &[String],
+    mode: LossMode,
+) -> Result<Vec<LostNode>, ClusterError> {
     let mut lost = Vec::new();
     for name in nodes {
-        let ip = run(&inspect_ip_command(name))?.parse::<IpAddr>().ok();
+        let ip = run_command(&inspect_ip_command(name), runner)?
+            .parse::<IpAddr>()
+            .ok();
         for c in loss_commands(name, mode) {
-            run(&c)?;
+            run_command(&c, runner)?;
         }
         lost.push(LostNode {
             name: name.clone(),
@@ -135,10 +124,10 @@ pub fn lose(nodes: &[String], mode: LossMode) -> Result<Vec<LostNode>, String> {
 }
 
 /// Brings lost nodes back.
-pub fn restore(nodes: &[LostNode]) -> Result<(), String> {
+pub fn restore(runner: &dyn CommandRunner, nodes: &[LostNode]) -> Result<(), ClusterError> {
     for n in nodes {
         for c in restore_commands(n) {
-            run(&c)?;
+            run_command(&c, runner)?;
         }
     }
     Ok(())
@@ -147,6 +136,11 @@ pub fn restore(nodes: &[LostNode]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::kube::cluster::{Output, RecordingRunner, SystemRunner};
+
+    fn lines(commands: &[PlannedCommand]) -> Vec<String> {
+        commands.iter().map(PlannedCommand::command_line).collect()
+    }
 
     #[test]
     fn modes_parse_with_refuse_by_default() {
@@ -158,32 +152,22 @@ mod tests {
     #[test]
     fn refuse_kills_and_restore_starts() {
         assert_eq!(
-            loss_commands("zc-worker3", LossMode::Refuse),
-            vec![argv(&["docker", "kill", "--signal", "KILL", "zc-worker3"])]
+            lines(&loss_commands("zc-worker3", LossMode::Refuse)),
+            ["docker kill --signal KILL zc-worker3"]
         );
         let n = LostNode {
             name: "zc-worker3".into(),
             ip: None,
             mode: LossMode::Refuse,
         };
-        assert_eq!(
-            restore_commands(&n),
-            vec![argv(&["docker", "start", "zc-worker3"])]
-        );
+        assert_eq!(lines(&restore_commands(&n)), ["docker start zc-worker3"]);
     }
 
     #[test]
     fn blackhole_disconnects_and_reconnects_at_the_old_address() {
         assert_eq!(
-            loss_commands("zc-worker3", LossMode::Blackhole),
-            vec![argv(&[
-                "docker",
-                "network",
-                "disconnect",
-                "--force",
-                "kind",
-                "zc-worker3"
-            ])]
+            lines(&loss_commands("zc-worker3", LossMode::Blackhole)),
+            ["docker network disconnect --force kind zc-worker3"]
         );
         let n = LostNode {
             name: "zc-worker3".into(),
@@ -191,35 +175,65 @@ mod tests {
             mode: LossMode::Blackhole,
         };
         assert_eq!(
-            restore_commands(&n),
-            vec![argv(&[
-                "docker",
-                "network",
-                "connect",
-                "--ip",
-                "172.18.0.5",
-                "kind",
-                "zc-worker3"
-            ])]
+            lines(&restore_commands(&n)),
+            ["docker network connect --ip 172.18.0.5 kind zc-worker3"]
         );
     }
 
     #[test]
     fn inspect_reads_the_kind_network_address() {
         let c = inspect_ip_command("n1");
-        assert_eq!(c[..3], argv(&["docker", "inspect", "--format"])[..]);
+        assert_eq!(c.program, Tool::Docker);
+        assert_eq!(c.args[..2], ["inspect", "--format"]);
         assert_eq!(
-            c[3],
+            c.args[2],
             "{{(index .NetworkSettings.Networks \"kind\").IPAddress}}"
         );
     }
 
     #[test]
+    fn lose_records_each_address_then_restores_there() {
+        let runner = RecordingRunner::new().answer("docker inspect", Output::ok("172.18.0.7\n"));
+        let lost = lose(&runner, &["w5".into()], LossMode::Blackhole).unwrap();
+        assert_eq!(lost[0].ip, Some("172.18.0.7".parse().unwrap()));
+        restore(&runner, &lost).unwrap();
+        let calls = runner.calls();
+        assert_eq!(calls.len(), 3, "{calls:?}");
+        assert!(calls[0].starts_with("docker inspect --format"), "{calls:?}");
+        assert_eq!(calls[1], "docker network disconnect --force kind w5");
+        assert_eq!(calls[2], "docker network connect --ip 172.18.0.7 kind w5");
+    }
+
+    #[test]
     fn a_failing_command_names_itself_and_its_stderr() {
-        let e = run(&argv(&["sh", "-c", "echo boom >&2; exit 3"])).unwrap_err();
-        assert!(e.contains("sh -c") && e.contains("boom"), "{e}");
-        let e = run(&argv(&["/nonexistent/docker"])).unwrap_err();
-        assert!(e.contains("cannot run /nonexistent/docker"), "{e}");
-        assert_eq!(run(&argv(&["echo", "ok"])).unwrap(), "ok");
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("docker");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\nif [ \"$1\" = start ]; then echo ok; exit 0; fi\necho boom >&2; exit 3\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let runner = SystemRunner::with_path(dir.path().as_os_str().to_owned());
+        let e = run_command(&loss_commands("w5", LossMode::Refuse)[0], &runner).unwrap_err();
+        let text = format!("{e} {}", e.hint());
+        assert!(
+            text.contains("docker kill") && text.contains("boom"),
+            "{text}"
+        );
+        let missing =
+            SystemRunner::with_path(tempfile::tempdir().unwrap().path().as_os_str().to_owned());
+        let e = run_command(&loss_commands("w5", LossMode::Refuse)[0], &missing).unwrap_err();
+        assert!(matches!(e, ClusterError::MissingTools { .. }), "{e}");
+        let n = LostNode {
+            name: "w5".into(),
+            ip: None,
+            mode: LossMode::Refuse,
+        };
+        assert_eq!(
+            run_command(&restore_commands(&n)[0], &runner).unwrap(),
+            "ok"
+        );
     }
 }

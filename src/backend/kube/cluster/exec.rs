@@ -311,6 +311,19 @@ pub fn cluster_exists(
     Ok(output.stdout.lines().any(|l| l.trim() == name.as_str()))
 }
 
+/// Runs one command outside a plan (chaos steps on kind nodes): its
+/// trimmed stdout, or the error a failed plan step would give.
+pub fn run_command(
+    command: &PlannedCommand,
+    runner: &dyn CommandRunner,
+) -> Result<String, ClusterError> {
+    let output = run_once(0, command, runner)?;
+    if !output.success() {
+        return Err(failure(0, command, &output));
+    }
+    Ok(output.stdout.trim().to_owned())
+}
+
 fn skip_reason(
     n: usize,
     command: &PlannedCommand,

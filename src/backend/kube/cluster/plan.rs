@@ -131,7 +131,8 @@ pub struct PlannedCommand {
 }
 
 impl PlannedCommand {
-    pub(super) fn new(program: Tool, args: &[&str], purpose: impl Into<String>) -> PlannedCommand {
+    /// `program args...` for `purpose`: rerunnable, run once, nothing shown.
+    pub fn new(program: Tool, args: &[&str], purpose: impl Into<String>) -> PlannedCommand {
         PlannedCommand {
             program,
             args: args.iter().map(|a| (*a).to_owned()).collect(),
@@ -160,7 +161,8 @@ impl PlannedCommand {
         self
     }
 
-    pub(super) fn hint(mut self, hint: impl Into<String>) -> PlannedCommand {
+    /// What to try when it fails.
+    pub fn hint(mut self, hint: impl Into<String>) -> PlannedCommand {
         self.hint = hint.into();
         self
     }
