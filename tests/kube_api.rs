@@ -21,7 +21,7 @@ use zonechaos::backend::kube::api::nodes::{
     NodeFilter, NodeReadiness, cordon, delete_node, node_readiness, uncordon,
 };
 use zonechaos::backend::kube::api::pdbs::read_pdb_statuses;
-use zonechaos::backend::kube::api::portforward::{PROMETHEUS_SELECTOR, find_pod};
+use zonechaos::backend::kube::api::portforward::find_pod;
 use zonechaos::backend::kube::api::rollouts::{
     PhaseReading, abort, promote, read_rollout, retry, set_image,
 };
@@ -30,6 +30,7 @@ use zonechaos::backend::kube::api::wait::{
     WaitOptions, wait_crd_established, wait_deployment_available, wait_node_gone, wait_pods_ready,
     wait_rollout_phase,
 };
+use zonechaos::backend::kube::render::prometheus::POD_SELECTOR as PROMETHEUS_SELECTOR;
 use zonechaos::model::clock::SimTime;
 use zonechaos::model::rollout::RolloutPhase;
 use zonechaos::model::world::PdbStatus;

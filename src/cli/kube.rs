@@ -15,10 +15,25 @@ fn target(args: &RunArgs) -> Result<Target, CliError> {
             &args.kind,
         )?))),
         _ => {
-            let context = args.existing.context.clone().ok_or_else(|| {
+            let context = args.existing.context.as_deref().ok_or_else(|| {
                 CliError::usage(
                     "--backend existing needs --context NAME",
                     "name the kubeconfig context to run against; it must be allow-listed (--allow-context)",
+                )
+            })?;
+            // Refused before anything, --plan included: a plan for a context
+            // that may not be touched is a plan for an accident.
+            let file = guard::default_allow_file();
+            let allowed = guard::allow_list(
+                &args.existing.allow_context,
+                std::env::var(guard::ALLOW_ENV).ok().as_deref(),
+                &file,
+            )
+            .map_err(|e| CliError::usage(e.to_string(), "fix or remove the allow-list file"))?;
+            let context = guard::check_context(context, &allowed, &file).map_err(|e| {
+                CliError::usage(
+                    e.to_string(),
+                    "chaos runs only against contexts you allow-listed",
                 )
             })?;
             Ok(Target::Existing {
@@ -43,23 +58,6 @@ pub fn run_on_cluster(
             "pass --namespace zonechaos (or zonechaos-<something>)",
         )
     })?;
-    let allow_file = guard::default_allow_file();
-    let allowed = guard::allow_list(
-        &args.existing.allow_context,
-        std::env::var(guard::ALLOW_ENV).ok().as_deref(),
-        &allow_file,
-    )
-    .map_err(|e| CliError::usage(e.to_string(), "fix or remove the allow-list file"))?;
-    if let Target::Existing { context, .. } = &target {
-        // Refused before anything, --plan included: a plan for a context
-        // that may not be touched is a plan for an accident.
-        guard::check_context(context, &allowed, &allow_file).map_err(|e| {
-            CliError::usage(
-                e.to_string(),
-                "chaos runs only against contexts you allow-listed",
-            )
-        })?;
-    }
     if args.plan {
         super::lint::write_output(None, &plan(&target, &args.namespace, suites))?;
         return Ok(None);
@@ -71,19 +69,13 @@ pub fn run_on_cluster(
             target.name()
         ));
     }
-    let session = KubeSession::open(
-        target,
-        &args.namespace,
-        args.existing.image.clone(),
-        &allowed,
-        &allow_file,
-    )
-    .map_err(|e| {
-        CliError::infrastructure(
-            e.to_string(),
-            "zonechaos run --plan shows every step; zonechaos cluster status tells what exists",
-        )
-    })?;
+    let session =
+        KubeSession::open(target, &args.namespace, args.existing.image.clone()).map_err(|e| {
+            CliError::infrastructure(
+                e.to_string(),
+                "zonechaos run --plan shows every step; zonechaos cluster status tells what exists",
+            )
+        })?;
     let mut reports = Vec::new();
     let mut failure = None;
     for suite in suites {

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
@@ -20,7 +21,7 @@ use crate::backend::kube::backend::{DockerNodes, EmulatedLoss, KubeBackend, Kube
 use crate::backend::kube::cluster::actions::MONITORING_NAMESPACE;
 use crate::backend::kube::cluster::{KindCluster, SystemRunner};
 use crate::backend::kube::guard;
-use crate::backend::kube::render::prometheus::PROMETHEUS_PORT;
+use crate::backend::kube::render::prometheus::{POD_SELECTOR, PROMETHEUS_PORT};
 use crate::backend::kube::render::{RenderOptions, RenderedManifest, render_paths};
 use crate::model::rollout::RolloutPhase;
 use crate::suite::Suite;
@@ -28,20 +29,21 @@ use crate::suite::format::Action;
 use crate::telemetry::query::PromQuery;
 use crate::topology::object::Kind;
 
+/// How long a deleted namespace may take to go.
+const NAMESPACE_GONE_TIMEOUT: Duration = Duration::from_secs(180);
+
 /// How long deployed workloads may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Label selector of the harness's Prometheus pod.
-const PROMETHEUS_POD: &str = "app=prometheus";
 
 /// Where the suites run.
 pub enum Target {
     /// A kind cluster the harness creates (or reuses) and owns.
     Kind(Box<KindCluster>),
-    /// A cluster the harness did not create: an allow-listed context.
+    /// A cluster the harness did not create: an allow-listed context (only
+    /// [`guard::check_context`] makes an [`guard::AllowedContext`]).
     Existing {
         /// The kubeconfig context.
-        context: String,
+        context: guard::AllowedContext,
         /// The kubeconfig file (default: `$KUBECONFIG` or `~/.kube/config`,
         /// read only).
         kubeconfig: Option<PathBuf>,
@@ -75,14 +77,12 @@ fn infra(message: impl Into<String>) -> BackendError {
 
 impl KubeSession {
     /// Connects: for kind, creates (or reuses) the cluster with everything
-    /// installed; for an existing context, checks it against the allow-list
-    /// and the namespace against the harness's own.
+    /// installed; for an existing (allow-listed) context, checks the
+    /// namespace against the harness's own.
     pub fn open(
         target: Target,
         namespace: &str,
         image: Option<String>,
-        allowed: &[guard::AllowedContext],
-        allow_file: &std::path::Path,
     ) -> Result<KubeSession, BackendError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -106,13 +106,12 @@ impl KubeSession {
                 context,
                 kubeconfig,
             } => {
-                guard::check_context(context, allowed, allow_file)
-                    .map_err(|e| infra(e.to_string()))?;
                 let path = kubeconfig
                     .clone()
                     .or_else(default_kubeconfig)
                     .ok_or_else(|| infra("no kubeconfig: pass --kubeconfig or set KUBECONFIG"))?;
-                let client = runtime.block_on(client_from(path, Some(context.clone())))?;
+                let client =
+                    runtime.block_on(client_from(path, Some(context.as_str().to_owned())))?;
                 let image = image.clone().ok_or_else(|| {
                     infra("--image is required on an existing cluster: the harness image (zonechaos echo/loadgen) must be pullable by its nodes, e.g. from your registry")
                 })?;
@@ -147,10 +146,7 @@ impl KubeSession {
                 return;
             }
             eprintln!("zonechaos: interrupted; deleting namespace {namespace}");
-            let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
-            let _ = api
-                .delete(&namespace, &kube::api::DeleteParams::default())
-                .await;
+            let _ = delete_namespace(&client, &namespace).await;
             if let Some(cluster) = cluster {
                 let _ = tokio::task::spawn_blocking(move || {
                     match cluster.finish(&SystemRunner::new()) {
@@ -170,8 +166,7 @@ impl KubeSession {
 
     fn check_namespace(&self) -> Result<(), BackendError> {
         let labels = self.runtime.block_on(async {
-            let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-                kube::Api::all(self.client.clone());
+            let api: kube::Api<Namespace> = kube::Api::all(self.client.clone());
             api.get_opt(&self.namespace)
                 .await
                 .map(|ns| ns.map(|n| n.metadata.labels.unwrap_or_default()))
@@ -219,7 +214,7 @@ impl KubeSession {
         self.wait_ready(suite)?;
         let pod = self
             .runtime
-            .block_on(find_pod(&self.client, MONITORING_NAMESPACE, PROMETHEUS_POD))
+            .block_on(find_pod(&self.client, MONITORING_NAMESPACE, POD_SELECTOR))
             .map_err(|e| infra(e.to_string()))?;
         let forward = self
             .runtime
@@ -289,7 +284,10 @@ impl KubeSession {
                 api::wait::wait_pods_ready(
                     &self.client,
                     &self.namespace,
-                    "zonechaos.dev/role=loadgen",
+                    &format!(
+                        "{}=loadgen",
+                        crate::backend::kube::render::loadgen::ROLE_LABEL
+                    ),
                     suite.load.zones.len(),
                     opts,
                 )
@@ -302,29 +300,27 @@ impl KubeSession {
     /// Deletes the suite's namespace and waits until it is gone, so the next
     /// suite starts from nothing.
     pub fn clean(&self) -> Result<(), BackendError> {
+        let gone = |n: Option<&Namespace>| match n {
+            None => api::wait::Verdict::Met,
+            Some(_) => api::wait::Verdict::NotYet("still terminating".into()),
+        };
         self.runtime
             .block_on(async {
-                let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-                    kube::Api::all(self.client.clone());
-                match api
-                    .delete(&self.namespace, &kube::api::DeleteParams::default())
+                delete_namespace(&self.client, &self.namespace)
                     .await
-                {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
-                    Err(e) => return Err(e.to_string()),
-                }
-                for _ in 0..180 {
-                    match api.get_opt(&self.namespace).await {
-                        Ok(None) => return Ok(()),
-                        Ok(Some(_)) => tokio::time::sleep(Duration::from_secs(1)).await,
-                        Err(e) => return Err(e.to_string()),
-                    }
-                }
-                Err(format!(
-                    "namespace {} still terminating after 3 minutes",
-                    self.namespace
-                ))
+                    .map_err(|e| e.to_string())?;
+                let namespaces: kube::Api<Namespace> = kube::Api::all(self.client.clone());
+                let what = format!("namespace {} gone", self.namespace);
+                api::await_condition(
+                    &namespaces,
+                    &self.namespace,
+                    &what,
+                    WaitOptions::timeout(NAMESPACE_GONE_TIMEOUT),
+                    gone,
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
             })
             .map_err(|e| infra(format!("cleaning up namespace {}: {e}", self.namespace)))
     }
@@ -364,6 +360,19 @@ pub fn workload_zones(suite: &Suite) -> std::collections::BTreeMap<String, crate
         }
     }
     out
+}
+
+/// Deletes a namespace; one already gone is fine.
+async fn delete_namespace(client: &Client, name: &str) -> Result<(), kube::Error> {
+    let namespaces: kube::Api<Namespace> = kube::Api::all(client.clone());
+    match namespaces
+        .delete(name, &kube::api::DeleteParams::default())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 async fn client_from(path: PathBuf, context: Option<String>) -> Result<Client, BackendError> {
@@ -413,7 +422,8 @@ pub fn plan(target: &Target, namespace: &str, suites: &[Suite]) -> String {
         }
         Target::Existing { context, .. } => {
             out.push_str(&format!(
-                "# existing cluster: context {context} must be allow-listed; namespace {namespace} must be the harness's (labelled {}={})\n",
+                "# existing cluster: context {} (allow-listed); namespace {namespace} must be the harness's (labelled {}={})\n",
+                context.as_str(),
                 guard::MANAGED_BY.0,
                 guard::MANAGED_BY.1
             ));

@@ -18,14 +18,6 @@ use tokio::task::JoinHandle;
 use super::error::ApiError;
 use super::wait::conditions::pod_ready;
 
-/// Label selector of the Istio Prometheus addon's server pod (the addon is
-/// the prometheus-community chart rendered into `samples/addons`; labels
-/// as that chart sets them, not checked here against Istio 1.30.3's file).
-/// Pass another selector to [`find_pod`] when Prometheus is installed
-/// differently.
-pub const PROMETHEUS_SELECTOR: &str =
-    "app.kubernetes.io/name=prometheus,app.kubernetes.io/component=server";
-
 /// The pod to forward to: a Ready pod if any (first by name), else none.
 pub fn pick_pod(pods: &[Pod]) -> Option<&Pod> {
     let mut ready: Vec<&Pod> = pods
@@ -37,7 +29,7 @@ pub fn pick_pod(pods: &[Pod]) -> Option<&Pod> {
 }
 
 /// Finds a Ready pod of `selector` in `namespace` (e.g. Prometheus in
-/// `istio-system` with [`PROMETHEUS_SELECTOR`]).
+/// `zonechaos-monitoring` with `app=prometheus`).
 pub async fn find_pod(
     client: &Client,
     namespace: &str,

@@ -14,6 +14,13 @@ use crate::backend::kube::cluster::pins::PROMETHEUS_IMAGE;
 /// Port of the Prometheus server.
 pub const PROMETHEUS_PORT: i64 = 9090;
 
+/// The label of the Prometheus pod, and the selector that finds it (for
+/// the port-forward).
+pub const POD_LABEL: (&str, &str) = ("app", "prometheus");
+
+/// [`POD_LABEL`] as a label selector.
+pub const POD_SELECTOR: &str = "app=prometheus";
+
 /// `prometheus.yml`: one job over annotated pods, 5 s interval (the suites
 /// measure failover in seconds).
 pub fn scrape_config() -> Value {
@@ -67,7 +74,7 @@ pub fn prometheus_manifest() -> Result<RenderedManifest, RenderError> {
         message: e.to_string(),
     })?;
     let ns = MONITORING_NAMESPACE;
-    let labels = json!({"app": "prometheus"});
+    let labels = json!({POD_LABEL.0: POD_LABEL.1});
     let mut pod_spec = json!({
         "serviceAccountName": "prometheus",
         "containers": [{
@@ -144,6 +151,13 @@ pub fn prometheus_manifest() -> Result<RenderedManifest, RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pod_selector_selects_the_rendered_pod() {
+        assert_eq!(POD_SELECTOR, format!("{}={}", POD_LABEL.0, POD_LABEL.1));
+        let yaml = prometheus_manifest().unwrap().yaml;
+        assert!(yaml.contains(&format!("{}: {}", POD_LABEL.0, POD_LABEL.1)), "{yaml}");
+    }
 
     #[test]
     fn scrape_config_uses_prometheus_spelling() {
