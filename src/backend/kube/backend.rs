@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 
 use crate::backend::kube::api::rollouts::set_image_and_env;
 use crate::backend::kube::api::{
@@ -300,8 +299,16 @@ impl KubeBackend {
         }
         if self.settings.emulate_loss {
             self.cordon_all(&nodes, true)?;
-            let deleted = self.force_delete_pods_on(&nodes)?;
-            evidence["forceDeleted"] = serde_json::json!(deleted);
+            let deleted = self
+                .runtime
+                .block_on(api::drain::force_delete_pods_on(
+                    &self.client,
+                    &self.settings.namespace,
+                    &nodes,
+                ))
+                .map_err(api_error)?;
+            evidence["forceDeleted"] =
+                serde_json::json!(deleted.iter().map(|p| &p.name).collect::<Vec<_>>());
         }
         evidence["provider"] = self.nodes.lose(&nodes, mode).map_err(BackendError)?;
         self.event(
@@ -333,30 +340,6 @@ impl KubeBackend {
         }
         self.lost.insert(zone, nodes);
         Ok(evidence)
-    }
-
-    fn force_delete_pods_on(&self, nodes: &[NodeName]) -> Result<Vec<String>, BackendError> {
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.settings.namespace);
-        self.runtime
-            .block_on(async {
-                let mut deleted = Vec::new();
-                for n in nodes {
-                    let lp = ListParams::default().fields(&format!("spec.nodeName={}", n.0));
-                    for p in pods.list(&lp).await?.items {
-                        let name = p.metadata.name.unwrap_or_default();
-                        match pods
-                            .delete(&name, &DeleteParams::default().grace_period(0))
-                            .await
-                        {
-                            Ok(_) => deleted.push(name),
-                            Err(kube::Error::Api(s)) if s.code == 404 => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-                Ok(deleted)
-            })
-            .map_err(|e| BackendError(format!("force-deleting pods of lost nodes: {e}")))
     }
 
     fn restore(&mut self, zone: &Zone) -> Result<serde_json::Value, BackendError> {
@@ -539,15 +522,11 @@ impl Backend for KubeBackend {
     }
 
     fn route_weights(&self) -> RouteWeights {
-        let ar = kube::api::ApiResource {
-            group: "networking.istio.io".into(),
-            version: "v1".into(),
-            api_version: "networking.istio.io/v1".into(),
-            kind: "VirtualService".into(),
-            plural: "virtualservices".into(),
+        let Some(vs) = api::apply::resource_for("networking.istio.io/v1", "VirtualService") else {
+            return RouteWeights::new();
         };
         let api: Api<DynamicObject> =
-            Api::namespaced_with(self.client.clone(), &self.settings.namespace, &ar);
+            Api::namespaced_with(self.client.clone(), &self.settings.namespace, &vs.resource);
         let Ok(list) = self.runtime.block_on(api.list(&ListParams::default())) else {
             return RouteWeights::new();
         };

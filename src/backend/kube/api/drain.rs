@@ -24,7 +24,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Client;
-use kube::api::{Api, EvictParams, ListParams};
+use kube::api::{Api, DeleteParams, EvictParams, ListParams};
 use tokio::time::Instant;
 
 use super::error::ApiError;
@@ -385,6 +385,42 @@ pub async fn drain_zone(
     drain_nodes(client, &nodes, opts).await
 }
 
+/// The pods `pods` (one namespace or all) bound to `node`.
+pub async fn pods_on_node(pods: &Api<Pod>, node: &NodeName) -> Result<Vec<Pod>, ApiError> {
+    Ok(pods
+        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
+        .await
+        .map_err(|e| ApiError::from_kube("list pods of", format!("Node {node}"), e))?
+        .items)
+}
+
+/// The abrupt counterpart of a drain: deletes `namespace`'s pods on `nodes`
+/// with no grace period and no Eviction API (PDBs are not consulted, as a
+/// reclaimed instance does not consult them). Pods already gone are fine.
+/// Returns the pods deleted.
+pub async fn force_delete_pods_on(
+    client: &Client,
+    namespace: &str,
+    nodes: &[NodeName],
+) -> Result<Vec<PodRef>, ApiError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let mut deleted = Vec::new();
+    for node in nodes {
+        for pod in pods_on_node(&pods, node).await? {
+            let pod = PodRef::new(namespace, pod.metadata.name.unwrap_or_default());
+            match pods
+                .delete(&pod.name, &DeleteParams::default().grace_period(0))
+                .await
+            {
+                Ok(_) => deleted.push(pod),
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(ApiError::from_kube("force-delete", pod.to_string(), e)),
+            }
+        }
+    }
+    Ok(deleted)
+}
+
 /// Drains the given nodes; see the module doc.
 pub async fn drain_nodes(
     client: &Client,
@@ -434,11 +470,7 @@ pub async fn drain_nodes(
     };
     let mut remaining: Vec<Candidate> = Vec::new();
     for node in nodes {
-        let list = pods_api
-            .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
-            .await
-            .map_err(|e| ApiError::from_kube("list pods of", format!("Node {node}"), e))?;
-        for pod in list.items {
+        for pod in pods_on_node(&pods_api, node).await? {
             let pref = PodRef::new(
                 pod.metadata.namespace.clone().unwrap_or_default(),
                 pod.metadata.name.clone().unwrap_or_default(),

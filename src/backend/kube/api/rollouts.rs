@@ -24,13 +24,9 @@ pub const CONFLICT_ATTEMPTS: u32 = 5;
 
 /// The Rollout resource: argoproj.io/v1alpha1, plural `rollouts`, namespaced.
 pub fn rollout_resource() -> ApiResource {
-    ApiResource {
-        group: "argoproj.io".into(),
-        version: "v1alpha1".into(),
-        api_version: "argoproj.io/v1alpha1".into(),
-        kind: "Rollout".into(),
-        plural: "rollouts".into(),
-    }
+    super::apply::resource_for("argoproj.io/v1alpha1", "Rollout")
+        .map(|k| k.resource)
+        .expect("the kind table lists argoproj.io/v1alpha1 Rollout")
 }
 
 fn api(client: &Client, namespace: &str) -> Api<DynamicObject> {

@@ -156,7 +156,10 @@ mod tests {
     fn the_pod_selector_selects_the_rendered_pod() {
         assert_eq!(POD_SELECTOR, format!("{}={}", POD_LABEL.0, POD_LABEL.1));
         let yaml = prometheus_manifest().unwrap().yaml;
-        assert!(yaml.contains(&format!("{}: {}", POD_LABEL.0, POD_LABEL.1)), "{yaml}");
+        assert!(
+            yaml.contains(&format!("{}: {}", POD_LABEL.0, POD_LABEL.1)),
+            "{yaml}"
+        );
     }
 
     #[test]
