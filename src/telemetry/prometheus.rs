@@ -2,7 +2,7 @@
 //! every load client and Envoy's admin `/stats/prometheus`), data in a
 //! temporary directory, started and stopped by the harness.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
@@ -77,7 +77,7 @@ impl Prometheus {
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if http_get(addr, "/-/ready").is_ok_and(|(code, _)| code == 200) {
+            if http_status(addr, "/-/ready").is_ok_and(|code| code == 200) {
                 return Ok(p);
             }
             if !p.process.is_running() {
@@ -107,49 +107,22 @@ impl Prometheus {
     }
 }
 
-/// A minimal HTTP/1.1 GET on loopback (status code and body).
-pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+/// The status code of a minimal HTTP/1.1 GET on loopback (readiness
+/// checks; answers are read by their status line only).
+pub fn http_status(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let code = text
+    let mut line = String::new();
+    std::io::BufReader::new(s).read_line(&mut line)?;
+    Ok(line
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    // Prometheus answers small bodies without chunking; de-chunk if needed.
-    let body = if text
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    Ok((code, body))
-}
-
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || after.len() < n {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = after[n..].trim_start_matches("\r\n");
-    }
-    out
+        .unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -174,8 +147,17 @@ mod tests {
     }
 
     #[test]
-    fn dechunks_chunked_bodies() {
-        assert_eq!(dechunk("5\r\nhello\r\n0\r\n\r\n"), "hello");
-        assert_eq!(dechunk("2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n"), "hello");
+    fn status_of_a_loopback_answer() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 512];
+            let _ = std::io::Read::read(&mut c, &mut buf);
+            c.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+        });
+        assert_eq!(http_status(addr, "/-/ready").unwrap(), 503);
+        server.join().unwrap();
     }
 }

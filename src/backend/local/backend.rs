@@ -33,7 +33,7 @@ use crate::profile::CapacityType;
 use crate::suite::Suite;
 use crate::suite::format::Action;
 use crate::telemetry::TrafficMatrix;
-use crate::telemetry::prometheus::{Prometheus, http_get};
+use crate::telemetry::prometheus::{Prometheus, http_status};
 use crate::telemetry::promql::{REQUESTS_BY_ZONE, matrix_from_series};
 use crate::zone::Zone;
 
@@ -125,7 +125,7 @@ fn addr(port: u16) -> SocketAddr {
 fn wait_http(addr: SocketAddr, path: &str, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if http_get(addr, path).is_ok_and(|(c, _)| c == 200) {
+        if http_status(addr, path).is_ok_and(|c| c == 200) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));
