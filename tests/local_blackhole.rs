@@ -4,8 +4,9 @@
 //! back; nothing of it outlives its guard; and without the privileges the
 //! mode needs, a suite using it fails before anything runs, saying why.
 //!
-//! Needs root (network namespaces, veth): elsewhere each test prints a
-//! notice and passes, unless ZONECHAOS_REQUIRE_LOCAL=1 (CI).
+//! Needs root (network namespaces, veth): elsewhere these tests are
+//! skipped (listed as ignored), unless ZONECHAOS_REQUIRE_REAL=1 (CI) makes
+//! that a failure (`tests/common/real.rs`).
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream};
@@ -21,6 +22,10 @@ use zonechaos::zone::Zone;
 
 #[path = "common/procs.rs"]
 mod procs;
+#[path = "common/real.rs"]
+mod real;
+
+use real::{Need, panics_as_failure, trial};
 
 use procs::{alive, in_namespaces, netns};
 
@@ -31,7 +36,7 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A zone network, or None (skip) where namespaces are not available.
+/// A zone network (the trials that call this are gated on root).
 fn zone_net(dir: &Path) -> Option<ZoneNet> {
     let made = ip_binary()
         .ok_or_else(|| "no ip binary (iproute2)".to_owned())
@@ -43,11 +48,7 @@ fn zone_net(dir: &Path) -> Option<ZoneNet> {
         });
     match made {
         Ok(net) => Some(net),
-        Err(e) => {
-            assert!(std::env::var("ZONECHAOS_REQUIRE_LOCAL").is_err(), "{e}");
-            eprintln!("skipped: {e}");
-            None
-        }
+        Err(e) => panic!("network namespaces unavailable although root: {e}"),
     }
 }
 
@@ -90,7 +91,6 @@ fn connect(addr: SocketAddr) -> (Option<ErrorKind>, Duration) {
     (r.err().map(|e| e.kind()), t.elapsed())
 }
 
-#[test]
 fn a_blackholed_zone_times_connects_out_and_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let Some(mut net) = zone_net(dir.path()) else {
@@ -123,7 +123,6 @@ fn a_blackholed_zone_times_connects_out_and_comes_back() {
     assert_eq!(connect(addr).0, None, "restored: the pod answers again");
 }
 
-#[test]
 fn dropping_a_zone_net_leaves_no_link_namespace_or_process() {
     let dir = tempfile::tempdir().unwrap();
     let Some(net) = zone_net(dir.path()) else {
@@ -147,7 +146,6 @@ fn dropping_a_zone_net_leaves_no_link_namespace_or_process() {
     assert!(users.is_empty(), "processes still in {ns:?}: {users:?}");
 }
 
-#[test]
 fn only_suites_using_blackhole_get_namespaces() {
     let zones = |f: &str| blackhole_zones(&load_suite(&repo().join("suites").join(f)).unwrap());
     assert_eq!(zones("zone-c-spot-loss.yaml"), Vec::<Zone>::new());
@@ -157,26 +155,16 @@ fn only_suites_using_blackhole_get_namespaces() {
     );
 }
 
-#[test]
 fn without_privileges_a_blackhole_suite_fails_before_anything_runs() {
     let have = zonechaos::backend::local::Binaries::find(
         PathBuf::from(env!("CARGO_BIN_EXE_zonechaos")),
         repo(),
     );
     let setpriv = Path::new("/usr/bin/setpriv");
-    if let Err(e) = have.as_ref().map_err(String::clone).and_then(|_| {
-        setpriv
-            .is_file()
-            .then_some(())
-            .ok_or_else(|| "no setpriv".to_owned())
-    }) {
-        assert!(std::env::var("ZONECHAOS_REQUIRE_LOCAL").is_err(), "{e}");
-        eprintln!("skipped: {e}");
-        return;
-    }
+    have.expect("gated on Envoy and Prometheus");
+    assert!(setpriv.is_file(), "no {} (util-linux)", setpriv.display());
     let dir = tempfile::tempdir().unwrap();
     // The same user without any capability: no namespaces, no links.
-    let started = Instant::now();
     let out = Command::new(setpriv)
         .args(["--bounding-set=-all", "--inh-caps=-all"])
         .arg(env!("CARGO_BIN_EXE_zonechaos"))
@@ -202,5 +190,13 @@ fn without_privileges_a_blackhole_suite_fails_before_anything_runs() {
         !stderr.contains("local mesh ready"),
         "nothing may start: {stderr}"
     );
-    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+fn main() {
+    real::run(vec![
+        trial("a_blackholed_zone_times_connects_out_and_comes_back", &[Need::Root], || panics_as_failure(a_blackholed_zone_times_connects_out_and_comes_back)),
+        trial("dropping_a_zone_net_leaves_no_link_namespace_or_process", &[Need::Root], || panics_as_failure(dropping_a_zone_net_leaves_no_link_namespace_or_process)),
+        trial("only_suites_using_blackhole_get_namespaces", &[], || panics_as_failure(only_suites_using_blackhole_get_namespaces)),
+        trial("without_privileges_a_blackhole_suite_fails_before_anything_runs", &[Need::Envoy, Need::Prometheus], || panics_as_failure(without_privileges_a_blackhole_suite_fails_before_anything_runs)),
+    ])
 }

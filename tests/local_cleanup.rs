@@ -2,8 +2,8 @@
 //! not when zonechaos itself is killed with SIGKILL mid-run (children die
 //! with their parent through PR_SET_PDEATHSIG); nor does a network
 //! namespace or veth of mode blackhole. Needs Envoy and Prometheus (and
-//! root for blackhole); skipped with a notice without them unless
-//! ZONECHAOS_REQUIRE_LOCAL=1.
+//! root for blackhole); skipped (listed as ignored) without them unless
+//! ZONECHAOS_REQUIRE_REAL=1 makes that a failure (`tests/common/real.rs`).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -11,22 +11,20 @@ use std::time::{Duration, Instant};
 
 #[path = "common/procs.rs"]
 mod procs;
+#[path = "common/real.rs"]
+mod real;
+
+use real::{Need, panics_as_failure, trial};
 
 use procs::{alive, children, in_namespaces, netns};
 
 /// Starts `zonechaos run SUITE --backend local`, waits until the mesh is up
 /// (Prometheus, 3 Envoys, 9 pods, 3 clients, plus `extra` children), calls
 /// `inspect` with the children, SIGKILLs zonechaos, and returns the
-/// children still alive 10 s later (None: skipped, no Envoy or Prometheus).
-fn kill_mid_run(suite: &str, extra: usize, inspect: impl FnOnce(&[u32])) -> Option<Vec<u32>> {
+/// children still alive 10 s later (the trials are gated on Envoy and
+/// Prometheus).
+fn kill_mid_run(suite: &str, extra: usize, inspect: impl FnOnce(&[u32])) -> Vec<u32> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let have =
-        zonechaos::backend::local::Binaries::find(env!("CARGO_BIN_EXE_zonechaos").into(), repo);
-    if let Err(e) = have {
-        assert!(std::env::var("ZONECHAOS_REQUIRE_LOCAL").is_err(), "{e}");
-        eprintln!("skipped: {e}");
-        return None;
-    }
     let dir = tempfile::tempdir().unwrap();
     let mut run = Command::new(env!("CARGO_BIN_EXE_zonechaos"))
         .args(["run", suite, "--backend", "local", "--report-dir"])
@@ -58,14 +56,12 @@ fn kill_mid_run(suite: &str, extra: usize, inspect: impl FnOnce(&[u32])) -> Opti
     while Instant::now() < deadline && kids.iter().any(|&k| alive(k)) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    Some(kids.into_iter().filter(|&k| alive(k)).collect())
+    kids.into_iter().filter(|&k| alive(k)).collect()
 }
 
-#[test]
 fn killing_zonechaos_kills_every_child() {
-    if let Some(left) = kill_mid_run("suites/zone-c-spot-loss.yaml", 0, |_| {}) {
-        assert!(left.is_empty(), "processes left behind: {left:?}");
-    }
+    let left = kill_mid_run("suites/zone-c-spot-loss.yaml", 0, |_| {});
+    assert!(left.is_empty(), "processes left behind: {left:?}");
 }
 
 /// Interfaces of a process's network namespace (`/proc/PID/net/dev`).
@@ -83,16 +79,8 @@ fn interfaces(pid: u32) -> Vec<String> {
 /// neither behind (the namespace dies with its last process, the veth with
 /// the namespace). Where namespaces are unavailable the suite cannot start
 /// (tests/local_blackhole.rs), so this test is skipped.
-#[test]
 fn killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth() {
-    if !Path::new("/proc/self/ns/net").exists() || effective_uid() != 0 {
-        assert!(
-            std::env::var("ZONECHAOS_REQUIRE_LOCAL").is_err(),
-            "not root"
-        );
-        eprintln!("skipped: not root");
-        return;
-    }
+    assert!(Path::new("/proc/self/ns/net").exists(), "no network namespaces");
     let host_ns = netns(std::process::id()).unwrap();
     let mut namespaces = Vec::new();
     let mut host_links = Vec::new();
@@ -113,9 +101,6 @@ fn killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth() {
             namespaces.push(ns);
         }
     });
-    let Some(left) = left else {
-        return;
-    };
     assert_eq!(
         namespaces.len(),
         1,
@@ -137,13 +122,9 @@ fn killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth() {
     );
 }
 
-/// The effective user id, from /proc (no unsafe code).
-fn effective_uid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|u| u.parse().ok())
-        .unwrap_or(u32::MAX)
+fn main() {
+    real::run(vec![
+        trial("killing_zonechaos_kills_every_child", &[Need::Envoy, Need::Prometheus], || panics_as_failure(killing_zonechaos_kills_every_child)),
+        trial("killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth", &[Need::Envoy, Need::Prometheus, Need::Root], || panics_as_failure(killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth)),
+    ])
 }

@@ -7,33 +7,26 @@
 //! finely at a 1 s scrape) and traffic shares within 5 points.
 //!
 //! Needs Envoy and Prometheus (scripts/install-deps.sh), and root for
-//! suites using spot-loss mode blackhole. Without them each test prints a
-//! notice and passes, unless ZONECHAOS_REQUIRE_LOCAL=1 (CI).
+//! suites using spot-loss mode blackhole. Without them each test is skipped
+//! (listed as ignored), unless ZONECHAOS_REQUIRE_REAL=1 (CI) makes that a
+//! failure (`tests/common/real.rs`).
 //! Runs take wall time (each suite's length), so they are slow tests.
 
 use std::path::{Path, PathBuf};
 
-use libtest_mimic::{Arguments, Failed, Trial};
+#[path = "common/files.rs"]
+mod files;
+
+use files::suite_files;
+#[path = "common/real.rs"]
+mod real;
+
+use libtest_mimic::Failed;
+use real::{Need, trial};
 use zonechaos::backend::local::{Binaries, LocalBackend};
 use zonechaos::report::{RunReport, Verdict};
 use zonechaos::suite::{load_suite, runner};
 use zonechaos::telemetry::{Outcome, TrafficMatrix, Window};
-
-fn suite_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("suites/ exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-        })
-        .collect();
-    files.sort();
-    files
-}
 
 /// Share of a client zone's requests per outcome label over a window.
 fn shares(
@@ -114,24 +107,9 @@ fn compare(
 
 fn run_local(path: &Path) -> Result<(), Failed> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let binaries = match Binaries::find(PathBuf::from(env!("CARGO_BIN_EXE_zonechaos")), repo) {
-        Ok(b) => b,
-        Err(e) if std::env::var("ZONECHAOS_REQUIRE_LOCAL").is_err() => {
-            eprintln!("skipped: {e}");
-            return Ok(());
-        }
-        Err(e) => return Err(Failed::from(e)),
-    };
+    let binaries = Binaries::find(PathBuf::from(env!("CARGO_BIN_EXE_zonechaos")), repo)?;
     let suite = load_suite(path).map_err(|e| Failed::from(e.to_string()))?;
-    let mut backend = match LocalBackend::start(&suite, binaries) {
-        Ok(b) => b,
-        // Mode blackhole without root: the suite cannot run here.
-        Err(e) if e.contains("needs root") && std::env::var("ZONECHAOS_REQUIRE_LOCAL").is_err() => {
-            eprintln!("skipped: {e}");
-            return Ok(());
-        }
-        Err(e) => return Err(Failed::from(e)),
-    };
+    let mut backend = LocalBackend::start(&suite, binaries)?;
     let report = runner::run(&suite, &mut backend, &mut ());
     let measured = zonechaos::backend::Backend::matrix(&mut backend)
         .map_err(|e| Failed::from(e.to_string()))?;
@@ -171,8 +149,17 @@ fn run_local(path: &Path) -> Result<(), Failed> {
     }
 }
 
+/// What a suite needs on this machine: Envoy and Prometheus, and root when
+/// it spot-loses a zone in mode blackhole (network namespaces).
+fn needs(path: &Path) -> Vec<Need> {
+    let mut needs = vec![Need::Envoy, Need::Prometheus];
+    if load_suite(path).is_ok_and(|s| !zonechaos::chaos::blackhole_zones(&s).is_empty()) {
+        needs.push(Need::Root);
+    }
+    needs
+}
+
 fn main() {
-    let args = Arguments::from_args();
     let trials = suite_files()
         .into_iter()
         .map(|path| {
@@ -180,8 +167,8 @@ fn main() {
                 "local::{}",
                 path.file_stem().unwrap_or_default().to_string_lossy()
             );
-            Trial::test(name, move || run_local(&path))
+            trial(name, &needs(&path), move || run_local(&path))
         })
         .collect();
-    libtest_mimic::run(&args, trials).exit();
+    real::run(trials)
 }

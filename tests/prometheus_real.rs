@@ -1,7 +1,7 @@
 //! Runs the real Prometheus binary (Debian package or PATH) with a generated
 //! config against a tiny in-test exporter, and reads the counters back as a
-//! traffic matrix. Skipped with a notice when Prometheus is absent, unless
-//! ZONECHAOS_REQUIRE_PROMETHEUS=1 (CI) makes its absence a failure.
+//! traffic matrix. Skipped (listed as ignored) when Prometheus is absent,
+//! unless ZONECHAOS_REQUIRE_REAL=1 (CI) makes its absence a failure.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -16,6 +16,11 @@ use zonechaos::telemetry::promql::{REQUESTS_BY_ZONE, matrix_from_series};
 use zonechaos::telemetry::{Outcome, Window};
 use zonechaos::zone::Zone;
 
+#[path = "common/real.rs"]
+mod real;
+
+use real::{Need, panics_as_failure, trial};
+
 fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -23,17 +28,9 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-#[test]
 fn prometheus_scrapes_counters_into_the_matrix() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Some(bin) = find_binary("prometheus", repo) else {
-        assert!(
-            std::env::var("ZONECHAOS_REQUIRE_PROMETHEUS").is_err(),
-            "prometheus required but not found: run scripts/install-deps.sh"
-        );
-        eprintln!("skipped: prometheus not installed (scripts/install-deps.sh installs it)");
-        return;
-    };
+    let bin = find_binary("prometheus", repo).expect("gated on Need::Prometheus");
     // An exporter whose counter grows by 10 every 100 ms (100 per second).
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let exporter = listener.local_addr().unwrap();
@@ -85,4 +82,12 @@ fn prometheus_scrapes_counters_into_the_matrix() {
     // About 100 per second over the seconds scraped (first sample is the baseline).
     assert!(by_b >= 200, "{served:?} from {series:?}");
     drop(prom);
+}
+
+fn main() {
+    real::run(vec![trial(
+        "prometheus_scrapes_counters_into_the_matrix",
+        &[Need::Prometheus],
+        || panics_as_failure(prometheus_scrapes_counters_into_the_matrix),
+    )])
 }

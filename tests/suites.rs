@@ -2,33 +2,29 @@
 //! the sim backend: it passes when every assertion holds or fails exactly as
 //! its `expect: fail` says.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+#[path = "common/files.rs"]
+mod files;
+
+use files::suite_files;
 use libtest_mimic::{Arguments, Failed, Trial};
 use zonechaos::backend::sim::SimBackend;
 use zonechaos::report::{StepStatus, Verdict};
 use zonechaos::suite::{load_suite, runner};
 
-fn suite_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("suites/ exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 fn run_sim(path: &Path) -> Result<(), Failed> {
     let suite = load_suite(path).map_err(|e| Failed::from(e.to_string()))?;
     let mut backend = SimBackend::new(&suite);
     let report = runner::run(&suite, &mut backend, &mut ());
+    // The whole JSON report, as users' tools read it (wall time aside): any
+    // change of a step, verdict, evidence or figure shows as a diff.
+    let mut json: serde_json::Value =
+        serde_json::from_str(&zonechaos::report::json::json(&report)).map_err(|e| e.to_string())?;
+    json["wall_ms"] = serde_json::Value::from(0);
+    let name = format!("report_{}", suite.name);
+    std::panic::catch_unwind(|| insta::assert_json_snapshot!(name, json))
+        .map_err(|_| Failed::from(format!("the JSON report of {} changed (cargo insta review)", suite.name)))?;
     if report.verdict == Verdict::Passed {
         return Ok(());
     }

@@ -109,11 +109,11 @@ pub(crate) mod test_support {
         run(loaded)
     }
 
-    /// Lints a file of `../shared/fixtures/seeds/`.
+    /// Lints a file of `suites/fixtures/source-design/`.
     pub fn lint_seed(name: &str) -> LintReport {
         lint_path(
             &Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/fixtures/seeds")
+                .join("suites/fixtures/source-design")
                 .join(name),
         )
     }

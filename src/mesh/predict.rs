@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn seed_without_admitted_rule_has_no_cluster() {
-        let w = world("../shared/fixtures/seeds/zone-aware-topology.yaml");
+        let w = world("suites/fixtures/source-design/zone-aware-topology.yaml");
         let target = w.mesh.service("default", "test").unwrap().clone();
         let c = Client::new(&w, &Zone::from("us-east-1a"), "default", 50.0);
         let p = predict(&w, &c, &target);

@@ -572,7 +572,7 @@ mod tests {
     fn shared_route_makes_the_second_rollout_invalid() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let loaded =
-            load_paths(&[root.join("../shared/fixtures/seeds/zone-aware-shared-route.yaml")])
+            load_paths(&[root.join("suites/fixtures/source-design/zone-aware-shared-route.yaml")])
                 .unwrap();
         let w = World::new(
             &Topology::new(loaded.objects),

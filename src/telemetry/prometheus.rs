@@ -152,8 +152,16 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let (mut c, _) = listener.accept().unwrap();
+            // Read the whole request first: closing with unread bytes
+            // would reset the connection before the client reads.
+            let mut seen = Vec::new();
             let mut buf = [0u8; 512];
-            let _ = std::io::Read::read(&mut c, &mut buf);
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match std::io::Read::read(&mut c, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
             c.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
                 .unwrap();
         });

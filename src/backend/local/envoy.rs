@@ -682,7 +682,7 @@ mod tests {
 
     const PINNED: &str = "suites/topologies/zone-pinned.yaml";
     const FAILOVER: &str = "suites/topologies/zone-failover.yaml";
-    const SEED: &str = "../shared/fixtures/seeds/zone-aware-topology.yaml";
+    const SEED: &str = "suites/fixtures/source-design/zone-aware-topology.yaml";
 
     fn world(path: &str) -> World {
         let loaded = load_paths(&[Path::new(env!("CARGO_MANIFEST_DIR")).join(path)]).unwrap();

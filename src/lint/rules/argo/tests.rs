@@ -32,10 +32,10 @@ fn lint(yaml: &str) -> Vec<Finding> {
     out.into_sorted()
 }
 
-/// Runs the Argo rules on a seed of `../shared/fixtures/seeds`.
+/// Runs the Argo rules on a seed of `suites/fixtures/source-design`.
 fn lint_seed(name: &str) -> Vec<Finding> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/seeds")
+        .join("suites/fixtures/source-design")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     lint(&text)
