@@ -18,6 +18,7 @@ pub mod model;
 pub mod process;
 pub mod profile;
 pub mod report;
+pub mod spec;
 pub mod suite;
 pub mod telemetry;
 pub mod topology;

@@ -14,7 +14,7 @@ use zonechaos::backend::kube::api::NodeName;
 use zonechaos::backend::kube::backend::{EmulatedLoss, KubeBackend, KubeSettings, NodeLifecycle};
 use zonechaos::backend::kube::node_loss::LossMode;
 use zonechaos::model::rollout::RolloutPhase;
-use zonechaos::suite::format::{Action, DrainSpec, RolloutArg, SpotLossSpec, ZoneArg};
+use zonechaos::spec::{Action, DrainSpec, RolloutArg, SpotLossSpec, ZoneArg};
 use zonechaos::suite::load_suite;
 use zonechaos::telemetry::query::PromQuery;
 use zonechaos::zone::Zone;
@@ -188,7 +188,7 @@ fn spot_loss_on_kind_stops_only_the_spot_nodes_and_restore_brings_them_back() {
             b.apply(&Action::SpotLoss(SpotLossSpec {
                 zone: "us-east-1c".into(),
                 notice: None,
-                mode: Some("blackhole".into()),
+                mode: Some(zonechaos::spec::SpotLossMode::Blackhole),
             }))
             .expect("spot loss works");
             b.apply(&Action::Restore(ZoneArg {
@@ -337,7 +337,7 @@ fn a_drain_runs_in_the_background_and_reports_when_done() {
         |b| {
             b.apply(&Action::Drain(DrainSpec {
                 zone: "us-east-1c".into(),
-                timeout: Some("30s".into()),
+                timeout: zonechaos::model::SimDuration::secs(30),
             }))
             .expect("drain starts");
             let zone = Zone("us-east-1c".into());
@@ -382,7 +382,7 @@ fn a_canary_sets_the_canary_image_and_the_suite_s_version_in_one_patch() {
         Box::new(EmulatedLoss),
         |b| {
             let ev = b
-                .apply(&Action::Canary(zonechaos::suite::format::CanarySpec {
+                .apply(&Action::Canary(zonechaos::spec::CanarySpec {
                     rollout: "test-c".into(),
                     image: "myapp:v2".into(),
                 }))

@@ -9,7 +9,7 @@ use zonechaos::backend::Backend;
 use zonechaos::backend::sim::SimBackend;
 use zonechaos::model::SimDuration;
 use zonechaos::model::world::EventKind;
-use zonechaos::suite::format::{Action, CanarySpec, DrainSpec, RolloutArg, SpotLossSpec, ZoneArg};
+use zonechaos::spec::{Action, CanarySpec, DrainSpec, RolloutArg, SpotLossSpec, ZoneArg};
 use zonechaos::suite::load_suite;
 
 #[derive(Debug, Clone)]
@@ -43,12 +43,12 @@ fn action(op: &Op) -> Option<Action> {
         Op::Wait(_) => return None,
         Op::SpotLoss(z, n) => Action::SpotLoss(SpotLossSpec {
             zone: ZONES[*z].into(),
-            notice: n.map(|s| format!("{s}s")),
+            notice: n.map(SimDuration::secs),
             mode: None,
         }),
         Op::Drain(z) => Action::Drain(DrainSpec {
             zone: ZONES[*z].into(),
-            timeout: Some("60s".into()),
+            timeout: SimDuration::secs(60),
         }),
         Op::Restore(z) => Action::Restore(ZoneArg {
             zone: ZONES[*z].into(),
@@ -172,7 +172,7 @@ proptest! {
     fn drains_never_break_a_budget(zones in proptest::collection::vec(0usize..3, 1..4), waits in proptest::collection::vec(1u64..40, 1..4)) {
         let mut b = backend("zone-pinned.yaml");
         for (z, wait) in zones.iter().zip(waits.iter().cycle()) {
-            b.apply(&Action::Drain(DrainSpec { zone: ZONES[*z].into(), timeout: Some("30s".into()) })).expect("drain starts");
+            b.apply(&Action::Drain(DrainSpec { zone: ZONES[*z].into(), timeout: SimDuration::secs(30) })).expect("drain starts");
             for _ in 0..*wait {
                 b.advance(SimDuration::secs(1)).expect("advance");
                 for (name, s) in b.pdb_statuses() {

@@ -5,13 +5,14 @@
 pub mod failover;
 pub mod pdb;
 pub mod rollout;
+pub mod tally;
 pub mod traffic;
 
 use std::collections::BTreeMap;
 
 use crate::backend::{Backend, RouteWeights};
 use crate::model::clock::{SimDuration, SimTime};
-use crate::suite::format::Action;
+use crate::spec::Action;
 use crate::telemetry::{TrafficMatrix, Window};
 use crate::topology::Topology;
 use crate::zone::Zone;
@@ -94,25 +95,14 @@ pub fn deadline(
     memory: &Memory,
     step_timeout: Option<SimDuration>,
 ) -> Option<SimTime> {
-    let dur = |d: &Option<String>, default: u64| {
-        d.as_deref()
-            .and_then(|t| crate::model::parse_duration(t).ok())
-            .unwrap_or(SimDuration::secs(default))
-    };
     let explicit = step_timeout.map(|t| started + t);
     match action {
         Action::AssertFailover(a) => {
-            let from = memory
-                .last_disruption(&Zone(a.zone.clone()))
-                .unwrap_or(started);
-            Some(explicit.unwrap_or(from + dur(&a.within, 60)).max(started))
+            let from = memory.last_disruption(&a.zone).unwrap_or(started);
+            Some(explicit.unwrap_or(from + a.within).max(started))
         }
-        Action::AssertRecovery(a) => Some(explicit.unwrap_or(started + dur(&a.within, 120))),
-        Action::AssertRollout(a) => a
-            .within
-            .as_ref()
-            .map(|_| started + dur(&a.within, 0))
-            .or(explicit),
+        Action::AssertRecovery(a) => Some(explicit.unwrap_or(started + a.within)),
+        Action::AssertRollout(a) => a.within.map(|w| started + w).or(explicit),
         _ => explicit,
     }
 }

@@ -1,14 +1,13 @@
 //! PDB behaviour during a zone drain.
 
 use crate::assert::{Check, Ctx};
-use crate::suite::format::PdbSpec;
-use crate::zone::Zone;
+use crate::spec::PdbSpec;
 
 /// The latest drain of zone X was blocked by budget P (refused evictions),
 /// with N pods left, and every other budget's disruptionsAllowed unchanged.
 pub fn pdb(a: &PdbSpec, ctx: &Ctx<'_>) -> Check {
-    let zone = Zone(a.drain_of.clone());
-    let Some(drain) = ctx.backend.last_drain(&zone) else {
+    let zone = &a.drain_of;
+    let Some(drain) = ctx.backend.last_drain(zone) else {
         return Check::new(
             false,
             format!("no drain of {zone} ran before this assertion"),
@@ -43,14 +42,14 @@ pub fn pdb(a: &PdbSpec, ctx: &Ctx<'_>) -> Check {
         problems.push(format!("the drain of {zone} completed: nothing blocked it"));
     }
     if let Some(n) = a.pods_left
-        && drain.pods_left != usize::try_from(n).unwrap_or(0)
+        && drain.pods_left != n
     {
         problems.push(format!(
             "{} pods left on {zone}, expected {n}",
             drain.pods_left
         ));
     }
-    if a.others_unchanged.unwrap_or(true) && !changed.is_empty() {
+    if a.others_unchanged && !changed.is_empty() {
         problems.push(format!("other budgets changed: {}", changed.join(", ")));
     }
     let evidence = serde_json::json!({

@@ -1,7 +1,7 @@
 //! Rollout state and per-zone canary route isolation.
 
 use crate::assert::{Check, Ctx};
-use crate::suite::format::{IsolationSpec, RolloutStateSpec};
+use crate::spec::{IsolationSpec, RolloutStateSpec};
 use crate::topology::argo::split_ref;
 
 /// Phase, step and canary weight of a Rollout.
@@ -18,10 +18,10 @@ pub fn rollout_state(a: &RolloutStateSpec, ctx: &Ctx<'_>) -> Check {
     let step = s
         .current_step_index
         .map_or_else(|| "-".to_owned(), |i| i.to_string());
-    if let Some(want) = &a.phase
-        && *want != phase
+    if let Some(want) = a.phase
+        && want != s.phase
     {
-        problems.push(format!("phase {phase}, expected {want}"));
+        problems.push(format!("phase {phase}, expected {want:?}"));
     }
     if let Some(want) = a.step
         && s.current_step_index != Some(want)

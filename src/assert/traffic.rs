@@ -2,59 +2,33 @@
 
 use std::collections::BTreeMap;
 
+use crate::assert::tally::{Tally, share};
 use crate::assert::{Check, Ctx, pct};
-use crate::model::clock::SimDuration;
-use crate::suite::format::{CrossZoneSpec, ErrorBudgetSpec};
-use crate::suite::parse_percent;
-use crate::telemetry::Outcome;
+use crate::spec::{CrossZoneSpec, ErrorBudgetSpec};
 use crate::zone::Zone;
 
-fn zones_or_all(zones: &[String], ctx: &Ctx<'_>) -> Vec<Zone> {
+fn zones_or_all(zones: &[Zone], ctx: &Ctx<'_>) -> Vec<Zone> {
     if zones.is_empty() {
         ctx.client_zones.to_vec()
     } else {
-        zones.iter().map(|z| Zone(z.clone())).collect()
+        zones.to_vec()
     }
-}
-
-fn window_of(w: &Option<String>, ctx: &Ctx<'_>) -> crate::telemetry::Window {
-    ctx.window(
-        w.as_deref()
-            .and_then(|t| crate::model::parse_duration(t).ok())
-            .unwrap_or(SimDuration::secs(30)),
-    )
 }
 
 /// For the listed client zones, no successful request served outside the
 /// client's zone (or at most `maxShare`), with at least `minRequests`
 /// successes per zone as evidence.
 pub fn no_cross_zone(a: &CrossZoneSpec, ctx: &Ctx<'_>) -> Check {
-    let window = window_of(&a.window, ctx);
-    let max = a
-        .max_share
-        .as_deref()
-        .and_then(parse_percent)
-        .unwrap_or(0.0);
-    let min = a.min_requests.unwrap_or(100);
+    let window = ctx.window(a.window);
+    let max = a.max_share.get();
+    let min = a.min_requests;
     let mut evidence = BTreeMap::new();
     let mut problems = Vec::new();
     for zone in zones_or_all(&a.zones, ctx) {
-        let outcomes = ctx.matrix.outcomes(&zone, window);
-        let ok: u64 = outcomes
-            .iter()
-            .filter(|(o, _)| o.is_success())
-            .map(|(_, n)| n)
-            .sum();
-        let cross: u64 = outcomes
-            .iter()
-            .filter(|(o, _)| o.serving_zone().is_some_and(|s| s != &zone))
-            .map(|(_, n)| n)
-            .sum();
-        let share = if ok == 0 {
-            0.0
-        } else {
-            cross as f64 / ok as f64
-        };
+        let tally = Tally::of(ctx, &zone, window);
+        let ok = tally.successes();
+        let cross = tally.served_where(|s| s != &zone);
+        let share = share(cross, ok, 0.0);
         evidence.insert(
             zone.to_string(),
             serde_json::json!({"successes": ok, "crossZone": cross, "share": share}),
@@ -91,29 +65,18 @@ pub fn no_cross_zone(a: &CrossZoneSpec, ctx: &Ctx<'_>) -> Check {
 
 /// At most `maxErrors` non-2xx per client zone over the window.
 pub fn error_budget(a: &ErrorBudgetSpec, ctx: &Ctx<'_>) -> Check {
-    let window = window_of(&a.window, ctx);
-    let max = a
-        .max_errors
-        .as_deref()
-        .and_then(parse_percent)
-        .unwrap_or(0.01);
-    let min = a.min_requests.unwrap_or(100);
+    let window = ctx.window(a.window);
+    let max = a.max_errors.get();
+    let min = a.min_requests;
     let mut evidence = BTreeMap::new();
     let mut problems = Vec::new();
     for zone in zones_or_all(&a.zones, ctx) {
-        let outcomes = ctx.matrix.outcomes(&zone, window);
-        let total: u64 = outcomes.values().sum();
-        let errors: BTreeMap<String, u64> = outcomes
-            .iter()
-            .filter(|(o, _)| !o.is_success())
-            .map(|(o, n)| (o.to_string(), *n))
-            .collect();
+        let tally = Tally::of(ctx, &zone, window);
+        let total = tally.total();
+        let errors = tally.errors();
         let failed: u64 = errors.values().sum();
-        let share = if total == 0 {
-            1.0
-        } else {
-            failed as f64 / total as f64
-        };
+        // No traffic at all counts as all failed: fail closed.
+        let share = share(failed, total, 1.0);
         evidence.insert(
             zone.to_string(),
             serde_json::json!({"requests": total, "errors": errors, "share": share}),
@@ -151,30 +114,4 @@ pub fn error_budget(a: &ErrorBudgetSpec, ctx: &Ctx<'_>) -> Check {
         message,
         serde_json::json!({"window": window, "maxErrors": max, "minRequests": min, "zones": evidence}),
     )
-}
-
-/// Successes of a client zone by serving zone, and errors, over a window.
-pub fn breakdown(
-    ctx: &Ctx<'_>,
-    zone: &Zone,
-    window: crate::telemetry::Window,
-) -> (u64, u64, BTreeMap<String, u64>) {
-    let outcomes = ctx.matrix.outcomes(zone, window);
-    let total: u64 = outcomes.values().sum();
-    let ok: u64 = outcomes
-        .iter()
-        .filter(|(o, _)| o.is_success())
-        .map(|(_, n)| n)
-        .sum();
-    let by: BTreeMap<String, u64> = outcomes
-        .iter()
-        .map(|(o, n)| match o {
-            Outcome::Served { zone, .. } => (format!("served by {zone}"), *n),
-            e => (e.to_string(), *n),
-        })
-        .fold(BTreeMap::new(), |mut m, (k, n)| {
-            *m.entry(k).or_default() += n;
-            m
-        });
-    (total, ok, by)
 }

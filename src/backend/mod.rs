@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::rollout::RolloutStatus;
 use crate::model::world::{Event, PdbStatus};
-use crate::suite::format::Action;
+use crate::spec::Action;
 use crate::telemetry::TrafficMatrix;
 use crate::zone::Zone;
 

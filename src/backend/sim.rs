@@ -10,8 +10,8 @@ use crate::model::World;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::rollout::RolloutStatus;
 use crate::model::world::{Event, PdbStatus};
+use crate::spec::Action;
 use crate::suite::Suite;
-use crate::suite::format::Action;
 use crate::telemetry::TrafficMatrix;
 use crate::topology::istio::VirtualServiceSpec;
 use crate::zone::Zone;
@@ -158,7 +158,7 @@ impl Backend for SimBackend {
             let before = budgets(&self.world);
             let evidence = crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
             self.drains.push((
-                Zone(d.zone.clone()),
+                d.zone.clone(),
                 self.world.drains.len() - 1,
                 self.world.now,
                 before,
@@ -172,7 +172,7 @@ impl Backend for SimBackend {
             let evidence = crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
             if !self.world.drains.is_empty() {
                 self.drains.push((
-                    Zone(s.zone.clone()),
+                    s.zone.clone(),
                     self.world.drains.len() - 1,
                     self.world.now,
                     before,

@@ -3,14 +3,8 @@
 //! processes and Envoy configuration.
 
 use crate::model::World;
-use crate::model::clock::SimDuration;
-use crate::model::clock::parse_duration;
-use crate::suite::format::Action;
+use crate::spec::{Action, SpotLossMode, WaitSpec};
 use crate::zone::Zone;
-
-/// The `spot-loss` mode whose lost addresses drop packets (connects time
-/// out) instead of refusing connections.
-pub const BLACKHOLE: &str = "blackhole";
 
 /// Zones the suite spot-loses in mode `blackhole` (steps and finally),
 /// sorted: where backends need a network of their own, and whose failed
@@ -21,9 +15,7 @@ pub fn blackhole_zones(suite: &crate::suite::Suite) -> Vec<Zone> {
         .iter()
         .chain(&suite.finally)
         .filter_map(|s| match &s.action {
-            Action::SpotLoss(l) if l.mode.as_deref() == Some(BLACKHOLE) => {
-                Some(Zone(l.zone.clone()))
-            }
+            Action::SpotLoss(l) if l.mode() == SpotLossMode::Blackhole => Some(l.zone.clone()),
             _ => None,
         })
         .collect();
@@ -32,15 +24,12 @@ pub fn blackhole_zones(suite: &crate::suite::Suite) -> Vec<Zone> {
     zones
 }
 
-/// Default drain timeout (kubectl drain has none; suites should bound it).
-pub const DEFAULT_DRAIN_TIMEOUT: SimDuration = SimDuration::secs(120);
-
 /// A human title of an action, for marks and reports.
 pub fn title(action: &Action) -> String {
     match action {
         Action::Wait(w) => match w {
-            crate::suite::format::WaitSpec::For(d) => format!("wait {d}"),
-            crate::suite::format::WaitSpec::Until { until } => format!("wait until {until}"),
+            WaitSpec::For(d) => format!("wait {d}"),
+            WaitSpec::Until(until) => format!("wait until {}", until.as_str()),
         },
         Action::SpotLoss(s) => format!(
             "spot-loss {}{}{}",
@@ -50,8 +39,7 @@ pub fn title(action: &Action) -> String {
                 .map(|n| format!(" (notice {n})"))
                 .unwrap_or_default(),
             s.mode
-                .as_ref()
-                .map(|m| format!(" [{m}]"))
+                .map(|m| format!(" [{}]", m.as_str()))
                 .unwrap_or_default()
         ),
         Action::Drain(d) => format!("drain {}", d.zone),
@@ -61,14 +49,12 @@ pub fn title(action: &Action) -> String {
         Action::Promote(r) => format!("promote {}", r.rollout),
         Action::Abort(r) => format!("abort {}", r.rollout),
         Action::AssertFailover(a) => {
-            format!("failover of {} clients to {}", a.zone, a.to.join(", "))
+            format!("failover of {} clients to {}", a.zone, join(&a.to))
         }
         Action::AssertNoCrossZone(a) => format!("no cross-zone traffic{}", zones_suffix(&a.zones)),
-        Action::AssertErrorBudget(a) => format!(
-            "error budget {}{}",
-            a.max_errors.as_deref().unwrap_or("1%"),
-            zones_suffix(&a.zones)
-        ),
+        Action::AssertErrorBudget(a) => {
+            format!("error budget {}{}", a.max_errors, zones_suffix(&a.zones))
+        }
         Action::AssertPdb(a) => format!("drain of {} blocked by {}", a.drain_of, a.blocked_by),
         Action::AssertRollout(a) => format!("rollout {} state", a.rollout),
         Action::AssertRouteIsolation(a) => {
@@ -78,62 +64,68 @@ pub fn title(action: &Action) -> String {
     }
 }
 
-fn zones_suffix(zones: &[String]) -> String {
+fn join(zones: &[Zone]) -> String {
+    zones
+        .iter()
+        .map(Zone::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn zones_suffix(zones: &[Zone]) -> String {
     if zones.is_empty() {
         String::new()
     } else {
-        format!(" ({})", zones.join(", "))
+        format!(" ({})", join(zones))
     }
 }
 
 /// The zone an action disrupts (for failover latency), if any.
 pub fn disrupted_zone(action: &Action) -> Option<Zone> {
     match action {
-        Action::SpotLoss(s) => Some(Zone(s.zone.clone())),
-        Action::Drain(d) => Some(Zone(d.zone.clone())),
+        Action::SpotLoss(s) => Some(s.zone.clone()),
+        Action::Drain(d) => Some(d.zone.clone()),
         _ => None,
     }
 }
 
 /// Applies an action to the world; returns evidence of what it did.
 pub fn apply(world: &mut World, action: &Action) -> Result<serde_json::Value, String> {
-    let dur = |d: &Option<String>| d.as_deref().and_then(|t| parse_duration(t).ok());
     match action {
         Action::SpotLoss(s) => {
-            let zone = Zone(s.zone.clone());
-            let nodes = world.zone_nodes(&zone, Some(crate::profile::CapacityType::Spot));
+            let zone = &s.zone;
+            let nodes = world.zone_nodes(zone, Some(crate::profile::CapacityType::Spot));
             let pods: Vec<String> = world
                 .pods
                 .iter()
                 .filter(|p| p.is_active() && p.node.is_some_and(|n| nodes.contains(&n)))
                 .map(|p| p.name.clone())
                 .collect();
-            world.spot_loss(&zone, dur(&s.notice));
+            world.spot_loss(zone, s.notice);
             // How the lost instances fail (now, or when the notice ends).
-            let blackhole = s.mode.as_deref() == Some(BLACKHOLE);
+            let blackhole = s.mode() == SpotLossMode::Blackhole;
             for n in &nodes {
                 world.nodes[n.0].blackholes = blackhole;
             }
             Ok(
-                serde_json::json!({"nodes": nodes.iter().map(|n| &world.nodes[n.0].name).collect::<Vec<_>>(), "pods": pods, "notice": s.notice, "mode": s.mode.as_deref().unwrap_or("refuse")}),
+                serde_json::json!({"nodes": nodes.iter().map(|n| &world.nodes[n.0].name).collect::<Vec<_>>(), "pods": pods, "notice": s.notice.map(|n| n.to_string()), "mode": s.mode().as_str()}),
             )
         }
         Action::Drain(d) => {
-            let zone = Zone(d.zone.clone());
-            let nodes = world.zone_nodes(&zone, None);
-            let timeout = dur(&d.timeout).unwrap_or(DEFAULT_DRAIN_TIMEOUT);
+            let nodes = world.zone_nodes(&d.zone, None);
+            let timeout = d.timeout;
             world.start_drain(nodes.clone(), timeout, false);
             Ok(
                 serde_json::json!({"nodes": nodes.iter().map(|n| &world.nodes[n.0].name).collect::<Vec<_>>(), "timeout": timeout.to_string()}),
             )
         }
         Action::Cordon(z) => {
-            let nodes = world.zone_nodes(&Zone(z.zone.clone()), None);
+            let nodes = world.zone_nodes(&z.zone, None);
             world.cordon(&nodes);
             Ok(serde_json::json!({"nodes": nodes.len()}))
         }
         Action::Restore(z) => {
-            world.restore(&Zone(z.zone.clone()));
+            world.restore(&z.zone);
             Ok(serde_json::json!({"zone": z.zone}))
         }
         Action::Canary(c) => world

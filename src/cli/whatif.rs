@@ -77,19 +77,9 @@ pub fn run(args: &WhatIfArgs) -> Result<Status, CliError> {
         .lose
         .iter()
         .map(|z| {
-            profile.zone_for_label_value(z).cloned().ok_or_else(|| {
-                CliError::usage(
-                    format!("'{z}' is not a zone of profile {}", profile.name),
-                    format!(
-                        "use one of {}",
-                        profile
-                            .zone_names()
-                            .map(Zone::as_str)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            })
+            profile
+                .resolve_zone(z)
+                .map_err(|e| CliError::usage(e.to_string(), e.hint()))
         })
         .collect::<Result<_, _>>()?;
     let service = match &args.service {

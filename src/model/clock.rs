@@ -96,14 +96,16 @@ pub struct BadDuration(pub String);
 
 /// Parses Go-style durations: a sequence of `<number><unit>` with units
 /// ms, s, m, h (a bare integer means seconds, as Argo's pause accepts).
+/// Every conversion is checked: a duration that does not fit in u64
+/// milliseconds is refused, never wrapped.
 pub fn parse_duration(text: &str) -> Result<SimDuration, BadDuration> {
-    let bad = || BadDuration(text.to_owned());
+    let bad = || BadDuration(crate::spec::quote(text));
     let t = text.trim();
     if t.is_empty() {
         return Err(bad());
     }
     if let Ok(secs) = t.parse::<u64>() {
-        return Ok(SimDuration::secs(secs));
+        return secs.checked_mul(1000).map(SimDuration).ok_or_else(bad);
     }
     let mut total = 0f64;
     let mut rest = t;
@@ -129,7 +131,30 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, BadDuration> {
         total += value * factor;
         rest = &rest[unit_len..];
     }
-    Ok(SimDuration(total.round() as u64))
+    // u64::MAX as f64 rounds up to 2^64, so `<` keeps the cast exact.
+    let ms = total.round();
+    if !(ms.is_finite() && ms < u64::MAX as f64) {
+        return Err(bad());
+    }
+    Ok(SimDuration(ms as u64))
+}
+
+impl<'de> serde::Deserialize<'de> for SimDuration {
+    /// Suite files write durations as text (`30s`, `2m`, `1h30m`): a bare
+    /// number is refused because its unit would be a guess.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SimDuration, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = SimDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as 30s, 500ms or 2m")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SimDuration, E> {
+                parse_duration(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 #[cfg(test)]
@@ -146,6 +171,33 @@ mod tests {
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn refuses_durations_that_overflow_instead_of_wrapping() {
+        // 18446744073709552 s * 1000 wraps a u64 (it finished a run in 0.4 s).
+        assert!(parse_duration("18446744073709552").is_err());
+        assert!(parse_duration("18446744073709552s").is_err());
+        assert!(parse_duration("1e400s").is_err());
+        assert!(parse_duration("99999999999999999999h").is_err());
+        assert_eq!(
+            parse_duration("18446744073709551"),
+            Ok(SimDuration(18_446_744_073_709_551_000))
+        );
+    }
+
+    #[test]
+    fn deserializes_text_only() {
+        let d: SimDuration = serde_json::from_str("\"1m30s\"").unwrap();
+        assert_eq!(d, SimDuration::secs(90));
+        let e = serde_json::from_str::<SimDuration>("30")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a duration such as 30s"), "{e}");
+        let e = serde_json::from_str::<SimDuration>("\"soon\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'soon' is not a duration"), "{e}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::topology::argo::{CanaryStep, RolloutSpec, split_ref};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// `.status.phase`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum RolloutPhase {
     /// Stable and fully available.
     Healthy,

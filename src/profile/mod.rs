@@ -328,9 +328,41 @@ impl ClusterProfile {
             .map(|z| &z.name)
     }
 
+    /// The zone a suite, flag or command line names (full name or alias),
+    /// or an error that says which zones the profile has. Every place that
+    /// takes a zone from a user resolves it here.
+    pub fn resolve_zone(&self, value: &str) -> Result<Zone, UnknownZone> {
+        self.zone_for_label_value(value)
+            .cloned()
+            .ok_or_else(|| UnknownZone {
+                value: crate::spec::quote(value),
+                profile: self.name.clone(),
+                known: self.zone_names().map(|z| z.to_string()).collect(),
+            })
+    }
+
     /// The spec of a zone.
     pub fn zone(&self, zone: &Zone) -> Option<&ZoneSpec> {
         self.zones.iter().find(|z| &z.name == zone)
+    }
+}
+
+/// A zone name the profile does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{value}' is not a zone of profile {profile}")]
+pub struct UnknownZone {
+    /// What was written (cut to a quotable length).
+    pub value: String,
+    /// The profile's name.
+    pub profile: String,
+    /// Its zones, in profile order.
+    pub known: Vec<String>,
+}
+
+impl UnknownZone {
+    /// How to fix it.
+    pub fn hint(&self) -> String {
+        format!("use one of {}", self.known.join(", "))
     }
 }
 

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::model::clock::{SimDuration, parse_duration};
+use crate::model::clock::SimDuration;
 use crate::model::world::ClusterTiming;
 use crate::profile::ClusterProfile;
-use crate::suite::format::{ACTION_KEYS, Action, COMMON_KEYS, Expectation, StepCommon, SuiteFile};
+use crate::spec::step::{ACTION_KEYS, COMMON_KEYS};
+use crate::spec::{Action, Expectation, StepCommon, SuiteFile};
 use crate::topology::yaml::{self, Node, PathSeg, Pos, Value};
 use crate::topology::{Kind, LoadIssueKind, SourceLoc, Topology, load_paths};
 use crate::zone::Zone;
@@ -43,10 +44,7 @@ impl Step {
 
     /// The step's timeout, if set.
     pub fn timeout(&self) -> Option<SimDuration> {
-        self.common
-            .timeout
-            .as_deref()
-            .and_then(|t| parse_duration(t).ok())
+        self.common.timeout
     }
 }
 
@@ -123,24 +121,37 @@ fn to_path(err: &serde_path_to_error::Path) -> Vec<PathSeg> {
         .collect()
 }
 
-/// Reads and validates a suite file.
-pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
-    let file: Arc<Path> = Arc::from(path);
-    let at0 = |message: String, hint: &str| SuiteError {
+/// An error at the top of a suite file (no better position known).
+fn at_start(file: &Arc<Path>, message: String, hint: &str) -> SuiteError {
+    SuiteError {
         loc: SourceLoc {
             file: file.clone(),
             pos: Pos::default(),
         },
         message,
         hint: hint.to_owned(),
-    };
+    }
+}
+
+/// Reads and validates a suite file.
+pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        at0(
+        at_start(
+            &Arc::from(path),
             format!("cannot read suite: {e}"),
             "pass an existing suite file, e.g. suites/zone-c-spot-loss.yaml",
         )
     })?;
-    let mut docs = yaml::parse_documents(&text).map_err(|e| SuiteError {
+    load_suite_str(&text, path)
+}
+
+/// Validates a suite given as text, as if read from `path` (positions name
+/// it; topology and profile paths are relative to its directory). For
+/// tests and tools that build suites in memory.
+pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
+    let file: Arc<Path> = Arc::from(path);
+    let at0 = |message: String, hint: &str| at_start(&file, message, hint);
+    let mut docs = yaml::parse_documents(text).map_err(|e| SuiteError {
         loc: SourceLoc {
             file: file.clone(),
             pos: e.pos,
@@ -198,21 +209,10 @@ pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
         });
     }
     let topology = Topology::new(loaded.objects);
-    let zone = |p: &[PathSeg], value: &str| -> Result<Zone, SuiteError> {
-        profile.zone_for_label_value(value).cloned().ok_or_else(|| {
-            ctx.err(
-                p,
-                format!("'{value}' is not a zone of profile {}", profile.name),
-                format!(
-                    "use one of {}",
-                    profile
-                        .zone_names()
-                        .map(Zone::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })
+    let zone = |p: &[PathSeg], value: &Zone| -> Result<Zone, SuiteError> {
+        profile
+            .resolve_zone(value.as_str())
+            .map_err(|e| ctx.err(p, e.to_string(), e.hint()))
     };
     if topology
         .find(Kind::Service, &raw.load.namespace, &raw.load.service)
@@ -244,33 +244,7 @@ pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
             .map(|(i, z)| zone(&crate::path!["load", "zones", i], z))
             .collect::<Result<_, _>>()?
     };
-    let dur = |p: &[PathSeg], v: &Option<String>| -> Result<Option<SimDuration>, SuiteError> {
-        v.as_deref()
-            .map(|t| {
-                parse_duration(t)
-                    .map_err(|e| ctx.err(p, e.to_string(), "write durations like 500ms, 10s, 5m"))
-            })
-            .transpose()
-    };
-    let defaults = ClusterTiming::default();
-    let timing = ClusterTiming {
-        node_monitor_grace: dur(
-            &crate::path!["timing", "nodeMonitorGrace"],
-            &raw.timing.node_monitor_grace,
-        )?
-        .unwrap_or(defaults.node_monitor_grace),
-        pod_startup: dur(
-            &crate::path!["timing", "podStartup"],
-            &raw.timing.pod_startup,
-        )?
-        .unwrap_or(defaults.pod_startup),
-        not_ready_toleration: dur(
-            &crate::path!["timing", "notReadyToleration"],
-            &raw.timing.not_ready_toleration,
-        )?
-        .unwrap_or(defaults.not_ready_toleration),
-        drain_retry: defaults.drain_retry,
-    };
+    let timing = raw.timing.resolve();
     let checker = StepChecker {
         ctx: &ctx,
         profile: &profile,
@@ -410,15 +384,6 @@ impl StepChecker<'_> {
                 "remove expect from this step",
             ));
         }
-        if let Some(t) = &common.timeout {
-            parse_duration(t).map_err(|e| {
-                self.ctx.err(
-                    &[here.clone(), crate::path!["timeout"].to_vec()].concat(),
-                    e.to_string(),
-                    "write durations like 30s, 2m",
-                )
-            })?;
-        }
         self.normalise(&here, &key, &mut action)?;
         Ok(Step {
             line,
@@ -427,25 +392,49 @@ impl StepChecker<'_> {
         })
     }
 
-    fn zone(&self, p: &[PathSeg], value: &mut String) -> Result<(), SuiteError> {
-        match self.profile.zone_for_label_value(value) {
-            Some(z) => {
-                *value = z.to_string();
-                Ok(())
-            }
-            None => Err(self.ctx.err(
-                p,
-                format!("'{value}' is not a zone of profile {}", self.profile.name),
-                format!(
-                    "use one of {}",
-                    self.profile
-                        .zone_names()
-                        .map(Zone::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
+    /// Resolves every zone the action names to the profile's full zone
+    /// name, and checks the Rollouts and PDBs it names exist.
+    fn normalise(
+        &self,
+        here: &[PathSeg],
+        key: &str,
+        action: &mut Action,
+    ) -> Result<(), SuiteError> {
+        let at = |field: &str, index: Option<usize>| {
+            let mut p = [here, &[PathSeg::from(key), PathSeg::from(field)]].concat();
+            p.extend(index.map(PathSeg::Index));
+            p
+        };
+        for (field, index, zone) in action.zones_mut() {
+            *zone = self
+                .profile
+                .resolve_zone(zone.as_str())
+                .map_err(|e| self.ctx.err(&at(field, index), e.to_string(), e.hint()))?;
         }
+        if let Some(name) = action.rollout() {
+            self.rollout(&at("rollout", None), name)?;
+        }
+        if let Action::AssertPdb(a) = action
+            && !self
+                .topology
+                .pdbs()
+                .any(|(o, _)| o.name.name == a.blocked_by)
+        {
+            let known: Vec<String> = self
+                .topology
+                .pdbs()
+                .map(|(o, _)| o.name.name.clone())
+                .collect();
+            return Err(self.ctx.err(
+                &at("blockedBy", None),
+                format!(
+                    "no PodDisruptionBudget named '{}' in the topology",
+                    crate::spec::quote(&a.blocked_by)
+                ),
+                format!("PDBs: {}", known.join(", ")),
+            ));
+        }
+        Ok(())
     }
 
     fn rollout(&self, p: &[PathSeg], name: &str) -> Result<(), SuiteError> {
@@ -459,7 +448,10 @@ impl StepChecker<'_> {
             .collect();
         Err(self.ctx.err(
             p,
-            format!("no Rollout named '{name}' in the topology"),
+            format!(
+                "no Rollout named '{}' in the topology",
+                crate::spec::quote(name)
+            ),
             format!(
                 "Rollouts: {}",
                 if known.is_empty() {
@@ -470,155 +462,4 @@ impl StepChecker<'_> {
             ),
         ))
     }
-
-    fn duration(&self, p: &[PathSeg], v: &Option<String>) -> Result<(), SuiteError> {
-        if let Some(t) = v {
-            parse_duration(t).map_err(|e| {
-                self.ctx
-                    .err(p, e.to_string(), "write durations like 500ms, 10s, 5m")
-            })?;
-        }
-        Ok(())
-    }
-
-    fn percent(&self, p: &[PathSeg], v: &Option<String>) -> Result<(), SuiteError> {
-        if let Some(t) = v {
-            parse_percent(t).ok_or_else(|| {
-                self.ctx.err(
-                    p,
-                    format!("'{t}' is not a percentage"),
-                    "write e.g. 99% or 0.5%",
-                )
-            })?;
-        }
-        Ok(())
-    }
-
-    fn normalise(
-        &self,
-        here: &[PathSeg],
-        key: &str,
-        action: &mut Action,
-    ) -> Result<(), SuiteError> {
-        let f = |field: &str| [here, &[PathSeg::from(key), PathSeg::from(field)]].concat();
-        let fi = |field: &str, i: usize| {
-            [
-                here,
-                &[PathSeg::from(key), PathSeg::from(field), PathSeg::Index(i)],
-            ]
-            .concat()
-        };
-        match action {
-            Action::Wait(w) => match w {
-                crate::suite::format::WaitSpec::For(d) => {
-                    self.duration(&[here, &[PathSeg::from(key)]].concat(), &Some(d.clone()))?
-                }
-                crate::suite::format::WaitSpec::Until { until } if until == "steady" => {}
-                crate::suite::format::WaitSpec::Until { until } => {
-                    return Err(self.ctx.err(
-                        &f("until"),
-                        format!("unknown wait condition '{until}'"),
-                        "use `until: steady`",
-                    ));
-                }
-            },
-            Action::SpotLoss(s) => {
-                self.zone(&f("zone"), &mut s.zone)?;
-                self.duration(&f("notice"), &s.notice)?;
-                if let Some(m) = &s.mode
-                    && m != "refuse"
-                    && m != "blackhole"
-                {
-                    return Err(self.ctx.err(
-                        &f("mode"),
-                        format!("unknown mode '{m}'"),
-                        "use refuse or blackhole",
-                    ));
-                }
-            }
-            Action::Drain(d) => {
-                self.zone(&f("zone"), &mut d.zone)?;
-                self.duration(&f("timeout"), &d.timeout)?;
-            }
-            Action::Cordon(z) | Action::Restore(z) => self.zone(&f("zone"), &mut z.zone)?,
-            Action::Canary(c) => self.rollout(&f("rollout"), &c.rollout)?,
-            Action::Promote(r) | Action::Abort(r) => self.rollout(&f("rollout"), &r.rollout)?,
-            Action::AssertFailover(a) => {
-                self.zone(&f("zone"), &mut a.zone)?;
-                for (i, z) in a.to.iter_mut().enumerate() {
-                    self.zone(&fi("to", i), z)?;
-                }
-                self.percent(&f("success"), &a.success)?;
-                self.duration(&f("within"), &a.within)?;
-                self.duration(&f("window"), &a.window)?;
-            }
-            Action::AssertNoCrossZone(a) => {
-                for (i, z) in a.zones.iter_mut().enumerate() {
-                    self.zone(&fi("zones", i), z)?;
-                }
-                self.duration(&f("window"), &a.window)?;
-                self.percent(&f("maxShare"), &a.max_share)?;
-            }
-            Action::AssertErrorBudget(a) => {
-                for (i, z) in a.zones.iter_mut().enumerate() {
-                    self.zone(&fi("zones", i), z)?;
-                }
-                self.duration(&f("window"), &a.window)?;
-                self.percent(&f("maxErrors"), &a.max_errors)?;
-            }
-            Action::AssertPdb(a) => {
-                self.zone(&f("drainOf"), &mut a.drain_of)?;
-                if !self
-                    .topology
-                    .pdbs()
-                    .any(|(o, _)| o.name.name == a.blocked_by)
-                {
-                    let known: Vec<String> = self
-                        .topology
-                        .pdbs()
-                        .map(|(o, _)| o.name.name.clone())
-                        .collect();
-                    return Err(self.ctx.err(
-                        &f("blockedBy"),
-                        format!(
-                            "no PodDisruptionBudget named '{}' in the topology",
-                            a.blocked_by
-                        ),
-                        format!("PDBs: {}", known.join(", ")),
-                    ));
-                }
-            }
-            Action::AssertRollout(a) => {
-                self.rollout(&f("rollout"), &a.rollout)?;
-                self.duration(&f("within"), &a.within)?;
-                if let Some(p) = &a.phase
-                    && !["Healthy", "Progressing", "Paused", "Degraded"].contains(&p.as_str())
-                {
-                    return Err(self.ctx.err(
-                        &f("phase"),
-                        format!("unknown phase '{p}'"),
-                        "use Healthy, Progressing, Paused or Degraded",
-                    ));
-                }
-            }
-            Action::AssertRouteIsolation(a) => self.rollout(&f("rollout"), &a.rollout)?,
-            Action::AssertRecovery(a) => {
-                self.zone(&f("zone"), &mut a.zone)?;
-                self.duration(&f("within"), &a.within)?;
-                self.duration(&f("window"), &a.window)?;
-                self.percent(&f("localShare"), &a.local_share)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Parses `99%`, `0.5%` or a fraction `0.99` into a fraction.
-pub fn parse_percent(text: &str) -> Option<f64> {
-    let t = text.trim();
-    let v = match t.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().ok()? / 100.0,
-        None => t.parse::<f64>().ok()?,
-    };
-    (0.0..=1.0).contains(&v).then_some(v)
 }

@@ -1,7 +1,7 @@
-//! Suites: the format, loading with file:line validation, and the runner.
+//! Suites: loading with file:line validation (the format itself is typed in
+//! [`crate::spec`]), and the runner.
 
-pub mod format;
 pub mod load;
 pub mod runner;
 
-pub use load::{Load, Step, Suite, SuiteError, load_suite, parse_percent};
+pub use load::{Load, Step, Suite, SuiteError, load_suite, load_suite_str};

@@ -9,7 +9,7 @@ use crate::chaos;
 use crate::mesh::proxy::CLIENT_TIMEOUT;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::report::{FailoverLatency, RunReport, StepResult, StepStatus, Timeline, TimelinePoint};
-use crate::suite::format::{Action, WaitSpec};
+use crate::spec::{Action, WaitSpec};
 use crate::suite::{Step, Suite};
 use crate::telemetry::{Outcome, TrafficMatrix};
 use crate::zone::Zone;
@@ -141,12 +141,10 @@ fn execute(
         |e: crate::backend::BackendError| (format!("backend: {e}"), serde_json::Value::Null);
     match &step.action {
         Action::Wait(WaitSpec::For(d)) => {
-            let d = crate::model::parse_duration(d)
-                .map_err(|e| (e.to_string(), serde_json::Value::Null))?;
-            backend.advance(d).map_err(infra)?;
+            backend.advance(*d).map_err(infra)?;
             Ok(None)
         }
-        Action::Wait(WaitSpec::Until { .. }) => {
+        Action::Wait(WaitSpec::Until(_)) => {
             let deadline = backend.now() + step.timeout().unwrap_or(STEADY_TIMEOUT);
             loop {
                 backend.advance(SimDuration::secs(1)).map_err(infra)?;
@@ -203,7 +201,7 @@ fn execute(
                 memory.disruptions.push((zone, now));
             }
             if let Action::Restore(z) = action {
-                memory.restores.push((Zone(z.zone.clone()), now));
+                memory.restores.push((z.zone.clone(), now));
             }
             marks.push((now.as_secs_f64(), title.to_owned()));
             // Drains run for a while: give them until their own timeout, as

@@ -219,7 +219,7 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
         LossMode::Drain => {
             for z in lost {
                 let nodes = world.zone_nodes(z, None);
-                world.start_drain(nodes, crate::chaos::DEFAULT_DRAIN_TIMEOUT, false);
+                world.start_drain(nodes, crate::spec::step::DEFAULT_DRAIN_TIMEOUT, false);
             }
             while world.drains.iter().any(|d| d.finished.is_none()) {
                 let next = world.now + world.timing.drain_retry;

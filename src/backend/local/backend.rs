@@ -30,8 +30,8 @@ use crate::model::rollout::RolloutStatus;
 use crate::model::world::{Event, PdbStatus};
 use crate::process::{Managed, find_binary, free_port, spawn, spawn_quiet};
 use crate::profile::CapacityType;
+use crate::spec::Action;
 use crate::suite::Suite;
-use crate::suite::format::Action;
 use crate::telemetry::TrafficMatrix;
 use crate::telemetry::prometheus::{Prometheus, http_status};
 use crate::telemetry::promql::{REQUESTS_BY_ZONE, matrix_from_series};
@@ -446,8 +446,8 @@ impl Backend for LocalBackend {
 
     fn apply(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
         if let Action::SpotLoss(s) = action
-            && s.mode.as_deref() == Some(crate::chaos::BLACKHOLE)
-            && !self.nets.contains_key(&Zone(s.zone.clone()))
+            && s.mode() == crate::spec::SpotLossMode::Blackhole
+            && !self.nets.contains_key(&s.zone)
         {
             // Namespaces are made at start for every blackhole step of the
             // suite; an action from elsewhere finds none.
