@@ -15,6 +15,7 @@ pub mod errors;
 pub mod lint;
 pub mod mesh;
 pub mod model;
+pub mod pins;
 pub mod process;
 pub mod profile;
 pub mod report;

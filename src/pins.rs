@@ -1,4 +1,6 @@
-//! Every pinned version the kind backend installs, in one place.
+//! Every pinned version zonechaos installs or downloads, in one place: what
+//! the kind backend installs, the harness image it builds, and the upstream
+//! CRDs `zonechaos crds fetch` downloads for `lint`'s schema check.
 //!
 //! Where each pin comes from:
 //! - kind `v0.30.0`: its default node image (`pkg/apis/config/defaults/image.go`
@@ -144,6 +146,15 @@ pub const PROMETHEUS_IMAGE: ImagePin = ImagePin {
     digest: None,
 };
 
+/// The harness image (`zonechaos echo` and `zonechaos loadgen`), built from
+/// the checkout's `Dockerfile` and tagged with the crate version; `render`
+/// and the kind cluster use it unless `--image` names another.
+pub const HARNESS_IMAGE: ImagePin = ImagePin {
+    repository: "zonechaos",
+    tag: env!("CARGO_PKG_VERSION"),
+    digest: None,
+};
+
 /// Every image pre-pulled and `kind load`ed besides the node image and the
 /// harness image.
 pub fn preloaded_images() -> Vec<ImagePin> {
@@ -173,5 +184,9 @@ mod tests {
         );
         assert_eq!(preloaded_images().len(), 4);
         assert!(ARGO_ROLLOUTS_INSTALL.url.contains(ARGO_ROLLOUTS_VERSION));
+        assert_eq!(
+            HARNESS_IMAGE.tag_reference(),
+            format!("zonechaos:{}", env!("CARGO_PKG_VERSION"))
+        );
     }
 }

@@ -131,8 +131,8 @@ impl ClusterError {
             }
             ClusterError::NoNodeImage { .. } => format!(
                 "set kubernetesVersion in the profile to one of {} or add the node image \
-                 (with its digest from the kind release notes) to src/backend/kube/cluster/pins.rs",
-                super::pins::KIND_NODE_IMAGES
+                 (with its digest from the kind release notes) to src/pins.rs",
+                crate::pins::KIND_NODE_IMAGES
                     .iter()
                     .map(|p| p.tag)
                     .collect::<Vec<_>>()
@@ -154,8 +154,8 @@ impl ClusterError {
             ),
             ClusterError::UnverifiedDownload { .. } => format!(
                 "run {} (it downloads the file and prints its sha256), check it, then pass \
-                 --argo-sha256 <digest> (or record it in src/backend/kube/cluster/pins.rs)",
-                super::pins::ARGO_PIN_SCRIPT
+                 --argo-sha256 <digest> (or record it in src/pins.rs)",
+                crate::pins::ARGO_PIN_SCRIPT
             ),
             ClusterError::Io { .. } => "check the path and its permissions".into(),
             ClusterError::Yaml { .. } => "this is a bug in zonechaos; please report it".into(),

@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 use super::actions::list_clusters;
 use super::error::{ClusterError, CommandFailure};
 use super::names::ClusterName;
-use super::pins::Sha256Pin;
 use super::plan::{Idempotency, Plan, PlannedCommand, Step, Tool};
+use crate::pins::Sha256Pin;
 
 /// Lines of stderr kept in a failure message.
 const STDERR_TAIL_LINES: usize = 15;

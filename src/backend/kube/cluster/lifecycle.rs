@@ -15,6 +15,7 @@ use super::kind_config::ClusterSize;
 use super::names::{self, ClusterName, KubeconfigPath};
 use super::plan::{Plan, Tool};
 use crate::backend::kube::render;
+use crate::pins;
 use crate::profile::ClusterProfile;
 
 /// How to create and treat a cluster.
@@ -38,11 +39,6 @@ pub struct ClusterOptions {
     pub keep: bool,
     /// sha256 of the Argo Rollouts install.yaml, for an unverified pin.
     pub argo_sha256: Option<String>,
-}
-
-/// The default harness image tag.
-pub fn default_harness_image() -> String {
-    format!("zonechaos:{}", env!("CARGO_PKG_VERSION"))
 }
 
 /// A kind cluster the harness creates and owns.
@@ -95,7 +91,9 @@ impl KindCluster {
             kubeconfig,
             cache_dir,
             project_dir: options.project_dir.unwrap_or_else(|| PathBuf::from(".")),
-            harness_image: options.harness_image.unwrap_or_else(default_harness_image),
+            harness_image: options
+                .harness_image
+                .unwrap_or_else(|| pins::HARNESS_IMAGE.tag_reference()),
             argo_sha256: options.argo_sha256,
             reuse: options.reuse,
             keep: options.keep,
