@@ -11,6 +11,7 @@ pub mod assert;
 pub mod backend;
 pub mod chaos;
 pub mod cli;
+pub mod download;
 pub mod errors;
 pub mod lint;
 pub mod mesh;

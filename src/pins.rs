@@ -63,6 +63,19 @@ pub enum Sha256Pin {
     },
 }
 
+impl Sha256Pin {
+    /// The digest a file must have: the verified one, else the digest the
+    /// user passed for an unverified pin; without either, why the pin is
+    /// unverified.
+    pub fn expected(self, override_hex: Option<&str>) -> Result<&str, &'static str> {
+        match (self, override_hex) {
+            (Sha256Pin::Verified(hex), _) => Ok(hex),
+            (Sha256Pin::Unverified { .. }, Some(hex)) => Ok(hex),
+            (Sha256Pin::Unverified { reason }, None) => Err(reason),
+        }
+    }
+}
+
 /// A file downloaded at install time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DownloadPin {

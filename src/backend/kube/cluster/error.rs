@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::plan::Tool;
+use crate::download::DownloadError;
 
 /// A cluster lifecycle failure.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,9 @@ pub enum ClusterError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A download failed (see [`DownloadError`]).
+    #[error("{0}")]
+    Download(DownloadError),
     /// A generated document could not be serialized.
     #[error("cannot write {what} as YAML: {message}")]
     Yaml {
@@ -158,6 +162,7 @@ impl ClusterError {
                 crate::pins::ARGO_PIN_SCRIPT
             ),
             ClusterError::Io { .. } => "check the path and its permissions".into(),
+            ClusterError::Download(err) => err.hint(),
             ClusterError::Yaml { .. } => "this is a bug in zonechaos; please report it".into(),
         }
     }
@@ -171,5 +176,33 @@ impl ClusterError {
                 | ClusterError::UserKubeconfig { .. }
                 | ClusterError::NoNodeImage { .. }
         )
+    }
+}
+
+/// A failed check keeps the cluster's messages: an unreadable file is
+/// [`ClusterError::Io`], another digest [`ClusterError::DigestMismatch`].
+impl From<DownloadError> for ClusterError {
+    fn from(err: DownloadError) -> ClusterError {
+        match err {
+            DownloadError::Io {
+                action,
+                path,
+                source,
+            } => ClusterError::Io {
+                action,
+                path,
+                source,
+            },
+            DownloadError::Mismatch {
+                path,
+                expected,
+                actual,
+            } => ClusterError::DigestMismatch {
+                path,
+                actual,
+                expected,
+            },
+            other => ClusterError::Download(other),
+        }
     }
 }
