@@ -9,6 +9,7 @@
 pub mod app;
 pub mod assert;
 pub mod backend;
+pub mod cache;
 pub mod chaos;
 pub mod cli;
 pub mod download;

@@ -12,7 +12,7 @@ use super::actions::{self, PlanInputs};
 use super::error::ClusterError;
 use super::exec::{self, CommandRunner, ExecOptions, ExecReport, StepOutcome};
 use super::kind_config::ClusterSize;
-use super::names::{self, ClusterName, KubeconfigPath};
+use super::names::{ClusterName, KubeconfigPath};
 use super::plan::{Plan, Tool};
 use crate::backend::kube::render;
 use crate::pins;
@@ -27,7 +27,7 @@ pub struct ClusterOptions {
     pub name: Option<ClusterName>,
     /// Kubeconfig file; default `<cache>/kind-<name>.kubeconfig`.
     pub kubeconfig: Option<KubeconfigPath>,
-    /// Cache directory; default [`names::default_cache_dir`].
+    /// Cache directory; default [`crate::cache::default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
     /// Checkout with the Dockerfile; default the current directory.
     pub project_dir: Option<PathBuf>,
@@ -79,7 +79,9 @@ impl KindCluster {
             Some(name) => name,
             None => ClusterName::for_profile(&profile.name, options.size == ClusterSize::Small)?,
         };
-        let cache_dir = options.cache_dir.unwrap_or_else(names::default_cache_dir);
+        let cache_dir = options
+            .cache_dir
+            .unwrap_or_else(crate::cache::default_cache_dir);
         let kubeconfig = options
             .kubeconfig
             .unwrap_or_else(|| KubeconfigPath::for_cluster(&cache_dir, &name));
