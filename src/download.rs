@@ -95,9 +95,9 @@ impl DownloadError {
                 "check the network and the URL (curl's message says why it failed)".into()
             }
             DownloadError::DownloadMismatch { .. } => {
-                "the server sent another file than the pinned one (nothing was kept): if it is \
-                 a mirror, copy the upstream file into it again; if upstream changed, check the \
-                 new file and update its digest in src/pins.rs"
+                "the server sent another file than the pinned one: if it is a mirror, copy the \
+                 upstream file into it again; if upstream changed, check the new file and update \
+                 its digest in src/pins.rs"
                     .into()
             }
         }
@@ -271,6 +271,13 @@ mod tests {
         format!("file://{}", path.display())
     }
 
+    /// The `file://` URL of a file in `dir` holding `text`.
+    fn source(dir: &Path, text: &str) -> String {
+        let path = dir.join("source.yaml");
+        std::fs::write(&path, text).unwrap();
+        file_url(&path)
+    }
+
     #[test]
     fn digests_are_checked_in_any_case() {
         let dir = tempfile::tempdir().unwrap();
@@ -295,10 +302,9 @@ mod tests {
     #[test]
     fn a_matching_download_is_renamed_into_place() {
         let dir = tempfile::tempdir().unwrap();
-        let source = dir.path().join("source.yaml");
-        std::fs::write(&source, "abc").unwrap();
+        let url = source(dir.path(), "abc");
         let dest = dir.path().join("cache/bundle/file.yaml");
-        download_verified(&file_url(&source), &dest, ABC).unwrap();
+        download_verified(&url, &dest, ABC).unwrap();
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "abc");
         let left: Vec<_> = std::fs::read_dir(dest.parent().unwrap())
             .unwrap()
@@ -310,13 +316,11 @@ mod tests {
     #[test]
     fn a_mismatching_download_is_deleted_and_named() {
         let dir = tempfile::tempdir().unwrap();
-        let source = dir.path().join("source.yaml");
-        std::fs::write(&source, "abd").unwrap();
+        let url = source(dir.path(), "abd");
         let cache = dir.path().join("cache");
-        let dest = cache.join("file.yaml");
-        let err = download_verified(&file_url(&source), &dest, ABC).unwrap_err();
+        let err = download_verified(&url, &cache.join("file.yaml"), ABC).unwrap_err();
         let message = err.to_string();
-        assert!(message.contains(&file_url(&source)), "{message}");
+        assert!(message.contains(&url), "{message}");
         assert!(message.contains(ABC), "{message}");
         assert!(
             message.contains(Sha256Hex::of(b"abd").as_str()),

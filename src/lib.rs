@@ -12,6 +12,7 @@ pub mod backend;
 pub mod cache;
 pub mod chaos;
 pub mod cli;
+pub mod crds;
 pub mod download;
 pub mod errors;
 pub mod lint;
