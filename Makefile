@@ -1,15 +1,13 @@
 # zonechaos: make targets. `make help` lists them.
 SHELL := /bin/bash
 CARGO ?= cargo
-SHARED ?= ../shared
-# The reference topology until suites/topologies/ exists: the source design,
-# defects included (lint is expected to report them).
-TOPOLOGY ?= $(SHARED)/fixtures/seeds/zone-aware-topology.yaml
-CRDS ?= $(SHARED)/crds
-CRDS_FLAG := $(if $(wildcard $(CRDS)),--crds $(CRDS),)
+# The source design, defects included (lint is expected to report them).
+TOPOLOGY ?= suites/fixtures/source-design/zone-aware-topology.yaml
+# CRD schemas: the cache of `make crds` (auto), none, or a directory.
+CRDS ?= auto
 FORMAT ?= text
 
-.PHONY: help build test test-e2e lint bench fmt clippy ci chaos-zone-a chaos-zone-b chaos-zone-c chaos-zone-c-drain whatif-zone-c conformance cluster-up cluster-down render
+.PHONY: help build test test-e2e lint crds bench fmt clippy ci chaos-zone-a chaos-zone-b chaos-zone-c chaos-zone-c-drain whatif-zone-c conformance cluster-up cluster-down render
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,10 +44,13 @@ build: ## build the zonechaos binary (release)
 	$(CARGO) build --release
 
 lint: ## lint the reference topology; findings are the point, so exit 1 is not a make failure
-	@$(CARGO) run --quiet --release -- lint $(TOPOLOGY) $(CRDS_FLAG) --format $(FORMAT); \
+	@$(CARGO) run --quiet --release -- lint $(TOPOLOGY) --crds $(CRDS) --format $(FORMAT); \
 	status=$$?; \
 	if [ $$status -eq 1 ]; then echo "(zonechaos lint exited 1: the topology has error-level findings, as the source design does)"; fi; \
 	[ $$status -le 1 ]
+
+crds: ## download the pinned Istio and Argo Rollouts CRDs `make lint` checks against (ZONECHAOS_CRDS_MIRROR=BASE for a mirror)
+	$(CARGO) run --quiet --release -- crds fetch
 
 test: ## run every test (cargo nextest run); installs Envoy and Prometheus first if missing
 	./scripts/install-deps.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Downloads the Argo Rollouts install.yaml release asset the kind backend
 # installs and prints its sha256, so the pin in
-# src/backend/kube/cluster/pins.rs (ARGO_ROLLOUTS_INSTALL) can be recorded,
+# src/pins.rs (ARGO_ROLLOUTS_INSTALL) can be recorded,
 # or passed once as `zonechaos cluster up --argo-sha256 <digest>`.
 # The asset is NOT the git tag's manifests/install.yaml (the release build
 # sets the controller image tag), so hash the downloaded file.
@@ -18,4 +18,4 @@ fi
 digest=$(sha256sum "$tmp" | cut -d' ' -f1)
 echo "url:    $url"
 echo "sha256: $digest"
-echo "record: sha256: Sha256Pin::Verified(\"$digest\") in src/backend/kube/cluster/pins.rs"
+echo "record: sha256: Sha256Pin::Verified(\"$digest\") in src/pins.rs"

@@ -9,12 +9,16 @@
 pub mod app;
 pub mod assert;
 pub mod backend;
+pub mod cache;
 pub mod chaos;
 pub mod cli;
+pub mod crds;
+pub mod download;
 pub mod errors;
 pub mod lint;
 pub mod mesh;
 pub mod model;
+pub mod pins;
 pub mod process;
 pub mod profile;
 pub mod report;

@@ -7,6 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "common/output.rs"]
+mod output;
+use output::{code, s, stderr, stdout};
+
 const CLEAN: &str = "\
 apiVersion: v1
 kind: Service
@@ -46,36 +50,29 @@ spec:
           weight: lots
 ";
 
-fn zonechaos(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zonechaos"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+/// The binary in `cwd`, without colour or RUST_LOG, and with a CRD cache
+/// that does not exist (so `--crds auto` never finds the user's).
+fn command(cwd: &Path) -> Command {
+    let no_cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-lint-no-cache");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zonechaos"));
+    cmd.current_dir(cwd)
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
+        .env("XDG_CACHE_HOME", no_cache);
+    cmd
+}
+
+fn zonechaos(args: &[&str]) -> Output {
+    command(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .args(args)
         .output()
         .expect("run zonechaos")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code, not a signal")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write manifest");
     path
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 temp path")
 }
 
 #[test]
@@ -208,10 +205,8 @@ fn relative_paths_are_printed_as_given() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "bad.yaml", BAD_OBJECTS);
     let profile = concat!(env!("CARGO_MANIFEST_DIR"), "/clusters/three-zones.yaml");
-    let out = Command::new(env!("CARGO_BIN_EXE_zonechaos"))
+    let out = command(dir.path())
         .args(["lint", "bad.yaml", "--profile", profile])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     assert_eq!(code(&out), 1, "{}", stderr(&out));
@@ -400,11 +395,8 @@ fn rules_lists_the_catalogue() {
 fn default_profile_falls_back_outside_a_checkout() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "clean.yaml", CLEAN);
-    let out = Command::new(env!("CARGO_BIN_EXE_zonechaos"))
+    let out = command(dir.path())
         .args(["lint", "clean.yaml"])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use super::crds::crds_error;
 use super::{CliError, Status};
+use crate::crds;
 use crate::errors::LoadError;
 use crate::lint::output::{self, Format, RenderOptions};
 use crate::lint::schema::CrdSchemas;
@@ -55,11 +57,32 @@ impl From<FailOn> for Severity {
     }
 }
 
+/// `--crds`: where the CRD schemas come from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CrdsArg {
+    /// The cache of `zonechaos crds fetch`, when it holds every pin.
+    #[default]
+    Auto,
+    /// No schema conformance.
+    None,
+    /// Every CRD under this directory (or this one file).
+    Dir(PathBuf),
+}
+
+fn parse_crds_arg(value: &str) -> Result<CrdsArg, std::convert::Infallible> {
+    Ok(match value {
+        "auto" => CrdsArg::Auto,
+        "none" => CrdsArg::None,
+        dir => CrdsArg::Dir(PathBuf::from(dir)),
+    })
+}
+
 /// Arguments of `zonechaos lint`.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
 Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, \
-2 bad input or usage (unreadable path, invalid YAML, bad profile or CRD directory, unknown rule).
+2 bad input or usage (unreadable path, invalid YAML, bad profile or CRD directory, unknown rule), \
+3 infrastructure (a cached CRD that is not the pinned file: rerun `zonechaos crds fetch`).
 Run `zonechaos rules` to list rule IDs and names for --suppress.")]
 pub struct LintArgs {
     /// Manifest files or directories (read recursively: *.yaml, *.yml).
@@ -69,10 +92,12 @@ pub struct LintArgs {
     /// shipped with zonechaos].
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
-    /// Directory of CustomResourceDefinitions to validate Istio and Argo
-    /// objects against.
-    #[arg(long, value_name = "DIR")]
-    pub crds: Option<PathBuf>,
+    /// CustomResourceDefinitions to validate Istio and Argo objects
+    /// against: `auto` the verified cache of `zonechaos crds fetch` when it
+    /// is complete (else no schema check), `none` no schema check, or a
+    /// directory of CRD YAML (`./auto` for a directory named auto).
+    #[arg(long, value_name = "auto|none|DIR", default_value = "auto", value_parser = parse_crds_arg)]
+    pub crds: CrdsArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
@@ -173,6 +198,16 @@ fn load_crds(dir: &Path) -> Result<CrdSchemas, CliError> {
     })
 }
 
+/// The schemas `--crds` names: `auto` the verified cache (every file's
+/// digest checked) or nothing when it is incomplete.
+fn resolve_crds(arg: &CrdsArg) -> Result<Option<CrdSchemas>, CliError> {
+    match arg {
+        CrdsArg::Auto => crds::load_verified(&crds::default_dir()).map_err(crds_error),
+        CrdsArg::None => Ok(None),
+        CrdsArg::Dir(dir) => load_crds(dir).map(Some),
+    }
+}
+
 fn load_error(err: LoadError) -> CliError {
     match err {
         LoadError::Read { path, source } => CliError::usage(
@@ -253,7 +288,7 @@ pub fn run(args: &LintArgs, verbose: bool) -> Result<Status, CliError> {
         tracing::warn!("no *.yaml or *.yml file found under the given paths");
     }
     let profile = load_profile(args.profile.as_deref())?;
-    let schemas = args.crds.as_deref().map(load_crds).transpose()?;
+    let schemas = resolve_crds(&args.crds)?;
     tracing::info!(
         "lint input: {} file(s), {} object(s)",
         loaded.files.len(),
@@ -377,6 +412,21 @@ mod tests {
         let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/clusters/three-zones.yaml");
         let profile = load_profile(Some(Path::new(shipped))).unwrap();
         assert!(!profile.zones.is_empty());
+    }
+
+    #[test]
+    fn crds_arg_is_auto_none_or_a_directory() {
+        let parse = |v: &str| parse_crds_arg(v).unwrap();
+        assert_eq!(parse("auto"), CrdsArg::Auto);
+        assert_eq!(parse("none"), CrdsArg::None);
+        assert_eq!(parse("./auto"), CrdsArg::Dir(PathBuf::from("./auto")));
+        use clap::Parser as _;
+        let cli = super::super::Cli::try_parse_from(["zonechaos", "lint", "x.yaml"]).unwrap();
+        let super::super::Command::Lint(args) = cli.command else {
+            panic!("not lint");
+        };
+        assert_eq!(args.crds, CrdsArg::Auto);
+        assert!(resolve_crds(&CrdsArg::None).unwrap().is_none());
     }
 
     #[test]

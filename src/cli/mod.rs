@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod cluster;
+pub mod crds;
 pub mod kube;
 pub mod lint;
 pub mod render;
@@ -104,7 +105,7 @@ Logging: -v info, -vv debug, -q errors only (default: warnings); RUST_LOG overri
 Backends: sim (the model), local (real Envoy + Prometheus processes), kind (a kind cluster with
 Istio, Argo Rollouts, Prometheus; needs Docker) and existing (an allow-listed context); see README.
 render writes deployable manifests; cluster up|down|status manages the harness's kind cluster;
-conformance runs many suites into one combined report.";
+conformance runs many suites into one combined report; crds fetch caches the CRDs lint checks against.";
 
 /// `zonechaos`: chaos and conformance harness for zone-aware progressive
 /// delivery on Kubernetes.
@@ -157,6 +158,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Create, delete or inspect the harness's kind cluster (Istio, Argo Rollouts, Prometheus).
     Cluster(cluster::ClusterArgs),
+    /// Download the pinned Istio and Argo Rollouts CRDs lint validates against, or show the cache.
+    Crds(crds::CrdsArgs),
 }
 
 /// The log level for the given flags (`RUST_LOG` aside).
@@ -225,6 +228,7 @@ pub fn run(cli: Cli) -> Result<Status, CliError> {
         Command::Loadgen(args) => app::run_loadgen(&args),
         Command::Render(args) => render::run(&args),
         Command::Cluster(args) => cluster::run(&args),
+        Command::Crds(args) => crds::run(&args),
     }
 }
 
@@ -294,7 +298,15 @@ mod tests {
     fn every_subcommand_of_the_design_exists() {
         let help = Cli::command().render_long_help().to_string();
         assert!(!help.contains("Planned, not in this version"), "{help}");
-        for now in ["lint", "whatif", "run", "render", "cluster", "conformance"] {
+        for now in [
+            "lint",
+            "whatif",
+            "run",
+            "render",
+            "cluster",
+            "conformance",
+            "crds",
+        ] {
             let err = Cli::try_parse_from(["zonechaos", now]).unwrap_err();
             assert_ne!(
                 err.kind(),

@@ -107,7 +107,7 @@ rules! {
     COMMON_SERVICE_ZONE_SELECTOR = ("ZC3009", "common-service-zone-selector", Warning, "A Service that is not a Rollout's stable or canary Service selects on a zone label: it only reaches one zone and cannot fail over.", "SEMANTICS.md §2");
 
     /// CRD schemas not given.
-    SCHEMA_SKIPPED = ("ZC4000", "schema-skipped", Info, "Schema conformance was skipped because no CRDs were given (--crds DIR).", "zonechaos");
+    SCHEMA_SKIPPED = ("ZC4000", "schema-skipped", Info, "Schema conformance was skipped because no CRDs were given (--crds DIR) or cached (zonechaos crds fetch).", "zonechaos");
     /// wrong type per CRD schema.
     SCHEMA_TYPE = ("ZC4001", "schema-type", Error, "A field's type does not match the CRD schema.", "CRD openAPIV3Schema");
     /// enum violation.

@@ -73,13 +73,29 @@ pub(crate) fn load(path: &Path) -> Result<CrdSchemas, SchemaLoadError> {
         let text = std::fs::read_to_string(file).map_err(|e| load_error(file, e.to_string()))?;
         add_text(file, &text, &mut index)?;
     }
+    finish(path, files.len(), index)
+}
+
+/// Compiles texts already read; `where_` names them when none holds a CRD.
+pub(crate) fn from_texts(
+    where_: &Path,
+    texts: &[(PathBuf, String)],
+) -> Result<CrdSchemas, SchemaLoadError> {
+    let mut index = Index::new();
+    for (file, text) in texts {
+        add_text(file, text, &mut index)?;
+    }
+    finish(where_, texts.len(), index)
+}
+
+/// The schemas, or an error when `files` YAML files held no CRD.
+fn finish(path: &Path, files: usize, index: Index) -> Result<CrdSchemas, SchemaLoadError> {
     if index.is_empty() {
         return Err(load_error(
             path,
             format!(
-                "no CustomResourceDefinition found in {} YAML file{}",
-                files.len(),
-                if files.len() == 1 { "" } else { "s" }
+                "no CustomResourceDefinition found in {files} YAML file{}",
+                if files == 1 { "" } else { "s" }
             ),
         ));
     }

@@ -56,6 +56,16 @@ impl CrdSchemas {
         load::load(dir)
     }
 
+    /// Compiles the CRDs of YAML texts already read (each named by its
+    /// file in errors), as [`CrdSchemas::load`] does for the files of a
+    /// directory; `dir` names the set when none of them holds a CRD.
+    pub fn from_texts(
+        dir: &Path,
+        texts: &[(std::path::PathBuf, String)],
+    ) -> Result<CrdSchemas, SchemaLoadError> {
+        load::from_texts(dir, texts)
+    }
+
     /// Number of CRDs (group and kind pairs).
     pub fn len(&self) -> usize {
         self.index.values().map(|kinds| kinds.len()).sum()
@@ -121,7 +131,7 @@ fn note_skipped(topology: &Topology, out: &mut Findings) {
             "schema conformance of {count} Istio/Argo Rollouts object{} was skipped: no CRDs were given",
             if count == 1 { "" } else { "s" }
         ),
-        hint: "pass `--crds DIR` with the Istio and Argo Rollouts CustomResourceDefinition YAML to check field names, types, enums and required fields".into(),
+        hint: "run `zonechaos crds fetch` once (lint's default `--crds auto` then uses the pinned Istio and Argo Rollouts CRDs it caches) or pass `--crds DIR` with CustomResourceDefinition YAML, to check field names, types, enums and required fields".into(),
     });
 }
 

@@ -189,6 +189,22 @@ fn crd_dir_without_crds_is_an_error() {
 }
 
 #[test]
+fn texts_already_read_compile_like_files() {
+    let texts = [
+        (PathBuf::from("a.yaml"), WIDGET_CRD.to_owned()),
+        (PathBuf::from("svc.yaml"), SERVICE.to_owned()),
+    ];
+    let s = CrdSchemas::from_texts(Path::new("cache"), &texts).unwrap();
+    assert_eq!(s.len(), 1);
+    let err = CrdSchemas::from_texts(Path::new("cache"), &texts[1..]).unwrap_err();
+    assert_eq!(err.path, Path::new("cache"));
+    assert_eq!(
+        err.message,
+        "no CustomResourceDefinition found in 1 YAML file"
+    );
+}
+
+#[test]
 fn malformed_schema_names_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("crd.yaml");
@@ -721,6 +737,7 @@ fn zc4000_once_without_schemas_when_istio_objects_exist() {
         "schema conformance of 2 Istio/Argo Rollouts objects was skipped: no CRDs were given"
     );
     assert!(f[0].hint.contains("--crds DIR"), "{}", f[0].hint);
+    assert!(f[0].hint.contains("zonechaos crds fetch"), "{}", f[0].hint);
 }
 
 #[test]

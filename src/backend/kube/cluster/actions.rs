@@ -7,8 +7,8 @@ use std::path::Path;
 use super::error::ClusterError;
 use super::kind_config::{ClusterSize, KindClusterConfig};
 use super::names::{ClusterName, KubeconfigPath};
-use super::pins::{self, ImagePin};
 use super::plan::{Idempotency, Plan, PlannedCommand, Step, Tool};
+use crate::pins::{self, ImagePin};
 use crate::profile::ClusterProfile;
 
 /// Everything a plan is built from.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::plan::Tool;
+use crate::download::DownloadError;
 
 /// A cluster lifecycle failure.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,9 @@ pub enum ClusterError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A download failed (see [`DownloadError`]).
+    #[error("{0}")]
+    Download(DownloadError),
     /// A generated document could not be serialized.
     #[error("cannot write {what} as YAML: {message}")]
     Yaml {
@@ -131,8 +135,8 @@ impl ClusterError {
             }
             ClusterError::NoNodeImage { .. } => format!(
                 "set kubernetesVersion in the profile to one of {} or add the node image \
-                 (with its digest from the kind release notes) to src/backend/kube/cluster/pins.rs",
-                super::pins::KIND_NODE_IMAGES
+                 (with its digest from the kind release notes) to src/pins.rs",
+                crate::pins::KIND_NODE_IMAGES
                     .iter()
                     .map(|p| p.tag)
                     .collect::<Vec<_>>()
@@ -154,10 +158,11 @@ impl ClusterError {
             ),
             ClusterError::UnverifiedDownload { .. } => format!(
                 "run {} (it downloads the file and prints its sha256), check it, then pass \
-                 --argo-sha256 <digest> (or record it in src/backend/kube/cluster/pins.rs)",
-                super::pins::ARGO_PIN_SCRIPT
+                 --argo-sha256 <digest> (or record it in src/pins.rs)",
+                crate::pins::ARGO_PIN_SCRIPT
             ),
             ClusterError::Io { .. } => "check the path and its permissions".into(),
+            ClusterError::Download(err) => err.hint(),
             ClusterError::Yaml { .. } => "this is a bug in zonechaos; please report it".into(),
         }
     }
@@ -171,5 +176,33 @@ impl ClusterError {
                 | ClusterError::UserKubeconfig { .. }
                 | ClusterError::NoNodeImage { .. }
         )
+    }
+}
+
+/// A failed check keeps the cluster's messages: an unreadable file is
+/// [`ClusterError::Io`], another digest [`ClusterError::DigestMismatch`].
+impl From<DownloadError> for ClusterError {
+    fn from(err: DownloadError) -> ClusterError {
+        match err {
+            DownloadError::Io {
+                action,
+                path,
+                source,
+            } => ClusterError::Io {
+                action,
+                path,
+                source,
+            },
+            DownloadError::Mismatch {
+                path,
+                expected,
+                actual,
+            } => ClusterError::DigestMismatch {
+                path,
+                actual,
+                expected,
+            },
+            other => ClusterError::Download(other),
+        }
     }
 }

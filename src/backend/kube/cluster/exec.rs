@@ -14,13 +14,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use super::actions::list_clusters;
 use super::error::{ClusterError, CommandFailure};
 use super::names::ClusterName;
-use super::pins::Sha256Pin;
 use super::plan::{Idempotency, Plan, PlannedCommand, Step, Tool};
+use crate::download;
+use crate::pins::Sha256Pin;
 
 /// Lines of stderr kept in a failure message.
 const STDERR_TAIL_LINES: usize = 15;
@@ -277,7 +276,7 @@ pub fn execute(
                 override_hex,
                 ..
             } => {
-                verify_sha256(path, *pin, override_hex.as_deref())?;
+                verify_pin(path, *pin, override_hex.as_deref())?;
                 StepOutcome::Done {
                     shown: String::new(),
                 }
@@ -485,43 +484,15 @@ fn write_file(path: &Path, contents: &str) -> Result<(), ClusterError> {
     })
 }
 
-/// The hex sha256 of a file.
-pub fn sha256_file(path: &Path) -> Result<String, ClusterError> {
-    let bytes = std::fs::read(path).map_err(|source| ClusterError::Io {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    })?;
-    let digest = Sha256::digest(&bytes);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Checks a file against its pin (or the user's override of an unverified pin).
-pub fn verify_sha256(
-    path: &Path,
-    pin: Sha256Pin,
-    override_hex: Option<&str>,
-) -> Result<(), ClusterError> {
-    let expected = match (pin, override_hex) {
-        (Sha256Pin::Verified(hex), _) => hex.to_ascii_lowercase(),
-        (Sha256Pin::Unverified { .. }, Some(hex)) => hex.trim().to_ascii_lowercase(),
-        (Sha256Pin::Unverified { reason }, None) => {
-            return Err(ClusterError::UnverifiedDownload {
+fn verify_pin(path: &Path, pin: Sha256Pin, override_hex: Option<&str>) -> Result<(), ClusterError> {
+    let expected =
+        pin.expected(override_hex)
+            .map_err(|reason| ClusterError::UnverifiedDownload {
                 path: path.to_owned(),
                 reason: reason.to_owned(),
-            });
-        }
-    };
-    let actual = sha256_file(path)?;
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(ClusterError::DigestMismatch {
-            path: path.to_owned(),
-            actual,
-            expected,
-        })
-    }
+            })?;
+    download::verify_sha256(path, expected).map_err(ClusterError::from)
 }
 
 #[cfg(test)]
@@ -534,17 +505,24 @@ mod tests {
         let file = dir.path().join("f");
         std::fs::write(&file, "abc").unwrap();
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert!(verify_sha256(&file, Sha256Pin::Verified(abc), None).is_ok());
-        let err = verify_sha256(&file, Sha256Pin::Verified(&abc[..10]), None).unwrap_err();
+        assert!(verify_pin(&file, Sha256Pin::Verified(abc), None).is_ok());
+        let err = verify_pin(&file, Sha256Pin::Verified(&abc[..10]), None).unwrap_err();
         assert!(matches!(err, ClusterError::DigestMismatch { .. }), "{err}");
+        assert!(err.hint().contains("delete "), "{}", err.hint());
+        let err =
+            verify_pin(&dir.path().join("absent"), Sha256Pin::Verified(abc), None).unwrap_err();
+        assert!(
+            matches!(err, ClusterError::Io { action: "read", .. }),
+            "{err}"
+        );
         let unverified = Sha256Pin::Unverified { reason: "r" };
-        let err = verify_sha256(&file, unverified, None).unwrap_err();
+        let err = verify_pin(&file, unverified, None).unwrap_err();
         assert!(
             err.hint().contains("scripts/pin-argo-rollouts.sh"),
             "{}",
             err.hint()
         );
-        assert!(verify_sha256(&file, unverified, Some(&abc.to_uppercase())).is_ok());
+        assert!(verify_pin(&file, unverified, Some(&abc.to_uppercase())).is_ok());
     }
 
     #[test]

@@ -12,9 +12,10 @@ use super::actions::{self, PlanInputs};
 use super::error::ClusterError;
 use super::exec::{self, CommandRunner, ExecOptions, ExecReport, StepOutcome};
 use super::kind_config::ClusterSize;
-use super::names::{self, ClusterName, KubeconfigPath};
+use super::names::{ClusterName, KubeconfigPath};
 use super::plan::{Plan, Tool};
 use crate::backend::kube::render;
+use crate::pins;
 use crate::profile::ClusterProfile;
 
 /// How to create and treat a cluster.
@@ -26,7 +27,7 @@ pub struct ClusterOptions {
     pub name: Option<ClusterName>,
     /// Kubeconfig file; default `<cache>/kind-<name>.kubeconfig`.
     pub kubeconfig: Option<KubeconfigPath>,
-    /// Cache directory; default [`names::default_cache_dir`].
+    /// Cache directory; default [`crate::cache::default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
     /// Checkout with the Dockerfile; default the current directory.
     pub project_dir: Option<PathBuf>,
@@ -38,11 +39,6 @@ pub struct ClusterOptions {
     pub keep: bool,
     /// sha256 of the Argo Rollouts install.yaml, for an unverified pin.
     pub argo_sha256: Option<String>,
-}
-
-/// The default harness image tag.
-pub fn default_harness_image() -> String {
-    format!("zonechaos:{}", env!("CARGO_PKG_VERSION"))
 }
 
 /// A kind cluster the harness creates and owns.
@@ -83,7 +79,9 @@ impl KindCluster {
             Some(name) => name,
             None => ClusterName::for_profile(&profile.name, options.size == ClusterSize::Small)?,
         };
-        let cache_dir = options.cache_dir.unwrap_or_else(names::default_cache_dir);
+        let cache_dir = options
+            .cache_dir
+            .unwrap_or_else(crate::cache::default_cache_dir);
         let kubeconfig = options
             .kubeconfig
             .unwrap_or_else(|| KubeconfigPath::for_cluster(&cache_dir, &name));
@@ -95,7 +93,9 @@ impl KindCluster {
             kubeconfig,
             cache_dir,
             project_dir: options.project_dir.unwrap_or_else(|| PathBuf::from(".")),
-            harness_image: options.harness_image.unwrap_or_else(default_harness_image),
+            harness_image: options
+                .harness_image
+                .unwrap_or_else(|| pins::HARNESS_IMAGE.tag_reference()),
             argo_sha256: options.argo_sha256,
             reuse: options.reuse,
             keep: options.keep,

@@ -1,5 +1,5 @@
 //! The kind cluster's lifecycle: a kind config generated from the cluster
-//! profile ([`kind_config`]), pinned installs ([`pins`]), typed command
+//! profile ([`kind_config`]), the installs pinned in [`crate::pins`], typed command
 //! plans ([`plan`]), the plans of `up`, `down` and `status` ([`actions`])
 //! and their execution through duct ([`exec`]), behind the [`KindCluster`]
 //! object ([`lifecycle`]), with typed names ([`names`]) and errors
@@ -19,7 +19,6 @@ pub mod exec;
 pub mod kind_config;
 pub mod lifecycle;
 pub mod names;
-pub mod pins;
 pub mod plan;
 
 pub use error::ClusterError;

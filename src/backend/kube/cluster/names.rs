@@ -99,19 +99,6 @@ impl fmt::Display for KubeconfigPath {
     }
 }
 
-/// `$XDG_CACHE_HOME/zonechaos`, else `$HOME/.cache/zonechaos`, else
-/// `./target/zonechaos` (where kubeconfigs, kind configs and downloads go).
-pub fn default_cache_dir() -> PathBuf {
-    let non_empty = |key: &str| std::env::var_os(key).filter(|v| !v.is_empty());
-    if let Some(xdg) = non_empty("XDG_CACHE_HOME") {
-        return PathBuf::from(xdg).join("zonechaos");
-    }
-    if let Some(home) = non_empty("HOME") {
-        return PathBuf::from(home).join(".cache").join("zonechaos");
-    }
-    PathBuf::from("target").join("zonechaos")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::names::KubeconfigPath;
-use super::pins::{self, Sha256Pin};
+use crate::pins::{self, Sha256Pin};
 
 /// A program the plans call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::backend::kube::cluster::lifecycle::default_harness_image;
+use crate::pins::HARNESS_IMAGE;
 use crate::profile::ClusterProfile;
 use crate::topology::{LoadIssueKind, Object, load_paths};
 
@@ -58,7 +58,7 @@ pub struct RenderOptions {
 impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions {
-            image: default_harness_image(),
+            image: HARNESS_IMAGE.tag_reference(),
             namespace: HARNESS_NAMESPACE.to_owned(),
             rps: 20.0,
         }

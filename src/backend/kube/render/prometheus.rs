@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{RenderError, RenderedManifest, manifest};
 use crate::backend::kube::cluster::actions::{MONITORING_NAMESPACE, infra_placement_json};
-use crate::backend::kube::cluster::pins::PROMETHEUS_IMAGE;
+use crate::pins::PROMETHEUS_IMAGE;
 
 /// Port of the Prometheus server.
 pub const PROMETHEUS_PORT: i64 = 9090;

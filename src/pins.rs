@@ -1,4 +1,6 @@
-//! Every pinned version the kind backend installs, in one place.
+//! Every pinned version zonechaos installs or downloads, in one place: what
+//! the kind backend installs, the harness image it builds, and the upstream
+//! CRDs `zonechaos crds fetch` downloads for `lint`'s schema check.
 //!
 //! Where each pin comes from:
 //! - kind `v0.30.0`: its default node image (`pkg/apis/config/defaults/image.go`
@@ -8,7 +10,7 @@
 //!   node image built for v0.31 has a different digest that was not read
 //!   here, so we stay on v0.30.0 until the profile moves to 1.35.
 //! - Istio `1.30.3` and Argo Rollouts `v1.9.1`: SEMANTICS.md and the CRDs in
-//!   `../shared/crds/`.
+//!   `../shared/crds/`, which are the upstream files of [`CRD_PINS`].
 //! - Prometheus `v3.5.0` (the 3.5 long-term-support line): tag only, no
 //!   digest was read from an upstream source here.
 //!
@@ -59,6 +61,19 @@ pub enum Sha256Pin {
         /// Why, and how to obtain it.
         reason: &'static str,
     },
+}
+
+impl Sha256Pin {
+    /// The digest a file must have: the verified one, else the digest the
+    /// user passed for an unverified pin; without either, why the pin is
+    /// unverified.
+    pub fn expected(self, override_hex: Option<&str>) -> Result<&str, &'static str> {
+        match (self, override_hex) {
+            (Sha256Pin::Verified(hex), _) => Ok(hex),
+            (Sha256Pin::Unverified { .. }, Some(hex)) => Ok(hex),
+            (Sha256Pin::Unverified { reason }, None) => Err(reason),
+        }
+    }
 }
 
 /// A file downloaded at install time.
@@ -144,6 +159,15 @@ pub const PROMETHEUS_IMAGE: ImagePin = ImagePin {
     digest: None,
 };
 
+/// The harness image (`zonechaos echo` and `zonechaos loadgen`), built from
+/// the checkout's `Dockerfile` and tagged with the crate version; `render`
+/// and the kind cluster use it unless `--image` names another.
+pub const HARNESS_IMAGE: ImagePin = ImagePin {
+    repository: "zonechaos",
+    tag: env!("CARGO_PKG_VERSION"),
+    digest: None,
+};
+
 /// Every image pre-pulled and `kind load`ed besides the node image and the
 /// harness image.
 pub fn preloaded_images() -> Vec<ImagePin> {
@@ -152,6 +176,86 @@ pub fn preloaded_images() -> Vec<ImagePin> {
     images.push(PROMETHEUS_IMAGE);
     images
 }
+
+/// A pinned upstream CustomResourceDefinition file: `lint`'s schema check
+/// reads it from `<dir>/<bundle>/<file_name>` (`zonechaos crds fetch`
+/// downloads it there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrdPin {
+    /// Directory of its release (`istio-1.30.3`).
+    pub bundle: &'static str,
+    /// File name inside that directory.
+    pub file_name: &'static str,
+    /// Where upstream publishes it (raw file at the release tag).
+    pub url: &'static str,
+    /// Hex sha256 of the upstream file.
+    pub sha256: &'static str,
+}
+
+impl CrdPin {
+    /// `<bundle>/<file_name>`, the file's place in a CRD directory.
+    pub fn relative_path(&self) -> std::path::PathBuf {
+        std::path::Path::new(self.bundle).join(self.file_name)
+    }
+}
+
+/// Bundle directory of the Istio CRDs.
+pub const ISTIO_CRD_BUNDLE: &str = "istio-1.30.3";
+
+/// Bundle directory of the Argo Rollouts CRDs.
+pub const ARGO_ROLLOUTS_CRD_BUNDLE: &str = "argo-rollouts-v1.9.1";
+
+/// One Argo Rollouts CRD of `manifests/crds/` at tag v1.9.1.
+macro_rules! argo_rollouts_crd {
+    ($file:literal, $sha256:literal) => {
+        CrdPin {
+            bundle: ARGO_ROLLOUTS_CRD_BUNDLE,
+            file_name: $file,
+            url: concat!(
+                "https://raw.githubusercontent.com/argoproj/argo-rollouts/v1.9.1/manifests/crds/",
+                $file
+            ),
+            sha256: $sha256,
+        }
+    };
+}
+
+/// The upstream CRDs the lint schema check uses: Istio [`ISTIO_VERSION`]
+/// (every CRD of `istio/api`, one file) and Argo Rollouts
+/// [`ARGO_ROLLOUTS_VERSION`] (one file per CRD).
+///
+/// The digests were computed from the copies in `../shared/crds/` (beside
+/// the checkout), which are exactly these upstream files; the unit test
+/// `crd_pins_match_the_shared_copies` checks them again where that folder
+/// exists.
+pub const CRD_PINS: &[CrdPin] = &[
+    CrdPin {
+        bundle: ISTIO_CRD_BUNDLE,
+        file_name: "customresourcedefinitions.gen.yaml",
+        url: "https://raw.githubusercontent.com/istio/api/1.30.3/kubernetes/customresourcedefinitions.gen.yaml",
+        sha256: "dcb43ff6b9af2f629b80b6a82597f5a91db259c757e66cc5353ac007da28351a",
+    },
+    argo_rollouts_crd!(
+        "analysis-run-crd.yaml",
+        "eb1052e728aeb5e46eb1c1202958585eb48edc5ba25b406b7b41c1049009477d"
+    ),
+    argo_rollouts_crd!(
+        "analysis-template-crd.yaml",
+        "96a871705477bb8876f91630789ce753c8291f0ff5457a8cbc781ff150522369"
+    ),
+    argo_rollouts_crd!(
+        "cluster-analysis-template-crd.yaml",
+        "265283fa1dbf10a6b37c3b1e0ece97fa7fe561ca66da8521ca4b194297b31882"
+    ),
+    argo_rollouts_crd!(
+        "experiment-crd.yaml",
+        "419f87b0f6b1b3bfaf0020d71e2b3fe269e232a344e175d123dadceaa17de7ab"
+    ),
+    argo_rollouts_crd!(
+        "rollout-crd.yaml",
+        "d79c0dab9bb386b1c9329fb69cf0d843fff2152b3f7916839755c1aabc7387f5"
+    ),
+];
 
 #[cfg(test)]
 mod tests {
@@ -173,5 +277,53 @@ mod tests {
         );
         assert_eq!(preloaded_images().len(), 4);
         assert!(ARGO_ROLLOUTS_INSTALL.url.contains(ARGO_ROLLOUTS_VERSION));
+        assert_eq!(
+            HARNESS_IMAGE.tag_reference(),
+            format!("zonechaos:{}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    #[test]
+    fn crd_pins_name_their_release_and_a_sha256() {
+        assert_eq!(CRD_PINS.len(), 6);
+        for pin in CRD_PINS {
+            let version = match pin.bundle {
+                ISTIO_CRD_BUNDLE => ISTIO_VERSION,
+                ARGO_ROLLOUTS_CRD_BUNDLE => ARGO_ROLLOUTS_VERSION,
+                other => panic!("unknown bundle {other}"),
+            };
+            assert!(pin.bundle.ends_with(version), "{pin:?}");
+            assert!(pin.url.contains(&format!("/{version}/")), "{pin:?}");
+            assert!(pin.url.ends_with(&format!("/{}", pin.file_name)), "{pin:?}");
+            assert_eq!(pin.sha256.len(), 64, "{pin:?}");
+            assert!(
+                pin.sha256
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
+                "{pin:?}"
+            );
+        }
+        assert_eq!(
+            CRD_PINS[1].url,
+            "https://raw.githubusercontent.com/argoproj/argo-rollouts/v1.9.1/manifests/crds/analysis-run-crd.yaml"
+        );
+        assert_eq!(
+            CRD_PINS[0].relative_path(),
+            std::path::Path::new("istio-1.30.3/customresourcedefinitions.gen.yaml")
+        );
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(zonechaos_shared_crds),
+        ignore = "needs the pinned CRDs in ../shared/crds"
+    )]
+    fn crd_pins_match_the_shared_copies() {
+        let shared = std::path::Path::new(env!("ZONECHAOS_SHARED_CRDS_DIR"));
+        for pin in CRD_PINS {
+            let path = shared.join(pin.relative_path());
+            let result = crate::download::verify_sha256(&path, pin.sha256);
+            assert!(result.is_ok(), "{}: {:?}", path.display(), result);
+        }
     }
 }
