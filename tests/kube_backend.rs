@@ -38,12 +38,16 @@ fn settings(emulate_loss: bool) -> KubeSettings {
 struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
 impl NodeLifecycle for Recorder {
-    fn lose(&mut self, nodes: &[NodeName], mode: LossMode) -> Result<Value, String> {
+    fn lose(
+        &mut self,
+        nodes: &[NodeName],
+        mode: LossMode,
+    ) -> Result<Value, zonechaos::backend::BackendError> {
         let mut log = self.0.lock().unwrap();
         log.extend(nodes.iter().map(|n| format!("lose {} {mode:?}", n.0)));
         Ok(json!({"recorded": true}))
     }
-    fn restore(&mut self, nodes: &[NodeName]) -> Result<(), String> {
+    fn restore(&mut self, nodes: &[NodeName]) -> Result<(), zonechaos::backend::BackendError> {
         let mut log = self.0.lock().unwrap();
         log.extend(nodes.iter().map(|n| format!("restore {}", n.0)));
         Ok(())
@@ -164,8 +168,11 @@ fn a_zone_without_nodes_is_an_error_saying_which_labels() {
                     zone: "us-east-1c".into(),
                 }))
                 .unwrap_err();
-            assert!(e.0.contains("no nodes in zone us-east-1c"), "{e}");
-            assert!(e.0.contains("topology.kubernetes.io/zone"), "{e}");
+            let zonechaos::backend::BackendError::Cluster { message, hint } = &e else {
+                panic!("not a cluster error: {e:?}")
+            };
+            assert!(message.contains("no nodes in zone us-east-1c"), "{e}");
+            assert!(hint.contains("topology.kubernetes.io/zone"), "{e}");
         },
     );
 }

@@ -3,7 +3,7 @@
 //! `sim`, and the measured figures are compared with the model's:
 //! failover latency within 25% (or, whichever is larger, two 1 s scrape
 //! intervals plus the lag with which a scraped failure can surface,
-//! `runner::MEASURED_LAG`: sub-second failovers cannot be told apart more
+//! `Scrape::LOCAL.lag()`: sub-second failovers cannot be told apart more
 //! finely at a 1 s scrape) and traffic shares within 5 points.
 //!
 //! Needs Envoy and Prometheus (scripts/install-deps.sh), and root for
@@ -63,7 +63,7 @@ fn compare(
             f.zone, f.predicted_s, f.measured_s, f.lost_requests
         );
         if let (Some(p), Some(m)) = (f.predicted_s, f.measured_s) {
-            let resolution = 2.0 + zonechaos::suite::runner::MEASURED_LAG.as_secs_f64();
+            let resolution = 2.0 + zonechaos::telemetry::Scrape::LOCAL.lag().as_secs_f64();
             let tolerance = (0.25 * p).max(resolution);
             // Both are whole seconds minus the same chaos time: a difference
             // of exactly the tolerance must not fail on rounding.

@@ -2,9 +2,12 @@
 //! actions and the assertions only talk to this trait; `sim` implements it
 //! with the model alone.
 
+pub mod error;
 pub mod kube;
 pub mod local;
 pub mod sim;
+
+pub use error::BackendError;
 
 use std::collections::BTreeMap;
 
@@ -12,13 +15,8 @@ use crate::model::clock::{SimDuration, SimTime};
 use crate::model::rollout::RolloutStatus;
 use crate::model::world::{Event, PdbStatus};
 use crate::spec::Action;
-use crate::telemetry::TrafficMatrix;
+use crate::telemetry::{TelemetrySource, TrafficMatrix};
 use crate::zone::Zone;
-
-/// A backend failure (not an assertion failure): exit code 3 territory.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct BackendError(pub String);
 
 /// What a drain did, as evidence for PDB assertions.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -46,6 +44,8 @@ pub type RouteWeights = BTreeMap<(String, String), Vec<(String, i64)>>;
 pub trait Backend {
     /// `sim`, `local`, `kind`, `existing`.
     fn name(&self) -> &'static str;
+    /// What [`Backend::matrix`] counts: the model, or scraped real traffic.
+    fn telemetry(&self) -> TelemetrySource;
     /// Time since the run started, on the backend's clock.
     fn now(&self) -> SimTime;
     /// Lets `d` pass: load flows, controllers run.

@@ -138,6 +138,10 @@ impl Backend for SimBackend {
         "sim"
     }
 
+    fn telemetry(&self) -> crate::telemetry::TelemetrySource {
+        crate::telemetry::TelemetrySource::Model
+    }
+
     fn now(&self) -> SimTime {
         self.world.now
     }
@@ -156,7 +160,7 @@ impl Backend for SimBackend {
     fn apply(&mut self, action: &Action) -> Result<serde_json::Value, BackendError> {
         if let Action::Drain(d) = action {
             let before = budgets(&self.world);
-            let evidence = crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
+            let evidence = crate::chaos::apply(&mut self.world, action)?;
             self.drains.push((
                 d.zone.clone(),
                 self.world.drains.len() - 1,
@@ -169,7 +173,7 @@ impl Backend for SimBackend {
             && s.notice.is_some()
         {
             let before = budgets(&self.world);
-            let evidence = crate::chaos::apply(&mut self.world, action).map_err(BackendError)?;
+            let evidence = crate::chaos::apply(&mut self.world, action)?;
             if !self.world.drains.is_empty() {
                 self.drains.push((
                     s.zone.clone(),
@@ -180,7 +184,7 @@ impl Backend for SimBackend {
             }
             return Ok(evidence);
         }
-        crate::chaos::apply(&mut self.world, action).map_err(BackendError)
+        crate::chaos::apply(&mut self.world, action)
     }
 
     fn matrix(&mut self) -> Result<TrafficMatrix, BackendError> {

@@ -2,6 +2,7 @@
 //! them alone; `local` applies them here and mirrors the result into real
 //! processes and Envoy configuration.
 
+use crate::backend::BackendError;
 use crate::model::World;
 use crate::spec::{Action, SpotLossMode, WaitSpec};
 use crate::zone::Zone;
@@ -90,7 +91,7 @@ pub fn disrupted_zone(action: &Action) -> Option<Zone> {
 }
 
 /// Applies an action to the world; returns evidence of what it did.
-pub fn apply(world: &mut World, action: &Action) -> Result<serde_json::Value, String> {
+pub fn apply(world: &mut World, action: &Action) -> Result<serde_json::Value, BackendError> {
     match action {
         Action::SpotLoss(s) => {
             let zone = &s.zone;
@@ -131,15 +132,31 @@ pub fn apply(world: &mut World, action: &Action) -> Result<serde_json::Value, St
         Action::Canary(c) => world
             .set_image(&c.rollout, &c.image)
             .map(|_| serde_json::json!({"rollout": c.rollout, "image": c.image}))
-            .map_err(|e| e.to_string()),
+            .map_err(|e| refused(action, e)),
         Action::Promote(r) => world
             .promote(&r.rollout)
             .map(|_| serde_json::json!({"rollout": r.rollout}))
-            .map_err(|e| e.to_string()),
+            .map_err(|e| refused(action, e)),
         Action::Abort(r) => world
             .abort(&r.rollout)
             .map(|_| serde_json::json!({"rollout": r.rollout}))
-            .map_err(|e| e.to_string()),
-        other => Err(format!("{} is not a chaos action", other.key())),
+            .map_err(|e| refused(action, e)),
+        other => Err(not_chaos(other)),
+    }
+}
+
+/// The model refused a rollout action.
+fn refused(action: &Action, e: impl std::fmt::Display) -> BackendError {
+    BackendError::Refused {
+        action: action.key(),
+        message: e.to_string(),
+    }
+}
+
+/// Waits and assertions are the runner's, never a backend's to apply.
+pub fn not_chaos(action: &Action) -> BackendError {
+    BackendError::Unsupported {
+        action: action.key(),
+        reason: "not a chaos or rollout action: the runner handles waits and assertions".into(),
     }
 }

@@ -86,6 +86,25 @@ impl CliError {
     }
 }
 
+impl CliError {
+    /// The same error with `context: ` before its message.
+    pub fn context(mut self, context: &str) -> CliError {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+}
+
+impl From<crate::backend::BackendError> for CliError {
+    /// A backend's error keeps its hint and its exit status.
+    fn from(e: crate::backend::BackendError) -> CliError {
+        let (message, hint) = (e.to_string(), e.hint());
+        match e.exit_code() {
+            2 => CliError::usage(message, hint),
+            _ => CliError::infrastructure(message, hint),
+        }
+    }
+}
+
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "error: {}", self.message)?;

@@ -219,9 +219,7 @@ fn run_local(
     let app = std::env::current_exe().map_err(|e| {
         CliError::infrastructure(format!("cannot find the zonechaos binary: {e}"), "")
     })?;
-    let binaries = crate::backend::local::Binaries::find(app, &repo).map_err(|e| {
-        CliError::infrastructure(e, "scripts/install-deps.sh installs Envoy and Prometheus")
-    })?;
+    let binaries = crate::backend::local::Binaries::find(app, &repo).map_err(CliError::from)?;
     if !quiet {
         super::eprint_line(&format!(
             "running {} on the local backend (real Envoy {}, Prometheus {}, echo and load processes; wall clock)",
@@ -231,14 +229,8 @@ fn run_local(
         ));
     }
     let starting = std::time::Instant::now();
-    let mut backend = crate::backend::local::LocalBackend::start(suite, binaries).map_err(|e| {
-        let hint = if e.contains("needs root") {
-            "run as root, or use spot-loss mode: refuse"
-        } else {
-            "scripts/install-deps.sh installs what is missing"
-        };
-        CliError::infrastructure(format!("local backend did not start: {e}"), hint)
-    })?;
+    let mut backend = crate::backend::local::LocalBackend::start(suite, binaries)
+        .map_err(|e| CliError::from(e).context("local backend did not start"))?;
     if !quiet {
         super::eprint_line(&format!(
             "local mesh ready in {} ms (Prometheus, {} pods, {} Envoys, {} load clients); files in {}",

@@ -11,7 +11,7 @@ use crate::model::clock::{SimDuration, SimTime};
 use crate::report::{FailoverLatency, RunReport, StepResult, StepStatus, Timeline, TimelinePoint};
 use crate::spec::{Action, WaitSpec};
 use crate::suite::{Step, Suite};
-use crate::telemetry::{Outcome, TrafficMatrix};
+use crate::telemetry::{Outcome, TelemetrySource, TrafficMatrix};
 use crate::zone::Zone;
 
 /// Default bound for `wait: {until: steady}`.
@@ -69,7 +69,7 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
             result.message = "skipped: an earlier step could not run".into();
         } else {
             match execute(suite, step, backend, &mut memory, &mut marks, &title) {
-                Ok(Some(check)) => {
+                Ok(Executed::Checked(check)) => {
                     result.status = match (check.holds, step.expects_failure()) {
                         (true, false) => StepStatus::Passed,
                         (false, false) => StepStatus::Failed,
@@ -79,7 +79,10 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
                     result.message = check.message;
                     result.evidence = check.evidence;
                 }
-                Ok(None) => result.message = "done".into(),
+                Ok(Executed::Done(evidence)) => {
+                    result.message = "done".into();
+                    result.evidence = evidence;
+                }
                 Err((message, evidence)) => {
                     result.status = StepStatus::Error;
                     result.message = message;
@@ -99,7 +102,7 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
         &memory,
         &matrix,
         predicted.as_ref(),
-        backend.name() == "sim",
+        backend.telemetry(),
     );
     RunReport {
         suite: suite.name.clone(),
@@ -129,6 +132,23 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
 
 type StepError = (String, serde_json::Value);
 
+/// What a step that ran produced.
+enum Executed {
+    /// A wait or an action, with what the backend reports it did.
+    Done(serde_json::Value),
+    /// An assertion's last evaluation.
+    Checked(Check),
+}
+
+/// A backend failure as a step error: the message, and the hint and exit
+/// status as evidence for tools reading the JSON report.
+fn backend_failure(context: &str, e: &crate::backend::BackendError) -> StepError {
+    (
+        format!("{context}: {e}"),
+        serde_json::json!({"hint": e.hint(), "exitCode": e.exit_code()}),
+    )
+}
+
 fn execute(
     suite: &Suite,
     step: &Step,
@@ -136,13 +156,12 @@ fn execute(
     memory: &mut Memory,
     marks: &mut Vec<(f64, String)>,
     title: &str,
-) -> Result<Option<Check>, StepError> {
-    let infra =
-        |e: crate::backend::BackendError| (format!("backend: {e}"), serde_json::Value::Null);
+) -> Result<Executed, StepError> {
+    let infra = |e: crate::backend::BackendError| backend_failure("backend", &e);
     match &step.action {
         Action::Wait(WaitSpec::For(d)) => {
             backend.advance(*d).map_err(infra)?;
-            Ok(None)
+            Ok(Executed::Done(serde_json::Value::Null))
         }
         Action::Wait(WaitSpec::Until(_)) => {
             let deadline = backend.now() + step.timeout().unwrap_or(STEADY_TIMEOUT);
@@ -150,7 +169,7 @@ fn execute(
                 backend.advance(SimDuration::secs(1)).map_err(infra)?;
                 let m = backend.matrix().map_err(infra)?;
                 if steady(&m, &suite.load.zones, backend.now()) {
-                    return Ok(None);
+                    return Ok(Executed::Done(serde_json::Value::Null));
                 }
                 if backend.now() >= deadline {
                     return Err((
@@ -183,7 +202,7 @@ fn execute(
                     Some(d) if !check.holds && backend.now() < d => {
                         backend.advance(SimDuration::secs(1)).map_err(infra)?
                     }
-                    _ => return Ok(Some(check)),
+                    _ => return Ok(Executed::Checked(check)),
                 }
             }
         }
@@ -196,7 +215,7 @@ fn execute(
             let now = backend.now();
             let evidence = backend
                 .apply(action)
-                .map_err(|e| (format!("{title} failed: {e}"), serde_json::Value::Null))?;
+                .map_err(|e| backend_failure(&format!("{title} failed"), &e))?;
             if let Some(zone) = chaos::disrupted_zone(action) {
                 memory.disruptions.push((zone, now));
             }
@@ -209,16 +228,10 @@ fn execute(
             if let (Action::Drain(_), Some(t)) = (action, step.timeout()) {
                 backend.advance(t).map_err(infra)?;
             }
-            let _ = evidence;
-            Ok(None)
+            Ok(Executed::Done(evidence))
         }
     }
 }
-
-/// How long after an event a matrix scraped by Prometheus can still count
-/// requests answered before it: one 1 s scrape interval, plus half a
-/// second from counting each sample at its interval's midpoint.
-pub const MEASURED_LAG: SimDuration = SimDuration::millis(1500);
 
 /// Every client zone at >= 99% success over the last 5 seconds.
 fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
@@ -243,7 +256,7 @@ fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
 /// zone's clients' requests succeed, and the requests lost before it.
 /// Seconds count from the first whole one after the disruption. Failures
 /// may show only `delay` after it (a request hung in a blackhole counts at
-/// the client's timeout; a scraped matrix lags, [`MEASURED_LAG`]) while
+/// the client's timeout; a scraped matrix lags, [`TelemetrySource::lag`]) while
 /// answers from before it may still be counted after it: a good second
 /// counts only if no second after it, up to `delay` past the disruption,
 /// failed. Only seconds before `until` (the zone's restore) count:
@@ -289,8 +302,9 @@ fn failover_latencies(
     memory: &Memory,
     measured: &TrafficMatrix,
     predicted: Option<&TrafficMatrix>,
-    is_model: bool,
+    telemetry: TelemetrySource,
 ) -> Vec<FailoverLatency> {
+    let is_model = telemetry.is_model();
     let mut out: Vec<FailoverLatency> = Vec::new();
     let hanging = chaos::blackhole_zones(suite);
     for (zone, at) in &memory.disruptions {
@@ -301,14 +315,13 @@ fn failover_latencies(
             .map(|(_, t)| *t);
         // Failures show at the latest when a hung request's client gives
         // up (blackhole only: refused connects fail at once), and a
-        // scraped matrix lags by MEASURED_LAG more.
+        // scraped matrix lags by its scrape's lag more.
         let model_delay = if hanging.contains(zone) {
             CLIENT_TIMEOUT
         } else {
             SimDuration::millis(0)
         };
-        let scraped_delay = model_delay + MEASURED_LAG;
-        let delay = if is_model { model_delay } else { scraped_delay };
+        let delay = model_delay + telemetry.lag();
         let (m_latency, m_lost) = recovery_after(measured, zone, *at, restore, delay);
         let (p_latency, p_lost) = match (is_model, predicted) {
             (true, _) => (m_latency, m_lost),

@@ -7,5 +7,7 @@ pub mod matrix;
 pub mod prometheus;
 pub mod promql;
 pub mod query;
+pub mod source;
 
 pub use matrix::{NO_ANSWER, Outcome, TrafficMatrix, Window};
+pub use source::{Scrape, TelemetrySource};

@@ -40,9 +40,13 @@ pub const SPOT: &str = "spot";
 /// the harness cannot stop instances, so it emulates the loss.
 pub trait NodeLifecycle: Send {
     /// Makes `nodes` vanish; returns evidence.
-    fn lose(&mut self, nodes: &[NodeName], mode: LossMode) -> Result<serde_json::Value, String>;
+    fn lose(
+        &mut self,
+        nodes: &[NodeName],
+        mode: LossMode,
+    ) -> Result<serde_json::Value, BackendError>;
     /// Brings back what [`NodeLifecycle::lose`] took.
-    fn restore(&mut self, nodes: &[NodeName]) -> Result<(), String>;
+    fn restore(&mut self, nodes: &[NodeName]) -> Result<(), BackendError>;
     /// True when the Node objects must be deleted after the loss, as a
     /// cloud controller does once the instance is gone.
     fn deletes_node_objects(&self) -> bool;
@@ -56,10 +60,14 @@ pub struct DockerNodes {
 }
 
 impl NodeLifecycle for DockerNodes {
-    fn lose(&mut self, nodes: &[NodeName], mode: LossMode) -> Result<serde_json::Value, String> {
+    fn lose(
+        &mut self,
+        nodes: &[NodeName],
+        mode: LossMode,
+    ) -> Result<serde_json::Value, BackendError> {
         let names: Vec<String> = nodes.iter().map(|n| n.0.clone()).collect();
         let lost = crate::backend::kube::node_loss::lose(&self.runner, &names, mode)
-            .map_err(|e| format!("{e} (hint: {})", e.hint()))?;
+            .map_err(tool_error)?;
         let evidence = serde_json::json!({
             "containers": lost.iter().map(|l| serde_json::json!({"name": l.name, "ip": l.ip.map(|i| i.to_string())})).collect::<Vec<_>>(),
         });
@@ -69,13 +77,12 @@ impl NodeLifecycle for DockerNodes {
         Ok(evidence)
     }
 
-    fn restore(&mut self, nodes: &[NodeName]) -> Result<(), String> {
+    fn restore(&mut self, nodes: &[NodeName]) -> Result<(), BackendError> {
         let back: Vec<_> = nodes
             .iter()
             .filter_map(|n| self.lost.remove(&n.0))
             .collect();
-        crate::backend::kube::node_loss::restore(&self.runner, &back)
-            .map_err(|e| format!("{e} (hint: {})", e.hint()))
+        crate::backend::kube::node_loss::restore(&self.runner, &back).map_err(tool_error)
     }
 
     fn deletes_node_objects(&self) -> bool {
@@ -92,12 +99,16 @@ impl NodeLifecycle for DockerNodes {
 pub struct EmulatedLoss;
 
 impl NodeLifecycle for EmulatedLoss {
-    fn lose(&mut self, _nodes: &[NodeName], _mode: LossMode) -> Result<serde_json::Value, String> {
+    fn lose(
+        &mut self,
+        _nodes: &[NodeName],
+        _mode: LossMode,
+    ) -> Result<serde_json::Value, BackendError> {
         // The API part (cordon + force delete) is done by the backend.
         Ok(serde_json::json!({"emulated": true}))
     }
 
-    fn restore(&mut self, _nodes: &[NodeName]) -> Result<(), String> {
+    fn restore(&mut self, _nodes: &[NodeName]) -> Result<(), BackendError> {
         Ok(())
     }
 
@@ -199,7 +210,7 @@ impl KubeBackend {
         let series = self
             .prometheus
             .range(ISTIO_BY_WORKLOAD, self.started_unix, unix_now(), 1.0)
-            .map_err(BackendError)?;
+            .map_err(BackendError::Telemetry)?;
         let istio = istio_matrix(&series, self.started_unix, &self.settings.workload_zones);
         let zones = clients.client_zones();
         let window = crate::telemetry::Window {
@@ -243,13 +254,18 @@ impl KubeBackend {
             .block_on(list_nodes(&self.client, &filter))
             .map_err(api_error)?;
         if nodes.is_empty() {
-            return Err(BackendError(format!(
-                "no {}nodes in zone {zone}: are the nodes labelled topology.kubernetes.io/zone{}?",
-                capacity.map(|c| format!("{c} ")).unwrap_or_default(),
-                capacity
-                    .map(|c| format!(" and karpenter.sh/capacity-type={c}"))
-                    .unwrap_or_default()
-            )));
+            return Err(BackendError::Cluster {
+                message: format!(
+                    "no {}nodes in zone {zone}",
+                    capacity.map(|c| format!("{c} ")).unwrap_or_default()
+                ),
+                hint: format!(
+                    "label the nodes topology.kubernetes.io/zone{}",
+                    capacity
+                        .map(|c| format!(" and karpenter.sh/capacity-type={c}"))
+                        .unwrap_or_default()
+                ),
+            });
         }
         Ok(nodes.into_iter().map(|n| n.name).collect())
     }
@@ -304,7 +320,7 @@ impl KubeBackend {
             evidence["forceDeleted"] =
                 serde_json::json!(deleted.iter().map(|p| &p.name).collect::<Vec<_>>());
         }
-        evidence["provider"] = self.nodes.lose(&nodes, mode).map_err(BackendError)?;
+        evidence["provider"] = self.nodes.lose(&nodes, mode)?;
         self.event(
             EventKind::NodesLost,
             format!("{} spot nodes of {zone} lost ({mode:?})", nodes.len()),
@@ -339,7 +355,7 @@ impl KubeBackend {
     fn restore(&mut self, zone: &Zone) -> Result<serde_json::Value, BackendError> {
         let lost = self.lost.remove(zone).unwrap_or_default();
         if !lost.is_empty() {
-            self.nodes.restore(&lost).map_err(BackendError)?;
+            self.nodes.restore(&lost)?;
         }
         // Restored nodes come back schedulable; drained ones are uncordoned.
         let nodes = self.zone_nodes(zone, None).unwrap_or_default();
@@ -414,8 +430,20 @@ impl KubeBackend {
     }
 }
 
+/// An API failure; its message already says what to do.
 fn api_error(e: api::ApiError) -> BackendError {
-    BackendError(e.to_string())
+    BackendError::Cluster {
+        message: e.to_string(),
+        hint: "see the message: it names the object and the API server's answer".into(),
+    }
+}
+
+/// A cluster tool (docker, kind) failure with the tool layer's hint.
+fn tool_error(e: crate::backend::kube::cluster::ClusterError) -> BackendError {
+    BackendError::Cluster {
+        message: e.to_string(),
+        hint: e.hint(),
+    }
 }
 
 fn unix_now() -> f64 {
@@ -427,6 +455,10 @@ fn unix_now() -> f64 {
 impl Backend for KubeBackend {
     fn name(&self) -> &'static str {
         self.settings.name
+    }
+
+    fn telemetry(&self) -> crate::telemetry::TelemetrySource {
+        crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::CLUSTER)
     }
 
     fn now(&self) -> SimTime {
@@ -460,10 +492,7 @@ impl Backend for KubeBackend {
             Action::Canary(_) | Action::Promote(_) | Action::Abort(_) => {
                 self.rollout_action(action)
             }
-            other => Err(BackendError(format!(
-                "{} is not a chaos or rollout action",
-                other.key()
-            ))),
+            other => Err(crate::chaos::not_chaos(other)),
         }
     }
 
@@ -472,7 +501,7 @@ impl Backend for KubeBackend {
         let series = self
             .prometheus
             .range(REQUESTS_BY_ZONE, self.started_unix, unix_now(), 1.0)
-            .map_err(BackendError)?;
+            .map_err(BackendError::Telemetry)?;
         Ok(matrix_from_series(&series, self.started_unix))
     }
 

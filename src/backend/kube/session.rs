@@ -72,7 +72,10 @@ pub struct KubeSession {
 
 /// A failure outside the suites' assertions: exit code 3 territory.
 fn infra(message: impl Into<String>) -> BackendError {
-    BackendError(message.into())
+    BackendError::Cluster {
+        message: message.into(),
+        hint: "see the message".into(),
+    }
 }
 
 impl KubeSession {

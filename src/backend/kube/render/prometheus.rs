@@ -50,7 +50,10 @@ pub fn scrape_config() -> Value {
         rename(rule, "targetLabel", "target_label");
     }
     json!({
-        "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+        "global": {
+            "scrape_interval": crate::telemetry::Scrape::CLUSTER.interval_text(),
+            "evaluation_interval": crate::telemetry::Scrape::CLUSTER.interval_text(),
+        },
         "scrape_configs": [{
             "job_name": "pods",
             "kubernetes_sd_configs": [{"role": "pod"}],
