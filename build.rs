@@ -23,5 +23,8 @@ fn main() {
         // Rebuild when the folder changes (or goes away).
         println!("cargo::rerun-if-changed={}", dir.display());
     }
-    println!("cargo::rustc-env=ZONECHAOS_SHARED_CRDS_DIR={}", dir.display());
+    println!(
+        "cargo::rustc-env=ZONECHAOS_SHARED_CRDS_DIR={}",
+        dir.display()
+    );
 }

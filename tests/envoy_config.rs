@@ -445,9 +445,11 @@ fn main() {
         trial("envoy_is_1_40_or_newer", &[Need::Envoy], || {
             panics_as_failure(envoy_is_1_40_or_newer)
         }),
-        trial("find_envoy_prefers_the_wheel_binary_in_the_venv", &[], || {
-            panics_as_failure(find_envoy_prefers_the_wheel_binary_in_the_venv)
-        }),
+        trial(
+            "find_envoy_prefers_the_wheel_binary_in_the_venv",
+            &[],
+            || panics_as_failure(find_envoy_prefers_the_wheel_binary_in_the_venv),
+        ),
         trial(
             "real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite",
             &[Need::Envoy],

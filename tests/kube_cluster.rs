@@ -185,7 +185,8 @@ fn lint_rendered(manifests: &[RenderedManifest]) -> zonechaos::lint::LintReport 
     for m in manifests {
         load_text(Arc::from(Path::new(&m.file_name)), &m.yaml, &mut loaded);
     }
-    let schemas = CrdSchemas::load(Path::new(env!("ZONECHAOS_SHARED_CRDS_DIR"))).expect("CRDs load");
+    let schemas =
+        CrdSchemas::load(Path::new(env!("ZONECHAOS_SHARED_CRDS_DIR"))).expect("CRDs load");
     assert!(schemas.has_group("argoproj.io") && schemas.has_group("networking.istio.io"));
     lint(
         loaded,
@@ -196,7 +197,10 @@ fn lint_rendered(manifests: &[RenderedManifest]) -> zonechaos::lint::LintReport 
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn rendered_manifests_lint_clean_and_validate_against_the_crds() {
     for topology in ["zone-failover.yaml", "zone-pinned.yaml"] {
         let manifests = rendered(topology);
@@ -565,7 +569,10 @@ fn cli_status_without_tools_exits_3_and_says_what_to_install() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn cli_render_output_passes_cli_lint_with_crds() {
     let out_dir = tempfile::tempdir().unwrap();
     let out_arg = out_dir.path().to_str().unwrap();
@@ -600,7 +607,10 @@ fn cli_render_output_passes_cli_lint_with_crds() {
             "30-prometheus.yaml"
         ]
     );
-    let lint = zonechaos(&["lint", out_arg, "--crds", env!("ZONECHAOS_SHARED_CRDS_DIR")], None);
+    let lint = zonechaos(
+        &["lint", out_arg, "--crds", env!("ZONECHAOS_SHARED_CRDS_DIR")],
+        None,
+    );
     assert_eq!(
         lint.status.code(),
         Some(0),

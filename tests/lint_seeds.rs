@@ -66,14 +66,20 @@ fn zone_aware_topology_reports_defects_1_to_7() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zone_aware_topology_text_with_crds() {
     let r = lint_fixture("zone-aware-topology.yaml", true);
     insta::assert_snapshot!("zone_aware_topology_text", render(&r, Format::Text));
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zone_aware_topology_json_and_sarif_carry_every_finding() {
     let r = lint_fixture("zone-aware-topology.yaml", true);
     let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).expect("JSON");

@@ -80,7 +80,10 @@ fn interfaces(pid: u32) -> Vec<String> {
 /// the namespace). Where namespaces are unavailable the suite cannot start
 /// (tests/local_blackhole.rs), so this test is skipped.
 fn killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth() {
-    assert!(Path::new("/proc/self/ns/net").exists(), "no network namespaces");
+    assert!(
+        Path::new("/proc/self/ns/net").exists(),
+        "no network namespaces"
+    );
     let host_ns = netns(std::process::id()).unwrap();
     let mut namespaces = Vec::new();
     let mut host_links = Vec::new();
@@ -124,7 +127,15 @@ fn killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth() {
 
 fn main() {
     real::run(vec![
-        trial("killing_zonechaos_kills_every_child", &[Need::Envoy, Need::Prometheus], || panics_as_failure(killing_zonechaos_kills_every_child)),
-        trial("killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth", &[Need::Envoy, Need::Prometheus, Need::Root], || panics_as_failure(killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth)),
+        trial(
+            "killing_zonechaos_kills_every_child",
+            &[Need::Envoy, Need::Prometheus],
+            || panics_as_failure(killing_zonechaos_kills_every_child),
+        ),
+        trial(
+            "killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth",
+            &[Need::Envoy, Need::Prometheus, Need::Root],
+            || panics_as_failure(killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth),
+        ),
     ])
 }

@@ -23,8 +23,12 @@ fn run_sim(path: &Path) -> Result<(), Failed> {
         serde_json::from_str(&zonechaos::report::json::json(&report)).map_err(|e| e.to_string())?;
     json["wall_ms"] = serde_json::Value::from(0);
     let name = format!("report_{}", suite.name);
-    std::panic::catch_unwind(|| insta::assert_json_snapshot!(name, json))
-        .map_err(|_| Failed::from(format!("the JSON report of {} changed (cargo insta review)", suite.name)))?;
+    std::panic::catch_unwind(|| insta::assert_json_snapshot!(name, json)).map_err(|_| {
+        Failed::from(format!(
+            "the JSON report of {} changed (cargo insta review)",
+            suite.name
+        ))
+    })?;
     if report.verdict == Verdict::Passed {
         return Ok(());
     }

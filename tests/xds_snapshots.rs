@@ -75,7 +75,8 @@ fn zone_pinned_steady() {
 #[test]
 fn zone_pinned_zone_c_canary() {
     let mut w = world("suites/topologies/zone-pinned.yaml");
-    w.set_image("test-c", "echo:canary").expect("Rollout test-c");
+    w.set_image("test-c", "echo:canary")
+        .expect("Rollout test-c");
     w.advance(SimTime(60_000));
     insta::assert_json_snapshot!(files(&w));
 }

@@ -97,12 +97,11 @@ where
     let name = name.into();
     match missing(needs) {
         None => Trial::test(name, body),
-        Some(gap) if strict() => {
-            Trial::test(name, move || Err(format!("cannot run: {gap} ({REQUIRE_REAL}=1)").into()))
-        }
-        Some(gap) => {
-            Trial::test(name, move || Err(format!("skipped here: {gap}").into())).with_ignored_flag(true)
-        }
+        Some(gap) if strict() => Trial::test(name, move || {
+            Err(format!("cannot run: {gap} ({REQUIRE_REAL}=1)").into())
+        }),
+        Some(gap) => Trial::test(name, move || Err(format!("skipped here: {gap}").into()))
+            .with_ignored_flag(true),
     }
 }
 

@@ -116,7 +116,10 @@ fn widget(spec: &[&str]) -> String {
 // --- loading -------------------------------------------------------------
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn loads_istio_and_argo_crds_with_their_served_versions() {
     let s = real();
     let istio = ["v1", "v1alpha3", "v1beta1"];
@@ -141,7 +144,10 @@ fn loads_istio_and_argo_crds_with_their_served_versions() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn missing_crd_dir_is_an_error_naming_the_path() {
     let dir = Path::new(CRDS).join("no-such-dir");
     let err = CrdSchemas::load(&dir).unwrap_err();
@@ -242,7 +248,10 @@ fn virtual_service(weight: &str) -> String {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4001_string_where_the_crd_wants_an_integer() {
     let f = check(Some(real()), &virtual_service("\"90\""));
     assert_eq!(
@@ -259,7 +268,10 @@ fn zc4001_string_where_the_crd_wants_an_integer() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4001_silent_for_integers_and_whole_floats() {
     assert_eq!(check(Some(real()), &virtual_service("90")), []);
     // kubectl sends 90.0 as JSON 90.
@@ -332,7 +344,10 @@ fn zc4001_int_or_string_number_and_nullable() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4001_mapping_where_a_list_belongs() {
     let text = yaml(&[
         "apiVersion: networking.istio.io/v1beta1",
@@ -379,7 +394,10 @@ fn destination_rule(mode: &str) -> String {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4002_value_outside_the_enum() {
     let f = check(Some(real()), &destination_rule("istio_mutual"));
     assert_eq!(
@@ -398,13 +416,19 @@ fn zc4002_value_outside_the_enum() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4002_silent_for_an_allowed_value() {
     assert_eq!(check(Some(real()), &destination_rule("ISTIO_MUTUAL")), []);
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4002_long_enum_lists_are_truncated() {
     let text = yaml(&[
         "apiVersion: networking.istio.io/v1",
@@ -445,7 +469,10 @@ fn zc4002_long_enum_lists_are_truncated() {
 // --- ZC4003 required -----------------------------------------------------
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4003_route_without_destination() {
     let text = yaml(&[
         "apiVersion: networking.istio.io/v1",
@@ -478,7 +505,10 @@ fn zc4003_route_without_destination() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4003_rollout_without_spec_and_null_required_fields() {
     let f = check(
         Some(real()),
@@ -529,7 +559,10 @@ fn outlier_detection(field: &str) -> String {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4004_misspelt_field_suggests_the_known_one() {
     let f = check(Some(real()), &outlier_detection("consecutive5xxError"));
     assert_eq!(
@@ -550,7 +583,10 @@ fn zc4004_misspelt_field_suggests_the_known_one() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4004_silent_for_known_map_and_preserved_fields() {
     // `consecutiveErrors` is deprecated but still in Istio 1.30's schema.
     assert_eq!(
@@ -581,7 +617,10 @@ fn zc4004_silent_for_known_map_and_preserved_fields() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4004_top_level_typo_and_unrelated_name() {
     let text = yaml(&[
         "apiVersion: networking.istio.io/v1",
@@ -619,7 +658,10 @@ fn zc4004_top_level_typo_and_unrelated_name() {
 // --- ZC4005 version ------------------------------------------------------
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4005_version_not_served() {
     let text =
         virtual_service("90").replace("networking.istio.io/v1\n", "networking.istio.io/v2\n");
@@ -644,7 +686,10 @@ fn zc4005_version_not_served() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4005_silent_for_served_versions() {
     for v in ["v1", "v1alpha3", "v1beta1"] {
         let text = virtual_service("90").replace(
@@ -679,7 +724,10 @@ fn zc4000_once_without_schemas_when_istio_objects_exist() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn zc4000_silent_without_istio_or_argo_objects() {
     assert_eq!(check(None, SERVICE), []);
     // With schemas, a Service (no CRD) is not checked either.
@@ -713,7 +761,10 @@ fn seed(name: &str) -> (Vec<Finding>, Vec<String>) {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn seeds_conform_to_the_real_crds() {
     // Every seed is schema-clean against Istio 1.30.3 and Argo Rollouts
     // v1.9.1, including the defects they carry on purpose (those are
@@ -758,7 +809,10 @@ fn seeds_conform_to_the_real_crds() {
 }
 
 #[test]
-#[cfg_attr(not(zonechaos_shared_crds), ignore = "needs the pinned CRDs in ../shared/crds")]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
 fn seed_with_a_schema_defect_is_caught() {
     // The same seed with one misspelt field: proves the clean result above
     // comes from checking, not from skipping.
