@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
 use crate::mesh::proxy::{Client, DataPlane};
+use crate::mesh::route_weights::mesh_route_weights;
 use crate::model::World;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::rollout::RolloutStatus;
@@ -13,7 +14,6 @@ use crate::model::world::{Event, PdbStatus};
 use crate::suite::Suite;
 use crate::suite::format::Action;
 use crate::telemetry::TrafficMatrix;
-use crate::topology::istio::VirtualServiceSpec;
 use crate::zone::Zone;
 
 /// Traffic is simulated in 100 ms slices.
@@ -65,48 +65,6 @@ pub fn budgets(world: &World) -> BTreeMap<String, PdbStatus> {
                 .map(|s| (world.pdbs[i].name.name.clone(), s))
         })
         .collect()
-}
-
-/// Every route's weights in a world's mesh.
-pub fn route_weights(world: &World) -> RouteWeights {
-    route_weights_of(
-        world
-            .mesh
-            .virtual_services
-            .iter()
-            .map(|vs| (vs.name.to_string(), &vs.spec)),
-    )
-}
-
-/// Weights of every route of the given VirtualServices, keyed by
-/// (VirtualService name, route name or `#index`); a destination is
-/// `host/subset` or `host`, and a lone destination without a weight gets 100.
-/// The model and the real-cluster backends read weights the same way.
-pub fn route_weights_of<'a>(
-    virtual_services: impl IntoIterator<Item = (String, &'a VirtualServiceSpec)>,
-) -> RouteWeights {
-    let mut out = RouteWeights::new();
-    for (vs_name, spec) in virtual_services {
-        for (i, r) in spec.http.iter().enumerate() {
-            let name = r.name.clone().unwrap_or_else(|| format!("#{i}"));
-            let dests = r
-                .route
-                .iter()
-                .map(|d| {
-                    let target = match &d.destination.subset {
-                        Some(s) => format!("{}/{s}", d.destination.host),
-                        None => d.destination.host.clone(),
-                    };
-                    (
-                        target,
-                        d.weight.unwrap_or(if r.route.len() == 1 { 100 } else { 0 }),
-                    )
-                })
-                .collect();
-            out.insert((vs_name.clone(), name), dests);
-        }
-    }
-    out
 }
 
 /// The latest drain of a zone in a world.
@@ -200,7 +158,7 @@ impl Backend for SimBackend {
     }
 
     fn route_weights(&self) -> RouteWeights {
-        route_weights(&self.world)
+        mesh_route_weights(&self.world.mesh)
     }
 
     fn events(&self) -> Vec<Event> {

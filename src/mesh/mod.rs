@@ -11,5 +11,6 @@ pub mod outlier;
 pub mod predict;
 pub mod proxy;
 pub mod route;
+pub mod route_weights;
 pub mod routing;
 pub mod validation;
