@@ -55,16 +55,9 @@ impl SimBackend {
     }
 }
 
-/// Budget statuses of a world by name.
-pub fn budgets(world: &World) -> BTreeMap<String, PdbStatus> {
-    (0..world.pdbs.len())
-        .filter_map(|i| {
-            world
-                .pdb_status(i)
-                .ok()
-                .map(|s| (world.pdbs[i].name.name.clone(), s))
-        })
-        .collect()
+/// Budget statuses of a world by name ([`World::pdb_statuses`]).
+fn budgets(world: &World) -> BTreeMap<String, PdbStatus> {
+    world.pdb_statuses()
 }
 
 /// The latest drain of a zone in a world.
@@ -75,11 +68,7 @@ pub fn drain_report(
 ) -> Option<DrainReport> {
     let (z, i, started, before) = drains.iter().rev().find(|(z, ..)| z == zone)?;
     let d = world.drains.get(*i)?;
-    let pods_left = world
-        .pods
-        .iter()
-        .filter(|p| p.is_active() && p.node.is_some_and(|n| d.nodes.contains(&n)))
-        .count();
+    let pods_left = world.pods_left_by_drain(*i)?;
     Some(DrainReport {
         zone: z.clone(),
         started: *started,
@@ -150,7 +139,7 @@ impl Backend for SimBackend {
     }
 
     fn pdb_statuses(&self) -> BTreeMap<String, PdbStatus> {
-        budgets(&self.world)
+        self.world.pdb_statuses()
     }
 
     fn last_drain(&self, zone: &Zone) -> Option<DrainReport> {
