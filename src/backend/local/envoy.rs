@@ -5,8 +5,8 @@
 //! locality weights the model computes.
 //!
 //! Every Istio decision comes from the model ([`select_route`], the
-//! resolved route of [`crate::mesh::route`], [`build_cluster`]); this file
-//! only spells the result in Envoy's terms.
+//! resolved route of [`crate::mesh::route`], [`build_cluster`], the connect
+//! timeout); this file only spells the result in Envoy's terms.
 //! The istiod behaviour mirrored here was read in istio/istio
 //! `pilot/pkg/networking/core/route/route.go` (applyHTTPRouteDestination),
 //! `route/retry/retry.go` (defaultPolicy) and `cluster_traffic_policy.go`
@@ -31,16 +31,13 @@ use serde_json::{Value, json};
 use crate::mesh::cluster::{ClusterView, OutlierSettings, build_cluster, proxy_locality};
 use crate::mesh::config::MeshService;
 use crate::mesh::lb::OVERPROVISIONING;
-use crate::mesh::proxy::{Client, DEFAULT_RETRIES};
+use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
 use crate::mesh::route::{ClientRoute, DEFAULT_ROUTE_NAME, Split, resolve};
 use crate::mesh::routing::{RouteChoice, select_route};
 use crate::model::World;
 use crate::model::clock::SimDuration;
 use crate::model::pod::PodId;
 use crate::model::world::template_hash;
-
-/// Istio's default `connectTimeout` (mesh config), applied to every cluster.
-pub const CONNECT_TIMEOUT: &str = "10s";
 
 /// Istio's default retry conditions (retry.go defaultPolicy).
 pub const RETRY_ON: &str =
@@ -226,7 +223,8 @@ fn cluster(view: &ClusterView) -> Value {
         "name": name,
         "type": "EDS",
         "eds_cluster_config": { "service_name": name },
-        "connect_timeout": CONNECT_TIMEOUT,
+        // Istio's default `connectTimeout` (mesh config), as the model waits it out.
+        "connect_timeout": duration(CONNECT_TIMEOUT),
         // istiod's default LB algorithm.
         "lb_policy": "LEAST_REQUEST",
         // istiod's default thresholds: no circuit breaking, and in particular
