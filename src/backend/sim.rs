@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
 use crate::mesh::proxy::{Client, DataPlane};
+use crate::mesh::route_weights::mesh_route_weights;
 use crate::model::World;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::rollout::RolloutStatus;
@@ -13,7 +14,6 @@ use crate::model::world::{Event, PdbStatus};
 use crate::spec::Action;
 use crate::suite::Suite;
 use crate::telemetry::TrafficMatrix;
-use crate::topology::istio::VirtualServiceSpec;
 use crate::zone::Zone;
 
 /// Traffic is simulated in 100 ms slices.
@@ -55,58 +55,9 @@ impl SimBackend {
     }
 }
 
-/// Budget statuses of a world by name.
-pub fn budgets(world: &World) -> BTreeMap<String, PdbStatus> {
-    (0..world.pdbs.len())
-        .filter_map(|i| {
-            world
-                .pdb_status(i)
-                .ok()
-                .map(|s| (world.pdbs[i].name.name.clone(), s))
-        })
-        .collect()
-}
-
-/// Every route's weights in a world's mesh.
-pub fn route_weights(world: &World) -> RouteWeights {
-    route_weights_of(
-        world
-            .mesh
-            .virtual_services
-            .iter()
-            .map(|vs| (vs.name.to_string(), &vs.spec)),
-    )
-}
-
-/// Weights of every route of the given VirtualServices, keyed by
-/// (VirtualService name, route name or `#index`); a destination is
-/// `host/subset` or `host`, and a lone destination without a weight gets 100.
-/// The model and the real-cluster backends read weights the same way.
-pub fn route_weights_of<'a>(
-    virtual_services: impl IntoIterator<Item = (String, &'a VirtualServiceSpec)>,
-) -> RouteWeights {
-    let mut out = RouteWeights::new();
-    for (vs_name, spec) in virtual_services {
-        for (i, r) in spec.http.iter().enumerate() {
-            let name = r.name.clone().unwrap_or_else(|| format!("#{i}"));
-            let dests = r
-                .route
-                .iter()
-                .map(|d| {
-                    let target = match &d.destination.subset {
-                        Some(s) => format!("{}/{s}", d.destination.host),
-                        None => d.destination.host.clone(),
-                    };
-                    (
-                        target,
-                        d.weight.unwrap_or(if r.route.len() == 1 { 100 } else { 0 }),
-                    )
-                })
-                .collect();
-            out.insert((vs_name.clone(), name), dests);
-        }
-    }
-    out
+/// Budget statuses of a world by name ([`World::pdb_statuses`]).
+fn budgets(world: &World) -> BTreeMap<String, PdbStatus> {
+    world.pdb_statuses()
 }
 
 /// The latest drain of a zone in a world.
@@ -117,11 +68,7 @@ pub fn drain_report(
 ) -> Option<DrainReport> {
     let (z, i, started, before) = drains.iter().rev().find(|(z, ..)| z == zone)?;
     let d = world.drains.get(*i)?;
-    let pods_left = world
-        .pods
-        .iter()
-        .filter(|p| p.is_active() && p.node.is_some_and(|n| d.nodes.contains(&n)))
-        .count();
+    let pods_left = world.pods_left_by_drain(*i)?;
     Some(DrainReport {
         zone: z.clone(),
         started: *started,
@@ -196,7 +143,7 @@ impl Backend for SimBackend {
     }
 
     fn pdb_statuses(&self) -> BTreeMap<String, PdbStatus> {
-        budgets(&self.world)
+        self.world.pdb_statuses()
     }
 
     fn last_drain(&self, zone: &Zone) -> Option<DrainReport> {
@@ -204,7 +151,7 @@ impl Backend for SimBackend {
     }
 
     fn route_weights(&self) -> RouteWeights {
-        route_weights(&self.world)
+        mesh_route_weights(&self.world.mesh)
     }
 
     fn events(&self) -> Vec<Event> {

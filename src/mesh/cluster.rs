@@ -31,15 +31,23 @@ pub struct ClusterKey {
 
 impl fmt::Display for ClusterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "outbound|{}|{}|{}.{}.svc.cluster.local",
-            self.port,
-            self.subset.as_deref().unwrap_or(""),
-            self.service.name,
-            self.service.namespace
-        )
+        let fqdn = format_args!(
+            "{}.{}.svc.cluster.local",
+            self.service.name, self.service.namespace
+        );
+        write_subset_key(f, u32::from(self.port), self.subset.as_deref(), fqdn)
     }
+}
+
+/// istiod's name of an outbound cluster, `outbound|PORT|SUBSET|HOST`
+/// (istio/istio pilot/pkg/model/service.go BuildSubsetKey).
+pub fn write_subset_key(
+    f: &mut fmt::Formatter<'_>,
+    port: u32,
+    subset: Option<&str>,
+    host: impl fmt::Display,
+) -> fmt::Result {
+    write!(f, "outbound|{port}|{}|{host}", subset.unwrap_or(""))
 }
 
 /// Outlier detection as Envoy applies it.

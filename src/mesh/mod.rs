@@ -1,5 +1,6 @@
 //! Istio semantics: validation of DestinationRules (and, with the model,
-//! route selection, locality priorities and outlier ejection).
+//! route selection, the resolved route with its weights and clusters,
+//! locality priorities and outlier ejection).
 
 pub mod cluster;
 pub mod config;
@@ -9,5 +10,7 @@ pub mod locality;
 pub mod outlier;
 pub mod predict;
 pub mod proxy;
+pub mod route;
+pub mod route_weights;
 pub mod routing;
 pub mod validation;

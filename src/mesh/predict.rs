@@ -10,7 +10,7 @@ use crate::mesh::config::MeshService;
 use crate::mesh::lb::priority_loads;
 use crate::mesh::outlier::max_ejectable_hosts;
 use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
-use crate::mesh::routing::{RouteChoice, select_route};
+use crate::mesh::route::{ClientRoute, Split, client_route};
 use crate::model::World;
 
 /// Where one client zone's requests go.
@@ -33,57 +33,6 @@ impl Prediction {
             .filter(|(k, _)| !k.starts_with(char::is_numeric))
             .map(|(_, v)| v)
             .sum()
-    }
-}
-
-/// A weighted destination: share of the route, Service, subset.
-type WeightedDestination = (f64, MeshService, Option<String>);
-
-/// The destinations of the client's route, with their weight fraction, and
-/// the share of weight whose host resolves to no Service.
-fn destinations(
-    world: &World,
-    client: &Client,
-    target: &MeshService,
-) -> (String, Vec<WeightedDestination>, f64) {
-    match select_route(&world.mesh, &client.proxy, target) {
-        RouteChoice::Default => (
-            "default route".into(),
-            vec![(1.0, target.clone(), None)],
-            0.0,
-        ),
-        RouteChoice::NoRoute => ("404 (no route)".into(), Vec::new(), 0.0),
-        RouteChoice::Route { vs, route } => {
-            let v = &world.mesh.virtual_services[vs];
-            let r = &v.spec.http[route];
-            let single = r.route.len() == 1;
-            let weights: Vec<f64> = r
-                .route
-                .iter()
-                .map(|d| d.weight.unwrap_or(if single { 100 } else { 0 }).max(0) as f64)
-                .collect();
-            let total: f64 = weights.iter().sum();
-            let name = format!(
-                "{}/{}",
-                v.name.name,
-                r.name.clone().unwrap_or_else(|| format!("#{route}"))
-            );
-            if total <= 0.0 {
-                return (name, Vec::new(), 0.0);
-            }
-            let mut out = Vec::new();
-            let mut missing = 0.0;
-            for (d, w) in r.route.iter().zip(weights) {
-                match world
-                    .mesh
-                    .resolve_host(&d.destination.host, &v.name.namespace)
-                {
-                    Some(svc) => out.push((w / total, svc.clone(), d.destination.subset.clone())),
-                    None => missing += w / total,
-                }
-            }
-            (name, out, missing)
-        }
     }
 }
 
@@ -126,17 +75,35 @@ fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<Stri
 
 /// Where `client`'s requests to `target` go in the current world.
 pub fn predict(world: &World, client: &Client, target: &MeshService) -> Prediction {
-    let (route, dests, missing) = destinations(world, client, target);
+    let route = client_route(&world.mesh, &client.proxy, target);
+    let split = route.split();
     let mut shares = BTreeMap::new();
-    if route.starts_with("404") {
-        shares.insert("404 NR".into(), 1.0);
+    match (&route, &split) {
+        (ClientRoute::NoRoute, _) => {
+            shares.insert("404 NR".into(), 1.0);
+        }
+        // Every weight 0: the data plane answers 503 NR.
+        (_, Split::Nothing) => {
+            shares.insert("503 NR".into(), 1.0);
+        }
+        _ => {}
     }
+    let fractions = split.fractions();
+    // The share whose host names no Service: no cluster at all.
+    let missing: f64 = fractions
+        .iter()
+        .filter(|(_, d)| d.service().is_none())
+        .map(|(f, _)| f)
+        .sum();
     if missing > 0.0 {
         shares.insert("503 NC".into(), missing);
     }
     let mut clusters = Vec::new();
-    for (w, svc, subset) in dests {
-        let c = build_cluster(world, &world.mesh, &client.proxy, &svc, subset.as_deref());
+    for (w, d) in fractions {
+        let Some(svc) = d.service() else {
+            continue;
+        };
+        let c = build_cluster(world, &world.mesh, &client.proxy, svc, d.subset);
         clusters.push(format!(
             "{} [{}]",
             c.key,
@@ -149,7 +116,7 @@ pub fn predict(world: &World, client: &Client, target: &MeshService) -> Predicti
         cluster_shares(&c, w, &mut shares);
     }
     Prediction {
-        route,
+        route: route.to_string(),
         shares,
         clusters,
     }
@@ -164,12 +131,15 @@ pub fn predict(world: &World, client: &Client, target: &MeshService) -> Predicti
 /// Blackholed hosts (connects time out) fail only after the connect
 /// timeout, so ejection starts that much later.
 pub fn abrupt_failover_seconds(world: &World, client: &Client, target: &MeshService) -> f64 {
-    let (_, dests, _) = destinations(world, client, target);
+    let route = client_route(&world.mesh, &client.proxy, target);
     let attempts_per_s = client.rps * f64::from(1 + DEFAULT_RETRIES);
     let grace = world.timing.node_monitor_grace.as_secs_f64();
     let mut worst: f64 = 0.0;
-    for (_, svc, subset) in dests {
-        let c = build_cluster(world, &world.mesh, &client.proxy, &svc, subset.as_deref());
+    for (_, d) in route.split().parts() {
+        let Some(svc) = d.service() else {
+            continue;
+        };
+        let c = build_cluster(world, &world.mesh, &client.proxy, svc, d.subset);
         // Only dead hosts in priorities that receive traffic matter: before
         // ejection (Envoy still counts them healthy) or once it is done.
         let Some(max_p) = c.hosts.iter().map(|h| h.priority).max() else {

@@ -8,7 +8,8 @@ use crate::mesh::cluster::{ClusterKey, ClusterView, OutlierSettings, build_clust
 use crate::mesh::config::MeshService;
 use crate::mesh::lb::priority_loads;
 use crate::mesh::outlier::max_ejectable_hosts;
-use crate::mesh::routing::{ClientProxy, RouteChoice, select_route};
+use crate::mesh::route::{ClientRoute, client_route};
+use crate::mesh::routing::ClientProxy;
 use crate::model::World;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::pod::PodId;
@@ -280,29 +281,23 @@ impl DataPlane {
         let Some(target) = self.target_service(world).cloned() else {
             return Outcome::error(503, "NC");
         };
-        let (service, subset) = match select_route(&world.mesh, &self.clients[ci].proxy, &target) {
-            RouteChoice::Default => (target, None),
-            RouteChoice::NoRoute => return Outcome::error(404, "NR"),
-            RouteChoice::Route { vs, route } => {
-                let r = &world.mesh.virtual_services[vs].spec.http[route];
-                let single = r.route.len() == 1;
-                let weights: Vec<f64> = r
-                    .route
-                    .iter()
-                    .map(|d| d.weight.unwrap_or(if single { 100 } else { 0 }).max(0) as f64)
-                    .collect();
+        let route = client_route(&world.mesh, &self.clients[ci].proxy, &target);
+        let destination = match &route {
+            ClientRoute::Default(d) => *d,
+            ClientRoute::NoRoute => return Outcome::error(404, "NR"),
+            ClientRoute::Http(r) => {
+                let parts = r.split().parts();
+                let weights: Vec<f64> = parts.iter().map(|(w, _)| f64::from(*w)).collect();
                 let Some(i) = self.rng.weighted(&weights) else {
                     return Outcome::error(503, "NR");
                 };
-                let d = &r.route[i].destination;
-                let ns = &world.mesh.virtual_services[vs].name.namespace;
-                let Some(svc) = world.mesh.resolve_host(&d.host, ns).cloned() else {
-                    return Outcome::error(503, "NC");
-                };
-                (svc, d.subset.clone())
+                *parts[i].1
             }
         };
-        let cluster = self.cluster(world, ci, &service, subset.as_deref());
+        let Some(service) = destination.service() else {
+            return Outcome::error(503, "NC");
+        };
+        let cluster = self.cluster(world, ci, service, destination.subset);
         if !cluster.exists {
             return Outcome::error(503, "NC");
         }

@@ -383,14 +383,8 @@ mod tests {
             .iter()
             .find(|r| r.name.as_deref() == Some(route))
             .unwrap();
-        r.route
-            .iter()
-            .map(|d| {
-                (
-                    d.destination.subset.clone().unwrap_or_default(),
-                    d.weight.unwrap_or(0),
-                )
-            })
+        crate::mesh::route::destination_weights(r)
+            .map(|(d, w)| (d.subset.clone().unwrap_or_default(), i64::from(w)))
             .collect()
     }
 

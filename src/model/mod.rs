@@ -1,11 +1,13 @@
 //! The executable model of the cluster's control plane (SEMANTICS.md §1,
-//! §4): what `sim` runs alone and `local` uses as its control plane.
+//! §4): what `sim` runs alone and `local` uses as its control plane, and
+//! the status queries backends and `whatif` report from it.
 
 pub mod clock;
 pub mod controller;
 pub mod node;
 pub mod pod;
 pub mod rollout;
+pub mod status;
 pub mod world;
 
 pub use clock::{SimDuration, SimTime, parse_duration};

@@ -150,7 +150,7 @@ impl<'a> Baseline<'a> {
             targets,
             rps,
             before,
-            budgets_before: crate::backend::sim::budgets(base),
+            budgets_before: base.pdb_statuses(),
         }
     }
 
@@ -234,7 +234,7 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
             }
         }
     }
-    let budgets_after = crate::backend::sim::budgets(&world);
+    let budgets_after = world.pdb_statuses();
     let services = targets
         .iter()
         .zip(before)

@@ -18,8 +18,9 @@ use crate::backend::kube::api::{
 };
 use crate::backend::kube::node_loss::LossMode;
 use crate::backend::kube::render::workload::VERSION_ENV;
-use crate::backend::sim::{SimBackend, route_weights_of};
+use crate::backend::sim::SimBackend;
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
+use crate::mesh::route_weights::route_weights;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::rollout::RolloutStatus;
 use crate::model::world::{Event, EventKind, PdbStatus};
@@ -553,7 +554,7 @@ impl Backend for KubeBackend {
                 Some((o.metadata.name.unwrap_or_default(), spec))
             })
             .collect();
-        route_weights_of(specs.iter().map(|(n, s)| (n.clone(), s)))
+        route_weights(specs.iter().map(|(n, s)| (n.clone(), s)))
     }
 
     fn events(&self) -> Vec<Event> {

@@ -4,8 +4,9 @@
 //! per destination of that route, and the endpoints with the priorities and
 //! locality weights the model computes.
 //!
-//! Every Istio decision comes from the model ([`select_route`],
-//! [`build_cluster`]); this file only spells the result in Envoy's terms.
+//! Every Istio decision comes from the model ([`select_route`], the
+//! resolved route of [`crate::mesh::route`], [`build_cluster`], the connect
+//! timeout); this file only spells the result in Envoy's terms.
 //! The istiod behaviour mirrored here was read in istio/istio
 //! `pilot/pkg/networking/core/route/route.go` (applyHTTPRouteDestination),
 //! `route/retry/retry.go` (defaultPolicy) and `cluster_traffic_policy.go`
@@ -30,15 +31,13 @@ use serde_json::{Value, json};
 use crate::mesh::cluster::{ClusterView, OutlierSettings, build_cluster, proxy_locality};
 use crate::mesh::config::MeshService;
 use crate::mesh::lb::OVERPROVISIONING;
-use crate::mesh::proxy::{Client, DEFAULT_RETRIES};
+use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
+use crate::mesh::route::{ClientRoute, DEFAULT_ROUTE_NAME, Split, resolve};
 use crate::mesh::routing::{RouteChoice, select_route};
 use crate::model::World;
 use crate::model::clock::SimDuration;
 use crate::model::pod::PodId;
 use crate::model::world::template_hash;
-
-/// Istio's default `connectTimeout` (mesh config), applied to every cluster.
-pub const CONNECT_TIMEOUT: &str = "10s";
 
 /// Istio's default retry conditions (retry.go defaultPolicy).
 pub const RETRY_ON: &str =
@@ -106,12 +105,17 @@ pub fn proxy_config(
     admin: SocketAddr,
 ) -> EnvoyConfig {
     let choice = select_route(&world.mesh, &client.proxy, target);
-    let (route, destinations) = route_and_destinations(world, client, target, choice);
+    let resolved = resolve(&world.mesh, choice, target);
     let mut clusters = Vec::new();
     let mut endpoints = BTreeMap::new();
-    for view in destinations.iter().filter_map(|d| d.view.as_ref()) {
-        // A cluster the model says istiod does not build is left out:
-        // the route still names it, so Envoy answers 503 NC.
+    // A host that names no Service has no cluster; a cluster the model says
+    // istiod does not build is left out too: the route still names them, so
+    // Envoy answers 503 NC.
+    for d in resolved.destinations() {
+        let Some(service) = d.service() else {
+            continue;
+        };
+        let view = build_cluster(world, &world.mesh, &client.proxy, service, d.subset);
         if !view.exists {
             continue;
         }
@@ -119,8 +123,8 @@ pub fn proxy_config(
         if endpoints.contains_key(&name) {
             continue;
         }
-        clusters.push(cluster(view));
-        endpoints.insert(name, load_assignment(world, view, addrs));
+        clusters.push(cluster(&view));
+        endpoints.insert(name, load_assignment(world, &view, addrs));
     }
     let route_name = target.port.to_string();
     EnvoyConfig {
@@ -128,117 +132,40 @@ pub fn proxy_config(
         admin,
         listen,
         route_choice: choice,
-        route: route_configuration(&route_name, target, route),
+        route: route_configuration(&route_name, target, envoy_route(&resolved)),
         clusters,
         endpoints,
     }
 }
 
-/// One destination of the chosen route: its cluster name, its weight as the
-/// model reads it, and the cluster (None when the host names no Service).
-struct Destination {
-    name: String,
-    weight: u32,
-    view: Option<ClusterView>,
-}
-
-/// The Envoy route for the client and the destinations it may use.
-fn route_and_destinations(
-    world: &World,
-    client: &Client,
-    target: &MeshService,
-    choice: RouteChoice,
-) -> (Value, Vec<Destination>) {
-    match choice {
-        RouteChoice::Default => {
-            // No VirtualService route applies: istiod's default route to the
-            // Service's own cluster (all endpoints, no subset, no weights).
-            let view = build_cluster(world, &world.mesh, &client.proxy, target, None);
-            let name = view.key.to_string();
-            let route = forward("default", json!({ "cluster": name }));
-            let d = Destination {
-                name,
-                weight: 100,
-                view: Some(view),
+/// The Envoy route for the client's resolved route.
+fn envoy_route(route: &ClientRoute<'_>) -> Value {
+    match route {
+        // No VirtualService route applies: istiod's default route to the
+        // Service's own cluster (all endpoints, no subset, no weights).
+        ClientRoute::Default(d) => forward(
+            DEFAULT_ROUTE_NAME,
+            json!({ "cluster": d.cluster().to_string() }),
+        ),
+        ClientRoute::NoRoute => direct("no-route", 404),
+        ClientRoute::Http(r) => {
+            let name = r.name.envoy();
+            let action = match r.split() {
+                Split::Single(d) => Some(json!({ "cluster": d.cluster().to_string() })),
+                Split::Weighted(ds) => {
+                    let weighted: Vec<Value> = ds
+                        .iter()
+                        .map(|d| json!({ "name": d.cluster().to_string(), "weight": d.weight.get() }))
+                        .collect();
+                    Some(json!({ "weighted_clusters": { "clusters": weighted } }))
+                }
+                // Every weight 0: the model answers 503 (Envoy would reject
+                // an empty weighted_clusters, so say it directly).
+                Split::Nothing => None,
             };
-            (route, vec![d])
-        }
-        RouteChoice::NoRoute => (direct("no-route", 404), Vec::new()),
-        RouteChoice::Route { vs, route } => {
-            let v = &world.mesh.virtual_services[vs];
-            let r = &v.spec.http[route];
-            let name = r
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{}.{route}", v.name.name));
-            let single = r.route.len() == 1;
-            let destinations: Vec<Destination> = r
-                .route
-                .iter()
-                .map(|d| {
-                    // The weights the model uses (Argo may have rewritten them).
-                    let weight = d.weight.unwrap_or(if single { 100 } else { 0 });
-                    let weight = u32::try_from(weight.max(0)).unwrap_or(u32::MAX);
-                    let subset = d.destination.subset.as_deref();
-                    match world
-                        .mesh
-                        .resolve_host(&d.destination.host, &v.name.namespace)
-                    {
-                        Some(svc) => {
-                            let view =
-                                build_cluster(world, &world.mesh, &client.proxy, svc, subset);
-                            Destination {
-                                name: view.key.to_string(),
-                                weight,
-                                view: Some(view),
-                            }
-                        }
-                        None => Destination {
-                            name: unresolved_cluster_name(
-                                &d.destination.host,
-                                &v.name.namespace,
-                                d.destination
-                                    .port
-                                    .as_ref()
-                                    .and_then(|p| p.number)
-                                    .unwrap_or(u32::from(target.port)),
-                                subset,
-                            ),
-                            weight,
-                            view: None,
-                        },
-                    }
-                })
-                .collect();
-            let action = if single {
-                // istiod: one destination is a plain `cluster` (weight unused).
-                (destinations[0].weight > 0).then(|| json!({ "cluster": destinations[0].name }))
-            } else {
-                // istiod drops zero-weight destinations of a weighted route.
-                let weighted: Vec<Value> = destinations
-                    .iter()
-                    .filter(|d| d.weight > 0)
-                    .map(|d| json!({ "name": d.name, "weight": d.weight }))
-                    .collect();
-                (!weighted.is_empty())
-                    .then(|| json!({ "weighted_clusters": { "clusters": weighted } }))
-            };
-            // Every weight 0: the model answers 503 (Envoy would reject an
-            // empty weighted_clusters, so say it directly).
-            let route = action.map_or_else(|| direct(&name, 503), |a| forward(&name, a));
-            (route, destinations)
+            action.map_or_else(|| direct(name, 503), |a| forward(name, a))
         }
     }
-}
-
-/// Cluster name istiod gives a destination whose host is no known Service.
-fn unresolved_cluster_name(host: &str, namespace: &str, port: u32, subset: Option<&str>) -> String {
-    let fqdn = if host.contains('.') {
-        host.to_owned()
-    } else {
-        format!("{host}.{namespace}.svc.cluster.local")
-    };
-    format!("outbound|{port}|{}|{fqdn}", subset.unwrap_or(""))
 }
 
 /// A route forwarding every request with `action` (a cluster specifier),
@@ -296,7 +223,8 @@ fn cluster(view: &ClusterView) -> Value {
         "name": name,
         "type": "EDS",
         "eds_cluster_config": { "service_name": name },
-        "connect_timeout": CONNECT_TIMEOUT,
+        // Istio's default `connectTimeout` (mesh config), as the model waits it out.
+        "connect_timeout": duration(CONNECT_TIMEOUT),
         // istiod's default LB algorithm.
         "lb_policy": "LEAST_REQUEST",
         // istiod's default thresholds: no circuit breaking, and in particular
@@ -671,6 +599,7 @@ pub fn write_atomically(dir: &Path, config: &EnvoyConfig) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mesh::route::client_route;
     use crate::model::clock::SimTime;
     use crate::model::world::ClusterTiming;
     use crate::profile::ClusterProfile;
@@ -772,38 +701,31 @@ mod tests {
             .collect()
     }
 
-    /// The model's clusters for the client's route: (name, weight, view).
-    fn model_destinations(w: &World, c: &Client) -> Vec<(String, i64, Option<ClusterView>)> {
+    /// The model's clusters for the client's route: (name, view; None when
+    /// the host names no Service).
+    fn model_destinations(w: &World, c: &Client) -> Vec<(String, Option<ClusterView>)> {
         let target = w.mesh.service("default", "test").unwrap();
-        match select_route(&w.mesh, &c.proxy, target) {
-            RouteChoice::Default => {
-                let v = build_cluster(w, &w.mesh, &c.proxy, target, None);
-                vec![(v.key.to_string(), 100, Some(v))]
-            }
-            RouteChoice::NoRoute => Vec::new(),
-            RouteChoice::Route { vs, route } => {
-                let v = &w.mesh.virtual_services[vs];
-                let r = &v.spec.http[route];
-                r.route
-                    .iter()
-                    .map(|d| {
-                        let svc = w
-                            .mesh
-                            .resolve_host(&d.destination.host, &v.name.namespace)
-                            .unwrap();
-                        let view = build_cluster(
-                            w,
-                            &w.mesh,
-                            &c.proxy,
-                            svc,
-                            d.destination.subset.as_deref(),
-                        );
-                        let weight = d.weight.unwrap_or(if r.route.len() == 1 { 100 } else { 0 });
-                        (view.key.to_string(), weight, Some(view))
-                    })
-                    .collect()
-            }
-        }
+        client_route(&w.mesh, &c.proxy, target)
+            .destinations()
+            .iter()
+            .map(|d| {
+                let view = d
+                    .service()
+                    .map(|s| build_cluster(w, &w.mesh, &c.proxy, s, d.subset));
+                (d.cluster().to_string(), view)
+            })
+            .collect()
+    }
+
+    /// The model's split of the client's route: (cluster, weight).
+    fn model_split(w: &World, c: &Client) -> Vec<(String, u64)> {
+        let target = w.mesh.service("default", "test").unwrap();
+        client_route(&w.mesh, &c.proxy, target)
+            .split()
+            .parts()
+            .iter()
+            .map(|(weight, d)| (d.cluster().to_string(), u64::from(weight.get())))
+            .collect()
     }
 
     /// (cluster, weight) pairs the Envoy route sends traffic to.
@@ -846,11 +768,11 @@ mod tests {
             assert!(!dests.is_empty(), "{zone}: no destination");
             let existing: BTreeSet<String> = dests
                 .iter()
-                .filter(|(_, _, v)| v.as_ref().is_some_and(|v| v.exists))
-                .map(|(n, _, _)| n.clone())
+                .filter(|(_, v)| v.as_ref().is_some_and(|v| v.exists))
+                .map(|(n, _)| n.clone())
                 .collect();
             assert_eq!(cluster_names(&cfg), existing, "{zone}: clusters");
-            for (name, _, view) in &dests {
+            for (name, view) in &dests {
                 let Some(view) = view.as_ref().filter(|v| v.exists) else {
                     continue;
                 };
@@ -863,12 +785,7 @@ mod tests {
                 );
                 assert!(!view.hosts.is_empty(), "{zone}: {name} has hosts");
             }
-            let model_split: Vec<(String, u64)> = dests
-                .iter()
-                .filter(|(_, w, _)| *w > 0)
-                .map(|(n, w, _)| (n.clone(), *w as u64))
-                .collect();
-            assert_eq!(route_split(&cfg), model_split, "{zone}: route");
+            assert_eq!(route_split(&cfg), model_split(w, &c), "{zone}: route");
         }
     }
 
