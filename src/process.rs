@@ -155,6 +155,7 @@ pub fn spawn_quiet(name: &str, mut cmd: Command, log: &Path) -> Result<Managed, 
 }
 
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // each block below carries its SAFETY comment
 fn die_with_parent(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe; it only sets this child's death signal.
@@ -186,6 +187,7 @@ pub fn find_binary(name: &str, repo: &Path) -> Option<PathBuf> {
 
 /// CPU seconds (user + system) this process has used, its threads
 /// included and its children not: the harness's own cost.
+#[allow(unsafe_code)] // each block below carries its SAFETY comment
 pub fn own_cpu_seconds() -> f64 {
     // SAFETY: an all-zero rusage is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

@@ -111,6 +111,26 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// A typed field that does not deserialize: at the field's position
+    /// (`under` then serde's path), named by its path.
+    fn field_error<E: std::fmt::Display>(
+        &self,
+        under: &[PathSeg],
+        e: &serde_path_to_error::Error<E>,
+        hint: &str,
+    ) -> SuiteError {
+        let mut p = under.to_vec();
+        p.extend(to_path(e.path()));
+        let message = if p.is_empty() {
+            e.inner().to_string()
+        } else {
+            format!("{}: {}", yaml::display_path(&p), e.inner())
+        };
+        self.err(&p, message, hint)
+    }
+}
+
 fn to_path(err: &serde_path_to_error::Path) -> Vec<PathSeg> {
     err.iter()
         .filter_map(|s| match s {
@@ -170,22 +190,23 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
         file: file.clone(),
         root: &root,
     };
-    let raw: SuiteFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
-        let p = to_path(e.path());
-        ctx.err(
-            &p,
-            format!("{}: {}", yaml::display_path(&p), e.inner()),
+    if !matches!(root.value, Value::Map(_)) {
+        return Err(ctx.err(
+            &[],
+            "a suite file is a mapping (name, topology, load, steps)",
             "see suites/README.md for the suite format",
-        )
-    })?;
+        ));
+    }
+    let raw: SuiteFile = serde_path_to_error::deserialize(root.to_json())
+        .map_err(|e| ctx.field_error(&[], &e, "see suites/README.md for the suite format"))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let profile = match &raw.profile {
         None => ClusterProfile::builtin(),
         Some(p) => ClusterProfile::load(&base.join(p)).map_err(|e| {
             ctx.err(
                 &crate::path!["profile"],
-                e.to_string(),
-                "fix the profile or point at clusters/three-zones.yaml",
+                format!("profile {}: {}", e.loc, e.message),
+                e.hint,
             )
         })?,
     };
@@ -350,21 +371,16 @@ impl StepChecker<'_> {
             common_json,
         ))
         .map_err(|e| {
-            let mut p = here.clone();
-            p.extend(to_path(e.path()));
-            self.ctx.err(
-                &p,
-                format!("{}: {}", yaml::display_path(&p), e.inner()),
-                "expect takes pass or fail; timeout a duration",
-            )
+            self.ctx
+                .field_error(&here, &e, "expect takes pass or fail; timeout a duration")
         })?;
         let action_json = serde_json::json!({ key.clone(): obj.get(&key).cloned().unwrap_or(serde_json::Value::Null) });
+        // The action's fields sit below its key; serde's path starts below it.
+        let below_key = [here.as_slice(), &[PathSeg::from(key.as_str())]].concat();
         let mut action: Action = serde_path_to_error::deserialize(action_json).map_err(|e| {
-            let mut p = here.clone();
-            p.extend(to_path(e.path()));
-            self.ctx.err(
-                &p,
-                format!("{}: {}", yaml::display_path(&p), e.inner()),
+            self.ctx.field_error(
+                &below_key,
+                &e,
                 "see suites/README.md for this step's fields",
             )
         })?;

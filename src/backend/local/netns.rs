@@ -125,6 +125,7 @@ fn run(mut cmd: Command, program: &Path, args: &[&str]) -> Result<(), NetnsError
 }
 
 /// Makes `cmd` run in the namespace behind `ns` (setns before exec).
+#[allow(unsafe_code)] // each block below carries its SAFETY comment
 fn enter(cmd: &mut Command, ns: Arc<File>) {
     // SAFETY: setns is a plain system call, safe between fork and exec; the
     // Arc keeps the namespace file open for as long as the Command lives.
@@ -154,6 +155,7 @@ impl ZoneNet {
     /// Creates a namespace and a veth pair into it, on a free slot; `log`
     /// takes the holder's output. Without the rights to do so the error is
     /// [`NetnsError::Unavailable`].
+    #[allow(unsafe_code)] // each block below carries its SAFETY comment
     pub fn create(ip_bin: &Path, log: &Path) -> Result<ZoneNet, NetnsError> {
         let mut sleep = Command::new("sleep");
         sleep.arg("infinity");

@@ -1,0 +1,251 @@
+//! Every error the suite loader can give, as a table: each bad suite names
+//! the line and column of the problem, says what is wrong and how to fix
+//! it. The whole table is one snapshot, so a changed message shows as a
+//! diff; each row also checks its own line, so a wrong position fails even
+//! when the snapshot is accepted carelessly.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use zonechaos::suite::load_suite_str;
+
+/// A valid suite on the zone-pinned reference topology; rows replace one
+/// line of it (`{STEP}` is the step under test).
+const BASE: &str = "\
+name: t
+topology: [topologies/zone-pinned.yaml]
+load: {service: test, namespace: default, rps: 50}
+steps:
+  - {STEP}
+";
+
+/// (row name, whole suite text or a step for BASE, line of the error).
+const ROWS: &[(&str, &str, u32)] = &[
+    ("yaml syntax", "name: t\nsteps: [\n", 2),
+    ("two documents", "name: a\n---\nname: b\n", 0),
+    ("not a mapping", "- wait: 30s\n", 1),
+    (
+        "missing name",
+        "topology: [x]\nload: {service: test, rps: 1}\nsteps: []\n",
+        1,
+    ),
+    (
+        "unknown top-level key",
+        "name: t\ntopolgy: [topologies/zone-pinned.yaml]\n",
+        2,
+    ),
+    (
+        "topology path missing",
+        "name: t\ntopology: [topologies/nope.yaml]\nload: {service: test, rps: 1}\nsteps: [{wait: 1s}]\n",
+        2,
+    ),
+    (
+        "profile unreadable",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nprofile: nope.yaml\nload: {service: test, rps: 1}\nsteps: [{wait: 1s}]\n",
+        3,
+    ),
+    (
+        "service not in topology",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: other, rps: 1}\nsteps: [{wait: 1s}]\n",
+        3,
+    ),
+    (
+        "rps zero",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: test, rps: 0}\nsteps: [{wait: 1s}]\n",
+        3,
+    ),
+    (
+        "rps not a number",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: test, rps: lots}\nsteps: [{wait: 1s}]\n",
+        3,
+    ),
+    (
+        "load zone unknown",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: test, rps: 1, zones: [a, d]}\nsteps: [{wait: 1s}]\n",
+        3,
+    ),
+    (
+        "timing not a duration",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: test, rps: 1}\ntiming: {nodeMonitorGrace: soon}\nsteps: [{wait: 1s}]\n",
+        4,
+    ),
+    (
+        "timing overflows",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: test, rps: 1}\ntiming: {podStartup: \"18446744073709552\"}\nsteps: [{wait: 1s}]\n",
+        4,
+    ),
+    (
+        "no steps",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: test, rps: 1}\nsteps: []\n",
+        4,
+    ),
+    ("step not a mapping", "wait", 5),
+    ("unknown step key", "{wiat: 30s}", 5),
+    ("two actions", "{wait: 30s, cordon: {zone: c}}", 5),
+    ("no action", "{name: nothing}", 5),
+    (
+        "expect on an action",
+        "{cordon: {zone: c}, expect: fail, reason: r}",
+        5,
+    ),
+    (
+        "expect fail without reason",
+        "{assert-error-budget: {}, expect: fail}",
+        5,
+    ),
+    (
+        "expect not pass or fail",
+        "{assert-error-budget: {}, expect: maybe}",
+        5,
+    ),
+    (
+        "step timeout not a duration",
+        "{assert-error-budget: {}, timeout: 30}",
+        5,
+    ),
+    ("wait a bare number", "{wait: 30}", 5),
+    ("wait overflows", "{wait: \"18446744073709552\"}", 5),
+    ("wait until unknown", "{wait: {until: calm}}", 5),
+    ("wait until extra key", "{wait: {until: steady, x: 1}}", 5),
+    ("spot-loss zone unknown", "{spot-loss: {zone: d}}", 5),
+    (
+        "spot-loss mode unknown",
+        "{spot-loss: {zone: c, mode: drop}}",
+        5,
+    ),
+    (
+        "spot-loss notice bad",
+        "{spot-loss: {zone: c, notice: 2min}}",
+        5,
+    ),
+    (
+        "spot-loss field unknown",
+        "{spot-loss: {zone: c, how: now}}",
+        5,
+    ),
+    (
+        "drain timeout bad",
+        "{drain: {zone: c, timeout: forever}}",
+        5,
+    ),
+    ("cordon without zone", "{cordon: {}}", 5),
+    (
+        "canary Rollout unknown",
+        "{canary: {rollout: nope, image: x}}",
+        5,
+    ),
+    ("promote Rollout unknown", "{promote: {rollout: nope}}", 5),
+    (
+        "failover target unknown",
+        "{assert-failover: {zone: c, to: [a, d]}}",
+        5,
+    ),
+    (
+        "failover share above 100%",
+        "{assert-failover: {zone: c, to: [a], success: 120%}}",
+        5,
+    ),
+    (
+        "cross-zone share not a share",
+        "{assert-no-cross-zone: {maxShare: none}}",
+        5,
+    ),
+    (
+        "cross-zone field unknown",
+        "{assert-no-cross-zone: {zone: c}}",
+        5,
+    ),
+    (
+        "error budget minRequests negative",
+        "{assert-error-budget: {minRequests: -1}}",
+        5,
+    ),
+    (
+        "pdb unknown",
+        "{assert-pdb: {drainOf: c, blockedBy: nope}}",
+        5,
+    ),
+    (
+        "pdb podsLeft negative",
+        "{assert-pdb: {drainOf: c, blockedBy: test-c-pdb, podsLeft: -1}}",
+        5,
+    ),
+    (
+        "rollout phase unknown",
+        "{assert-rollout: {rollout: test-c, phase: Done}}",
+        5,
+    ),
+    ("rollout unknown", "{assert-rollout: {rollout: nope}}", 5),
+    (
+        "isolation Rollout unknown",
+        "{assert-route-isolation: {rollout: nope}}",
+        5,
+    ),
+    (
+        "recovery share bad",
+        "{assert-recovery: {zone: c, localShare: 1.5}}",
+        5,
+    ),
+];
+
+fn text_of(row: &str) -> String {
+    if row.contains('\n') {
+        row.to_owned()
+    } else {
+        BASE.replace("{STEP}", row)
+    }
+}
+
+#[test]
+fn every_loader_error_names_its_line_and_a_fix() {
+    // Relative paths, so messages read the same on every machine.
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).expect("cd to the repository");
+    let file = Path::new("suites/t.yaml");
+    let mut table = String::new();
+    let mut wrong = Vec::new();
+    for (name, row, line) in ROWS {
+        let err = match load_suite_str(&text_of(row), file) {
+            Ok(_) => {
+                wrong.push(format!("{name}: loaded, expected an error"));
+                continue;
+            }
+            Err(e) => e,
+        };
+        if err.loc.pos.line != *line {
+            wrong.push(format!(
+                "{name}: error at line {}, expected {line}: {}",
+                err.loc.pos.line, err.message
+            ));
+        }
+        if err.hint.trim().is_empty() {
+            wrong.push(format!("{name}: no hint"));
+        }
+        writeln!(
+            table,
+            "{name}\n  {}:{}: {}\n  hint: {}",
+            err.loc.pos.line, err.loc.pos.column, err.message, err.hint
+        )
+        .unwrap();
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    insta::assert_snapshot!(table);
+}
+
+#[test]
+fn the_base_suite_and_every_default_load() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/t.yaml");
+    let suite = load_suite_str(&BASE.replace("{STEP}", "wait: 30s"), &file).unwrap();
+    assert_eq!(suite.steps.len(), 1);
+    assert_eq!(suite.load.zones.len(), 3);
+    // Aliases resolve to the profile's full zone names.
+    let suite = load_suite_str(
+        &BASE.replace("{STEP}", "assert-failover: {zone: c, to: [a, b]}"),
+        &file,
+    )
+    .unwrap();
+    let zonechaos::spec::Action::AssertFailover(f) = &suite.steps[0].action else {
+        panic!("not a failover step")
+    };
+    assert_eq!(f.zone.as_str(), "us-east-1c");
+    assert_eq!(f.to[1].as_str(), "us-east-1b");
+}
