@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::assert::Ctx;
-use crate::telemetry::{Outcome, Window};
+use crate::telemetry::{Outcome, TrafficMatrix, Window};
 use crate::zone::Zone;
 
 /// A client zone's requests in a window, by outcome.
@@ -16,9 +16,25 @@ pub struct Tally {
 impl Tally {
     /// Counts `zone`'s requests in `window` from the assertion's matrix.
     pub fn of(ctx: &Ctx<'_>, zone: &Zone, window: Window) -> Tally {
+        Tally::from_matrix(ctx.matrix, zone, window)
+    }
+
+    /// Counts `zone`'s requests in `window` of any matrix.
+    pub fn from_matrix(matrix: &TrafficMatrix, zone: &Zone, window: Window) -> Tally {
         Tally {
-            outcomes: ctx.matrix.outcomes(zone, window),
+            outcomes: matrix.outcomes(zone, window),
         }
+    }
+
+    /// At least one request, and at least `share` of them successful.
+    pub fn succeeds(&self, share: f64) -> bool {
+        let total = self.total();
+        total > 0 && self.successes() as f64 / total as f64 >= share
+    }
+
+    /// At least one request, and fewer than `share` of them successful.
+    pub fn fails(&self, share: f64) -> bool {
+        self.total() > 0 && !self.succeeds(share)
     }
 
     /// Every request.

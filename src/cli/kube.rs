@@ -2,7 +2,7 @@
 //! through a [`KubeSession`] (see [`crate::backend::kube::session`]).
 
 use super::CliError;
-use super::run::{BackendKind, RunArgs};
+use super::run_args::{BackendKind, RunArgs, progress};
 use crate::backend::kube::guard;
 use crate::backend::kube::session::{KubeSession, Target, plan};
 use crate::report::RunReport;
@@ -81,8 +81,7 @@ pub fn run_on_cluster(
     for suite in suites {
         match session.deploy(suite) {
             Ok(mut backend) => {
-                let mut report =
-                    runner::run(suite, &mut backend, &mut super::run::progress(verbose));
+                let mut report = runner::run(suite, &mut backend, &mut progress(verbose));
                 report.queries = crate::backend::kube::backend::KubeBackend::queries();
                 drop(backend);
                 reports.push(report);

@@ -14,6 +14,7 @@ pub mod lint;
 pub mod render;
 pub mod rules;
 pub mod run;
+pub mod run_args;
 pub mod whatif;
 
 use std::fmt;
@@ -161,11 +162,11 @@ pub enum Command {
     /// List the lint rules: ID, severity, name, summary.
     Rules,
     /// Run suites (waits, chaos steps, assertions) and write reports.
-    Run(run::RunArgs),
+    Run(run_args::RunArgs),
     /// Run every suite of the given files or directories on one backend and
     /// write one combined report (`conformance.junit.xml`, `.json`, `.html`)
     /// beside each suite's own.
-    Conformance(run::RunArgs),
+    Conformance(run_args::RunArgs),
     /// Predict losing zones: routes, serving zones, errors, PDBs, Rollouts, failover latency.
     Whatif(whatif::WhatIfArgs),
     /// Test backend: HTTP echo of zone, pod and version, with faults, /healthz and /metrics.

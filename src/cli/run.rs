@@ -2,90 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
-
+use super::run_args::{BackendKind, RunArgs, progress};
 use super::{CliError, Status};
 use crate::backend::sim::SimBackend;
 use crate::report::{RunReport, Verdict};
 use crate::suite::load_suite;
-use crate::suite::runner::{self, Progress};
-
-/// The rungs of the ladder `run` can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
-    /// The model alone, on a virtual clock (milliseconds).
-    Sim,
-    /// The model as control plane, real Envoy + Prometheus + echo/load processes (wall clock).
-    Local,
-    /// A kind cluster the harness creates: real Istio, Argo Rollouts, Prometheus (Docker and kind needed).
-    Kind,
-    /// A cluster the harness did not create (an allow-listed kubeconfig context).
-    Existing,
-}
-
-/// Arguments of `zonechaos run`.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Suite files, or directories of them.
-    #[arg(required = true, value_name = "SUITE")]
-    pub suites: Vec<PathBuf>,
-    /// Where to run.
-    #[arg(long, value_enum, default_value = "sim")]
-    pub backend: BackendKind,
-    /// Directory for JUnit, JSON and HTML reports.
-    #[arg(long, value_name = "DIR", default_value = "reports")]
-    pub report_dir: PathBuf,
-    /// Override the suite's seed.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// kind/existing: print every action the run would take (cluster
-    /// commands, applies, API calls per step) and exit.
-    #[arg(long)]
-    pub plan: bool,
-    /// kind/existing: the harness's namespace (must start with `zonechaos`).
-    #[arg(long, value_name = "NS", default_value = crate::backend::kube::render::HARNESS_NAMESPACE)]
-    pub namespace: String,
-    /// The kind cluster (`--backend kind`).
-    #[command(flatten)]
-    pub kind: super::cluster::KindArgs,
-    /// The existing cluster (`--backend existing`).
-    #[command(flatten)]
-    pub existing: ExistingArgs,
-}
-
-/// Flags of `--backend existing`.
-#[derive(Debug, Args)]
-pub struct ExistingArgs {
-    /// Kubeconfig context to run against (must be allow-listed).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// Allow chaos against this context (repeatable; also
-    /// ZONECHAOS_ALLOWED_CONTEXTS and ~/.config/zonechaos/allowed-contexts).
-    #[arg(long, value_name = "NAME")]
-    pub allow_context: Vec<String>,
-    /// Kubeconfig file (default $KUBECONFIG or ~/.kube/config; only read).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The harness image the cluster's nodes can pull (existing clusters).
-    #[arg(long, value_name = "IMAGE")]
-    pub image: Option<String>,
-}
-
-/// Step lines on stderr with `-v` (the summary table follows on stdout).
-struct StderrProgress {
-    verbose: bool,
-}
-
-impl Progress for StderrProgress {
-    fn step_finished(&mut self, r: &crate::report::StepResult) {
-        if self.verbose {
-            super::eprint_line(&format!(
-                "  [{:>6.1}s] {:?} {}: {}",
-                r.ended_s, r.status, r.title, r.message
-            ));
-        }
-    }
-}
+use crate::suite::runner;
 
 /// Runs every suite; the exit status is the worst verdict.
 pub fn run(args: &RunArgs, quiet: bool, verbose: bool) -> Result<Status, CliError> {
@@ -184,11 +106,6 @@ fn suite_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(out)
 }
 
-/// Step lines on stderr with `-v` (the summary table follows on stdout).
-pub(super) fn progress(verbose: bool) -> impl Progress {
-    StderrProgress { verbose }
-}
-
 fn run_here(
     args: &RunArgs,
     suite: &crate::suite::Suite,
@@ -205,7 +122,7 @@ fn run_here(
                 ));
             }
             let mut backend = SimBackend::new(suite);
-            runner::run(suite, &mut backend, &mut StderrProgress { verbose })
+            runner::run(suite, &mut backend, &mut progress(verbose))
         }
     })
 }
@@ -243,7 +160,7 @@ fn run_local(
     }
     let cpu_before = crate::process::own_cpu_seconds();
     let ran = std::time::Instant::now();
-    let mut report = runner::run(suite, &mut backend, &mut StderrProgress { verbose });
+    let mut report = runner::run(suite, &mut backend, &mut progress(verbose));
     report.queries = crate::backend::local::LocalBackend::queries();
     if !quiet {
         let wall = ran.elapsed().as_secs_f64();

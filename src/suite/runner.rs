@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use crate::assert::tally::Tally;
 use crate::assert::{self, Check, Ctx, Memory};
 use crate::backend::Backend;
 use crate::chaos;
@@ -233,6 +234,9 @@ fn execute(
     }
 }
 
+/// The success share that counts as served: steady, and recovered.
+const STEADY_SHARE: f64 = 0.99;
+
 /// Every client zone at >= 99% success over the last 5 seconds.
 fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
     let to = now.0 / 1000;
@@ -240,16 +244,9 @@ fn steady(m: &TrafficMatrix, zones: &[Zone], now: SimTime) -> bool {
         from: to.saturating_sub(5),
         to,
     };
-    zones.iter().all(|z| {
-        let o = m.outcomes(z, w);
-        let total: u64 = o.values().sum();
-        let ok: u64 = o
-            .iter()
-            .filter(|(k, _)| k.is_success())
-            .map(|(_, n)| n)
-            .sum();
-        total > 0 && ok as f64 / total as f64 >= 0.99
-    })
+    zones
+        .iter()
+        .all(|z| Tally::from_matrix(m, z, w).succeeds(STEADY_SHARE))
 }
 
 /// Seconds from the disruption to the first second in which >= 99% of the
@@ -271,28 +268,17 @@ pub fn recovery_after(
     let start = from.0.div_ceil(1000);
     let end = until.map_or(m.len_seconds(), |t| (t.0 / 1000).min(m.len_seconds()));
     let settled = (from + delay).0.div_ceil(1000);
-    // (requests, successes) of a second.
-    let second = |s: u64| {
-        let o = m.outcomes(zone, crate::telemetry::Window { from: s, to: s + 1 });
-        let total: u64 = o.values().sum();
-        let ok: u64 = o
-            .iter()
-            .filter(|(k, _)| k.is_success())
-            .map(|(_, n)| n)
-            .sum();
-        (total, ok)
-    };
-    let good = |(total, ok): (u64, u64)| total > 0 && ok as f64 / total as f64 >= 0.99;
-    let failed = |(total, ok): (u64, u64)| total > 0 && !good((total, ok));
+    let second =
+        |s: u64| Tally::from_matrix(m, zone, crate::telemetry::Window { from: s, to: s + 1 });
     let mut lost = 0;
     for s in start..end {
-        let (total, ok) = second(s);
-        if good((total, ok))
-            && !(s + 1..=settled.min(end.saturating_sub(1))).any(|t| failed(second(t)))
+        let tally = second(s);
+        if tally.succeeds(STEADY_SHARE)
+            && !(s + 1..=settled.min(end.saturating_sub(1))).any(|t| second(t).fails(STEADY_SHARE))
         {
             return (Some((s as f64 - from.as_secs_f64()).max(0.0)), lost);
         }
-        lost += total - ok;
+        lost += tally.total() - tally.successes();
     }
     (None, lost)
 }

@@ -7,7 +7,8 @@ use std::path::Path;
 use super::error::ClusterError;
 use super::kind_config::{ClusterSize, KindClusterConfig};
 use super::names::{ClusterName, KubeconfigPath};
-use super::plan::{Idempotency, Plan, PlannedCommand, Step, Tool};
+use super::plan::{Idempotency, Plan, PlannedCommand, Step};
+use super::tool::Tool;
 use crate::pins::{self, ImagePin};
 use crate::profile::ClusterProfile;
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::plan::Tool;
+use super::tool::Tool;
 use crate::download::DownloadError;
 
 /// A cluster lifecycle failure.

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use super::actions::list_clusters;
 use super::error::{ClusterError, CommandFailure};
 use super::names::ClusterName;
-use super::plan::{Idempotency, Plan, PlannedCommand, Step, Tool};
+use super::plan::{Idempotency, Plan, PlannedCommand, Step};
+use super::tool::Tool;
 use crate::download;
 use crate::pins::Sha256Pin;
 

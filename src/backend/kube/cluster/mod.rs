@@ -20,6 +20,7 @@ pub mod kind_config;
 pub mod lifecycle;
 pub mod names;
 pub mod plan;
+pub mod tool;
 
 pub use error::ClusterError;
 pub use exec::{
@@ -28,4 +29,5 @@ pub use exec::{
 pub use kind_config::{ClusterSize, KindClusterConfig};
 pub use lifecycle::{ClusterOptions, ClusterStatus, KindCluster};
 pub use names::{ClusterName, KubeconfigPath};
-pub use plan::{Plan, PlannedCommand, Step, Tool};
+pub use plan::{Plan, PlannedCommand, Step};
+pub use tool::Tool;

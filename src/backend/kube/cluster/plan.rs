@@ -10,58 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::names::KubeconfigPath;
-use crate::pins::{self, Sha256Pin};
-
-/// A program the plans call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Tool {
-    /// The Docker CLI (and an engine answering it).
-    Docker,
-    /// kind.
-    Kind,
-    /// kubectl.
-    Kubectl,
-    /// istioctl.
-    Istioctl,
-    /// curl (downloads).
-    Curl,
-}
-
-impl Tool {
-    /// The executable name looked up on PATH.
-    pub fn program(self) -> &'static str {
-        match self {
-            Tool::Docker => "docker",
-            Tool::Kind => "kind",
-            Tool::Kubectl => "kubectl",
-            Tool::Istioctl => "istioctl",
-            Tool::Curl => "curl",
-        }
-    }
-
-    /// What to install, with a link.
-    pub fn install_hint(self) -> String {
-        match self {
-            Tool::Docker => "install Docker Engine or Docker Desktop and start it \
-                             (https://docs.docker.com/engine/install/)"
-                .into(),
-            Tool::Kind => format!(
-                "install kind {} ({})",
-                pins::KIND_VERSION,
-                pins::KIND_INSTALL_URL
-            ),
-            Tool::Kubectl => {
-                "install kubectl (https://kubernetes.io/docs/tasks/tools/#kubectl)".into()
-            }
-            Tool::Istioctl => format!(
-                "install istioctl {v}: curl -L https://istio.io/downloadIstio | ISTIO_VERSION={v} sh - \
-                 (https://istio.io/latest/docs/setup/additional-setup/download-istio-release/)",
-                v = pins::ISTIO_VERSION
-            ),
-            Tool::Curl => "install curl (Debian/Ubuntu: apt-get install curl)".into(),
-        }
-    }
-}
+use super::tool::Tool;
+use crate::pins::Sha256Pin;
 
 /// When a step may be skipped, so that running a plan twice is harmless.
 #[derive(Debug, Clone, PartialEq)]
