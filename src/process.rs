@@ -72,6 +72,59 @@ impl Drop for Managed {
     }
 }
 
+/// Why a child process could not be started or did not become ready.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProcessError {
+    /// Its log file could not be created.
+    #[error("cannot create {log}: {message}")]
+    Log {
+        /// The log path.
+        log: String,
+        /// The OS error.
+        message: String,
+    },
+    /// The program could not be executed.
+    #[error("cannot start {name}: {message}")]
+    Start {
+        /// The process's name.
+        name: String,
+        /// The OS error.
+        message: String,
+    },
+    /// It exited before it printed its ready line.
+    #[error("{name} exited before it was ready (see {log})")]
+    Exited {
+        /// The process's name.
+        name: String,
+        /// Its log.
+        log: String,
+    },
+    /// It did not print its ready line in time (it was killed).
+    #[error("{name} not ready after {waited:?} (see {log})")]
+    NotReady {
+        /// The process's name.
+        name: String,
+        /// How long it was given.
+        waited: Duration,
+        /// Its log.
+        log: String,
+    },
+}
+
+fn log_file(log: &Path) -> Result<std::fs::File, ProcessError> {
+    std::fs::File::create(log).map_err(|e| ProcessError::Log {
+        log: log.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn start(name: &str, cmd: &mut Command) -> Result<std::process::Child, ProcessError> {
+    cmd.spawn().map_err(|e| ProcessError::Start {
+        name: name.to_owned(),
+        message: e.to_string(),
+    })
+}
+
 /// Starts `cmd` as a managed child. Its stdout is returned line by line to
 /// `ready` until it returns true or `timeout` passes (then the child is
 /// killed and an error names it); stderr goes to `log`.
@@ -81,16 +134,12 @@ pub fn spawn(
     log: &Path,
     ready: impl Fn(&str) -> bool,
     timeout: Duration,
-) -> Result<(Managed, Vec<String>), String> {
-    let log_file =
-        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+) -> Result<(Managed, Vec<String>), ProcessError> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::from(log_file));
+        .stderr(Stdio::from(log_file(log)?));
     die_with_parent(&mut cmd);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {name}: {e}"))?;
+    let mut child = start(name, &mut cmd)?;
     let stdout = child.stdout.take();
     let mut managed = Managed {
         name: name.to_owned(),
@@ -119,17 +168,18 @@ pub fn spawn(
                 }
             }
             Err(_) if !managed.is_running() => {
-                return Err(format!(
-                    "{name} exited before it was ready (see {})",
-                    log.display()
-                ));
+                return Err(ProcessError::Exited {
+                    name: name.to_owned(),
+                    log: log.display().to_string(),
+                });
             }
             Err(_) if Instant::now() >= deadline => {
                 managed.kill();
-                return Err(format!(
-                    "{name} not ready after {timeout:?} (see {})",
-                    log.display()
-                ));
+                return Err(ProcessError::NotReady {
+                    name: name.to_owned(),
+                    waited: timeout,
+                    log: log.display().to_string(),
+                });
             }
             Err(_) => {}
         }
@@ -137,17 +187,17 @@ pub fn spawn(
 }
 
 /// Starts `cmd` with output to `log`, without waiting for anything.
-pub fn spawn_quiet(name: &str, mut cmd: Command, log: &Path) -> Result<Managed, String> {
-    let log_file =
-        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    let err = log_file.try_clone().map_err(|e| e.to_string())?;
+pub fn spawn_quiet(name: &str, mut cmd: Command, log: &Path) -> Result<Managed, ProcessError> {
+    let out = log_file(log)?;
+    let err = out.try_clone().map_err(|e| ProcessError::Log {
+        log: log.display().to_string(),
+        message: e.to_string(),
+    })?;
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::from(log_file))
+        .stdout(Stdio::from(out))
         .stderr(Stdio::from(err));
     die_with_parent(&mut cmd);
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {name}: {e}"))?;
+    let child = start(name, &mut cmd)?;
     Ok(Managed {
         name: name.to_owned(),
         child: Some(child),
@@ -258,7 +308,10 @@ mod tests {
             Duration::from_millis(300),
         )
         .unwrap_err();
-        assert!(err.contains("mute not ready"), "{err}");
+        assert!(
+            matches!(&err, ProcessError::NotReady { name, .. } if name == "mute"),
+            "{err}"
+        );
         let err = spawn(
             "missing",
             Command::new("/nonexistent/bin"),
@@ -267,6 +320,9 @@ mod tests {
             Duration::from_secs(1),
         )
         .unwrap_err();
-        assert!(err.contains("cannot start missing"), "{err}");
+        assert!(
+            matches!(&err, ProcessError::Start { name, .. } if name == "missing"),
+            "{err}"
+        );
     }
 }

@@ -116,6 +116,17 @@ impl BackendError {
     }
 }
 
+impl From<crate::process::ProcessError> for BackendError {
+    fn from(e: crate::process::ProcessError) -> BackendError {
+        use crate::process::ProcessError as P;
+        let name = match &e {
+            P::Log { .. } => "log",
+            P::Start { name, .. } | P::Exited { name, .. } | P::NotReady { name, .. } => name,
+        };
+        BackendError::process(name.to_owned(), e.to_string())
+    }
+}
+
 impl From<NetnsError> for BackendError {
     fn from(e: NetnsError) -> BackendError {
         match e {

@@ -69,7 +69,8 @@ impl Prometheus {
             .arg(format!("--web.listen-address={addr}"))
             .arg("--storage.tsdb.retention.time=1d")
             .arg("--log.level=warn");
-        let process = spawn_quiet("prometheus", cmd, &dir.join("prometheus.log"))?;
+        let process = spawn_quiet("prometheus", cmd, &dir.join("prometheus.log"))
+            .map_err(|e| e.to_string())?;
         let query = PromQuery::new(&format!("http://{addr}"), Duration::from_secs(10))?;
         let mut p = Prometheus {
             addr,

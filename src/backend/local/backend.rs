@@ -207,8 +207,7 @@ impl LocalBackend {
                 &log,
                 |l| l.starts_with("metrics on"),
                 Duration::from_secs(10),
-            )
-            .map_err(|e| BackendError::process(&name, e))?;
+            )?;
             backend.loadgens.push(m);
             loadgen_addrs.push(metrics);
         }
@@ -255,8 +254,7 @@ impl LocalBackend {
             ])
             .arg((self.proxies.len() + 1).to_string());
         let name = format!("envoy {zone}");
-        let process = spawn_quiet(&name, cmd, &dir.join("envoy.log"))
-            .map_err(|e| BackendError::process(&name, e))?;
+        let process = spawn_quiet(&name, cmd, &dir.join("envoy.log"))?;
         if !wait_http(admin, "/ready", Duration::from_secs(15)) {
             return Err(BackendError::process(
                 name,
@@ -374,8 +372,7 @@ impl LocalBackend {
                 &log,
                 |l| l.starts_with("listening on"),
                 Duration::from_secs(10),
-            )
-            .map_err(|e| BackendError::process(&name, e))?;
+            )?;
             let bound = lines
                 .last()
                 .and_then(|l| l.strip_prefix("listening on "))
