@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod controller;
+pub mod mesh_config;
 pub mod node;
 pub mod pod;
 pub mod rollout;

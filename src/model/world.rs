@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::mesh::config::MeshConfig;
 use crate::model::clock::{SimDuration, SimTime};
+use crate::model::mesh_config::MeshConfig;
 use crate::model::node::{Node, NodeId, nodes_from_profile};
 use crate::model::pod::{Pod, PodId, PodPhase};
 use crate::model::rollout::RolloutState;

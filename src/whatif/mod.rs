@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::mesh::config::MeshService;
 use crate::mesh::predict::{Prediction, abrupt_failover_seconds, predict};
 use crate::mesh::proxy::Client;
 use crate::model::World;
 use crate::model::clock::SimDuration;
+use crate::model::mesh_config::MeshService;
 use crate::profile::{CapacityType, ClusterProfile};
 use crate::topology::Topology;
 use crate::zone::Zone;
