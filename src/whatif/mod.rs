@@ -130,7 +130,7 @@ pub struct Baseline<'a> {
     targets: &'a [MeshService],
     rps: f64,
     before: Vec<Vec<Prediction>>,
-    budgets_before: BTreeMap<String, crate::model::world::PdbStatus>,
+    budgets_before: BTreeMap<String, crate::model::eviction::PdbStatus>,
 }
 
 impl<'a> Baseline<'a> {
