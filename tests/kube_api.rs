@@ -32,8 +32,8 @@ use zonechaos::backend::kube::api::wait::{
 };
 use zonechaos::backend::kube::render::prometheus::POD_SELECTOR as PROMETHEUS_SELECTOR;
 use zonechaos::model::clock::SimTime;
+use zonechaos::model::eviction::PdbStatus;
 use zonechaos::model::rollout::RolloutPhase;
-use zonechaos::model::world::PdbStatus;
 use zonechaos::zone::Zone;
 
 mod common;

@@ -12,8 +12,9 @@ pub use error::BackendError;
 use std::collections::BTreeMap;
 
 use crate::model::clock::{SimDuration, SimTime};
+use crate::model::eviction::PdbStatus;
 use crate::model::rollout::RolloutStatus;
-use crate::model::world::{Event, PdbStatus};
+use crate::model::world::Event;
 use crate::spec::Action;
 use crate::telemetry::{TelemetrySource, TrafficMatrix};
 use crate::zone::Zone;

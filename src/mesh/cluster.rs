@@ -5,13 +5,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::mesh::config::{MeshConfig, MeshService};
 use crate::mesh::endpoints::{Endpoint, service_endpoints};
 use crate::mesh::locality::{EffectiveLocality, Locality, place};
 use crate::mesh::outlier::DEFAULT_MAX_EJECTION_PERCENT;
 use crate::mesh::routing::ClientProxy;
 use crate::model::World;
 use crate::model::clock::{SimDuration, parse_duration};
+use crate::model::mesh_config::{MeshConfig, MeshObject, MeshService};
 use crate::model::pod::PodId;
 use crate::topology::ObjectName;
 use crate::topology::istio::{DestinationRuleSpec, OutlierDetection, Subset, TrafficPolicy};
@@ -126,7 +126,7 @@ pub fn effective_rule<'a>(
     proxy: &ClientProxy,
     service: &MeshService,
 ) -> Option<Cow<'a, DestinationRuleSpec>> {
-    let rules: Vec<&crate::mesh::config::MeshObject<DestinationRuleSpec>> =
+    let rules: Vec<&MeshObject<DestinationRuleSpec>> =
         mesh.destination_rules_for(&service.name).collect();
     if let Some(d) = rules.iter().find(|d| {
         d.name.namespace == proxy.namespace

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::mesh::config::MeshService;
 use crate::model::World;
+use crate::model::mesh_config::MeshService;
 use crate::model::pod::PodId;
 use crate::topology::labels::{Labels, map_matches};
 use crate::zone::Zone;

@@ -1,9 +1,12 @@
 //! Istio semantics: validation of DestinationRules (and, with the model,
 //! route selection, the resolved route with its weights and clusters,
 //! locality priorities and outlier ejection).
+//!
+//! The mesh objects these read are stored by the model
+//! ([`crate::model::mesh_config`]); mesh/ depends on model/, and model/
+//! reaches back only to [`validation`], a leaf that imports neither.
 
 pub mod cluster;
-pub mod config;
 pub mod endpoints;
 pub mod lb;
 pub mod locality;

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 
 use crate::mesh::cluster::{ClusterView, build_cluster};
-use crate::mesh::config::MeshService;
 use crate::mesh::lb::priority_loads;
 use crate::mesh::outlier::max_ejectable_hosts;
 use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
 use crate::mesh::route::{ClientRoute, Split, client_route};
 use crate::model::World;
+use crate::model::mesh_config::MeshService;
 
 /// Where one client zone's requests go.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

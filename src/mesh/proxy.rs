@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 
 use crate::mesh::cluster::{ClusterKey, ClusterView, OutlierSettings, build_cluster};
-use crate::mesh::config::MeshService;
 use crate::mesh::lb::priority_loads;
 use crate::mesh::outlier::max_ejectable_hosts;
 use crate::mesh::route::{ClientRoute, client_route};
 use crate::mesh::routing::ClientProxy;
 use crate::model::World;
 use crate::model::clock::{SimDuration, SimTime};
+use crate::model::mesh_config::MeshService;
 use crate::model::pod::PodId;
 use crate::telemetry::{NO_ANSWER, Outcome, TrafficMatrix};
 use crate::zone::Zone;

@@ -15,8 +15,8 @@
 use std::fmt;
 
 use crate::mesh::cluster::{ClusterKey, write_subset_key};
-use crate::mesh::config::{MeshConfig, MeshService};
 use crate::mesh::routing::{ClientProxy, RouteChoice, select_route};
+use crate::model::mesh_config::{MeshConfig, MeshService};
 use crate::topology::ObjectName;
 use crate::topology::istio::{Destination, HttpRoute};
 

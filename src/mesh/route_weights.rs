@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::mesh::config::MeshConfig;
 use crate::mesh::route::{RouteName, destination_weights};
+use crate::model::mesh_config::MeshConfig;
 use crate::topology::istio::{Destination, VirtualServiceSpec};
 
 /// `(VirtualService, route) -> [(destination, weight)]`: the route as

@@ -3,7 +3,7 @@
 //! plus the node's topology labels), the default route when none applies,
 //! 404 when some apply but none matches the request.
 
-use crate::mesh::config::{MeshConfig, MeshService};
+use crate::model::mesh_config::{MeshConfig, MeshService};
 use crate::topology::istio::{HttpMatchRequest, HttpRoute, VirtualServiceSpec};
 use crate::topology::labels::{Labels, map_matches};
 

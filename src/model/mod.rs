@@ -4,9 +4,15 @@
 
 pub mod clock;
 pub mod controller;
+pub mod drain;
+pub mod eviction;
+pub mod mesh_config;
 pub mod node;
+pub mod node_controller;
 pub mod pod;
+pub mod replica_set;
 pub mod rollout;
+pub mod scheduler;
 pub mod status;
 pub mod world;
 

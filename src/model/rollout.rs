@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::mesh::config::MeshConfig;
 use crate::model::clock::{SimDuration, SimTime, parse_duration};
+use crate::model::mesh_config::MeshConfig;
 use crate::topology::ObjectName;
 use crate::topology::argo::{CanaryStep, RolloutSpec, split_ref};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;

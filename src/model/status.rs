@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::World;
-use crate::model::world::PdbStatus;
+use crate::model::eviction::PdbStatus;
 
 impl World {
     /// Every PodDisruptionBudget's status by name; a budget whose values

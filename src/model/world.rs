@@ -1,23 +1,26 @@
-//! The control-plane model: nodes, workloads and their ReplicaSets, pods, a
-//! scheduler, PodDisruptionBudgets, the Eviction API, drain, Spot loss and
-//! restore, on a virtual clock (SEMANTICS.md §1).
+//! The control-plane model's state: nodes, workloads and their ReplicaSets,
+//! pods, budgets, drains, the mesh objects and the event log, on a virtual
+//! clock (SEMANTICS.md §1); its construction and [`World::advance`], which
+//! runs the controllers in order. Each controller is its own module:
+//! [`crate::model::node_controller`], [`crate::model::drain`],
+//! [`crate::model::eviction`], [`crate::model::replica_set`],
+//! [`crate::model::scheduler`] and [`crate::model::controller`] (Argo).
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::mesh::config::MeshConfig;
 use crate::model::clock::{SimDuration, SimTime};
+use crate::model::drain::Drain;
+use crate::model::eviction::Pdb;
+use crate::model::mesh_config::MeshConfig;
 use crate::model::node::{Node, NodeId, nodes_from_profile};
 use crate::model::pod::{Pod, PodId, PodPhase};
 use crate::model::rollout::RolloutState;
 use crate::profile::{CapacityType, ClusterProfile};
-use crate::topology::labels::{Labels, selector_matches};
-use crate::topology::pdb::{BadBudgetValue, desired_healthy};
+use crate::topology::labels::Labels;
 use crate::topology::{ObjectName, Topology, Workload as TopologyWorkload};
 use crate::zone::Zone;
-
-use k8s_openapi::api::policy::v1::PodDisruptionBudgetSpec;
 
 /// Timing knobs of the cluster, defaults as in recent Kubernetes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -76,40 +79,6 @@ pub struct Workload {
     pub hash_label: &'static str,
 }
 
-/// A PodDisruptionBudget in the model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pdb {
-    /// Namespace and name.
-    pub name: ObjectName,
-    /// The spec.
-    pub spec: PodDisruptionBudgetSpec,
-}
-
-/// What the disruption controller would publish in `.status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct PdbStatus {
-    /// Pods the owners want.
-    pub expected_pods: i32,
-    /// Ready pods selected.
-    pub current_healthy: i32,
-    /// Pods that must stay ready.
-    pub desired_healthy: i32,
-    /// Evictions allowed now.
-    pub disruptions_allowed: i32,
-}
-
-/// Why an eviction was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum EvictionRefusal {
-    /// HTTP 429: the budget allows no disruption.
-    Budget {
-        /// The PDB.
-        pdb: String,
-    },
-    /// HTTP 500: more than one PDB covers the pod.
-    TooManyBudgets,
-}
-
 /// One entry of the model's event log (also the report timeline).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
@@ -155,25 +124,6 @@ pub enum EventKind {
     },
     /// Controller activity (Argo).
     Controller,
-}
-
-/// A drain in progress: cordon done, evictions retried until a deadline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Drain {
-    /// Nodes being drained.
-    pub nodes: Vec<NodeId>,
-    /// Give up at.
-    pub deadline: SimTime,
-    /// Next eviction round.
-    pub next_try: SimTime,
-    /// Evictions that succeeded.
-    pub evicted: Vec<String>,
-    /// Refused evictions: (time, pod, pdb).
-    pub refusals: Vec<(SimTime, String, Option<String>)>,
-    /// Finished (all pods gone or deadline passed).
-    pub finished: Option<bool>,
-    /// Nodes to take down when the deadline passes (Spot notice cut-off).
-    pub then_lose: bool,
 }
 
 /// The world: everything the control plane knows.
@@ -328,7 +278,9 @@ impl World {
         world
     }
 
-    fn log(&mut self, kind: EventKind, message: String) {
+    /// Appends to the event log at the current time (every controller
+    /// module reports through here).
+    pub(super) fn log(&mut self, kind: EventKind, message: String) {
         self.events.push(Event {
             at: self.now,
             message,
@@ -385,60 +337,17 @@ impl World {
     }
 
     /// Indices of a workload's pods, deleted ones included.
-    fn pod_indices(&self, workload: usize) -> Vec<usize> {
+    pub(super) fn pod_indices(&self, workload: usize) -> Vec<usize> {
         self.pods_by_workload
             .get(workload)
             .cloned()
             .unwrap_or_default()
     }
 
-    /// Creates or deletes pods so each ReplicaSet has its desired count.
-    pub fn reconcile_replica_sets(&mut self) {
-        for wi in 0..self.workloads.len() {
-            let rs_list = self.workloads[wi].replica_sets.clone();
-            let live_hashes: BTreeSet<&str> = rs_list.iter().map(|r| r.hash.as_str()).collect();
-            // Pods of ReplicaSets that no longer exist go away.
-            let orphans: Vec<usize> = self
-                .pod_indices(wi)
-                .into_iter()
-                .filter(|&i| {
-                    let p = &self.pods[i];
-                    p.is_active() && !live_hashes.contains(p.template_hash.as_str())
-                })
-                .collect();
-            for i in orphans {
-                self.delete_pod(PodId(i), "scaled down (old ReplicaSet)");
-            }
-            for rs in &rs_list {
-                let mut active: Vec<usize> = self
-                    .pod_indices(wi)
-                    .into_iter()
-                    .filter(|&i| self.pods[i].is_active() && self.pods[i].template_hash == rs.hash)
-                    .collect();
-                let desired = usize::try_from(rs.desired.max(0)).unwrap_or(0);
-                while active.len() < desired {
-                    let id = self.create_pod(wi, &rs.hash);
-                    active.push(id.0);
-                }
-                if active.len() > desired {
-                    // Scale down: Pending first, then not-ready, then newest.
-                    active.sort_by_key(|&i| {
-                        let p = &self.pods[i];
-                        (
-                            p.phase == PodPhase::Running,
-                            self.pod_ready(p),
-                            std::cmp::Reverse(p.created),
-                        )
-                    });
-                    for &i in active.iter().take(active.len() - desired) {
-                        self.delete_pod(PodId(i), "scaled down");
-                    }
-                }
-            }
-        }
-    }
-
-    fn create_pod(&mut self, workload: usize, hash: &str) -> PodId {
+    /// Adds a Pending pod of a workload's ReplicaSet. Pod creation and
+    /// deletion stay here because they keep the per-workload index, which
+    /// only this module may touch.
+    pub(super) fn create_pod(&mut self, workload: usize, hash: &str) -> PodId {
         self.pod_seq += 1;
         let w = &self.workloads[workload];
         let mut labels = w.labels.clone();
@@ -462,7 +371,9 @@ impl World {
         PodId(id)
     }
 
-    fn delete_pod(&mut self, id: PodId, reason: &str) {
+    /// Marks a pod Deleted (once) and logs why; pods are never removed, so
+    /// indices stay valid.
+    pub(super) fn delete_pod(&mut self, id: PodId, reason: &str) {
         let pod = &mut self.pods[id.0];
         if pod.phase == PodPhase::Deleted {
             return;
@@ -473,290 +384,6 @@ impl World {
         self.log(EventKind::PodDeleted, message);
     }
 
-    /// Binds Pending pods to nodes that fit: schedulable, in an allowed zone,
-    /// of the required capacity type; least-loaded node first.
-    pub fn schedule_pending(&mut self) {
-        let mut load: Vec<usize> = vec![0; self.nodes.len()];
-        for p in self.pods.iter().filter(|p| p.phase == PodPhase::Running) {
-            if let Some(n) = p.node {
-                load[n.0] += 1;
-            }
-        }
-        for i in 0..self.pods.len() {
-            if self.pods[i].phase != PodPhase::Pending {
-                continue;
-            }
-            let w = &self.workloads[self.pods[i].workload];
-            let best = self
-                .nodes
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| {
-                    n.schedulable()
-                        && n.capacity == w.capacity
-                        && w.zones.as_ref().is_none_or(|z| z.contains(&n.zone))
-                })
-                .min_by_key(|(ni, _)| (load[*ni], *ni))
-                .map(|(ni, _)| ni);
-            match best {
-                Some(ni) => {
-                    load[ni] += 1;
-                    let ready_at = self.now + self.timing.pod_startup;
-                    let keys = &self.profile.node_labels;
-                    let mut endpoint_labels = (*self.pods[i].labels).clone();
-                    for key in [&keys.zone, &keys.region] {
-                        if let Some(v) = self.nodes[ni].labels.get(key) {
-                            endpoint_labels.insert(key.clone(), v.clone());
-                        }
-                    }
-                    let pod = &mut self.pods[i];
-                    pod.endpoint_labels = Some(std::sync::Arc::new(endpoint_labels));
-                    pod.node = Some(NodeId(ni));
-                    pod.phase = PodPhase::Running;
-                    pod.ready_at = Some(ready_at);
-                    let message = format!("pod {} scheduled on {}", pod.name, self.nodes[ni].name);
-                    self.log(EventKind::PodScheduled, message);
-                }
-                None => {
-                    if !self.pods[i].pending_reported {
-                        self.pods[i].pending_reported = true;
-                        let message = format!(
-                            "pod {} Pending: no schedulable node fits its zone and capacity type",
-                            self.pods[i].name
-                        );
-                        self.log(EventKind::PodPending, message);
-                    }
-                }
-            }
-        }
-    }
-
-    /// PDBs whose selector matches a pod (same namespace).
-    pub fn pdbs_covering(&self, pod: &Pod) -> Vec<usize> {
-        let ns = &self.workloads[pod.workload].name.namespace;
-        self.pdbs
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| {
-                &b.name.namespace == ns
-                    && b.spec
-                        .selector
-                        .as_ref()
-                        .is_some_and(|s| selector_matches(s, &pod.labels))
-            })
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    /// The budget's status as the disruption controller computes it.
-    pub fn pdb_status(&self, pdb: usize) -> Result<PdbStatus, BadBudgetValue> {
-        let b = &self.pdbs[pdb];
-        let selector = b.spec.selector.clone().unwrap_or_default();
-        // Expected pods: the scale of every owner whose pods the selector matches.
-        let in_ns = self.workloads_in(&b.name.namespace);
-        let expected: i32 = in_ns
-            .iter()
-            .map(|&w| &self.workloads[w])
-            .filter(|w| selector_matches(&selector, &w.labels))
-            .map(|w| w.replicas)
-            .sum();
-        let healthy = in_ns
-            .iter()
-            .flat_map(|&w| self.workload_pods(w))
-            .filter(|(_, p)| selector_matches(&selector, &p.labels) && self.pod_ready(p))
-            .count() as i32;
-        let desired = desired_healthy(&b.spec, expected)?;
-        Ok(PdbStatus {
-            expected_pods: expected,
-            current_healthy: healthy,
-            desired_healthy: desired,
-            disruptions_allowed: (healthy - desired).max(0),
-        })
-    }
-
-    /// The policy/v1 Eviction API: refused with 429 when a covering budget
-    /// allows no disruption; otherwise the pod is deleted gracefully (it
-    /// leaves the endpoints at once) and its ReplicaSet replaces it.
-    pub fn evict(&mut self, id: PodId) -> Result<(), EvictionRefusal> {
-        let covering = self.pdbs_covering(&self.pods[id.0]);
-        if covering.len() > 1 {
-            return Err(EvictionRefusal::TooManyBudgets);
-        }
-        if let Some(&b) = covering.first() {
-            let allowed = self
-                .pdb_status(b)
-                .map(|s| s.disruptions_allowed)
-                .unwrap_or(0);
-            // A pod that is not ready does not consume the budget.
-            if allowed <= 0 && self.pod_ready(&self.pods[id.0]) {
-                return Err(EvictionRefusal::Budget {
-                    pdb: self.pdbs[b].name.name.clone(),
-                });
-            }
-        }
-        let name = self.pods[id.0].name.clone();
-        self.delete_pod(id, "evicted");
-        self.log(EventKind::Evicted, format!("pod {name} evicted"));
-        self.reconcile_replica_sets();
-        self.schedule_pending();
-        Ok(())
-    }
-
-    /// `kubectl cordon` for nodes.
-    pub fn cordon(&mut self, nodes: &[NodeId]) {
-        for n in nodes {
-            self.nodes[n.0].cordoned = true;
-        }
-        let names: Vec<&str> = nodes
-            .iter()
-            .map(|n| self.nodes[n.0].name.as_str())
-            .collect();
-        let message = format!("cordoned {}", names.join(", "));
-        self.log(EventKind::Cordoned, message);
-    }
-
-    /// Starts `kubectl drain` of nodes: cordon, then evict every pod,
-    /// retrying refusals until `timeout`. Progress happens in [`World::advance`].
-    pub fn start_drain(
-        &mut self,
-        nodes: Vec<NodeId>,
-        timeout: SimDuration,
-        then_lose: bool,
-    ) -> usize {
-        self.cordon(&nodes);
-        self.drains.push(Drain {
-            nodes,
-            deadline: self.now + timeout,
-            next_try: self.now,
-            evicted: Vec::new(),
-            refusals: Vec::new(),
-            finished: None,
-            then_lose,
-        });
-        let id = self.drains.len() - 1;
-        self.step_drains();
-        id
-    }
-
-    fn step_drains(&mut self) {
-        for d in 0..self.drains.len() {
-            if self.drains[d].finished.is_some() || self.now < self.drains[d].next_try {
-                continue;
-            }
-            let nodes = self.drains[d].nodes.clone();
-            let on_nodes: Vec<PodId> = self
-                .pods
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.is_active() && p.node.is_some_and(|n| nodes.contains(&n)))
-                .map(|(i, _)| PodId(i))
-                .collect();
-            let past_deadline = self.now >= self.drains[d].deadline;
-            if on_nodes.is_empty() || past_deadline {
-                let completed = on_nodes.is_empty();
-                self.drains[d].finished = Some(completed);
-                let message = if completed {
-                    "drain completed: every pod evicted".to_owned()
-                } else {
-                    format!("drain timed out with {} pods left", on_nodes.len())
-                };
-                self.log(EventKind::DrainFinished { completed }, message);
-                if self.drains[d].then_lose {
-                    self.lose_nodes(&nodes);
-                }
-                continue;
-            }
-            for id in on_nodes {
-                let name = self.pods[id.0].name.clone();
-                match self.evict(id) {
-                    Ok(()) => self.drains[d].evicted.push(name),
-                    Err(refusal) => {
-                        let pdb = match &refusal {
-                            EvictionRefusal::Budget { pdb } => Some(pdb.clone()),
-                            EvictionRefusal::TooManyBudgets => None,
-                        };
-                        self.drains[d]
-                            .refusals
-                            .push((self.now, name.clone(), pdb.clone()));
-                        let message = match &pdb {
-                            Some(b) => format!(
-                                "eviction of {name} refused (429): PodDisruptionBudget {b} allows no disruption"
-                            ),
-                            None => format!(
-                                "eviction of {name} refused (500): more than one PodDisruptionBudget covers it"
-                            ),
-                        };
-                        self.log(EventKind::EvictionRefused { pod: name, pdb }, message);
-                    }
-                }
-            }
-            self.drains[d].next_try = self.now + self.timing.drain_retry;
-        }
-    }
-
-    /// Abrupt loss: the instances vanish; pods stop at once without eviction
-    /// (PDBs are not consulted).
-    pub fn lose_nodes(&mut self, nodes: &[NodeId]) {
-        for n in nodes {
-            if self.nodes[n.0].lost_at.is_none() {
-                self.nodes[n.0].lost_at = Some(self.now);
-            }
-        }
-        let names: Vec<&str> = nodes
-            .iter()
-            .map(|n| self.nodes[n.0].name.as_str())
-            .collect();
-        let message = format!("nodes lost: {}", names.join(", "));
-        self.log(EventKind::NodesLost, message);
-    }
-
-    /// Spot loss of a zone's Spot nodes: with a notice, a drain runs until
-    /// the notice ends and is then cut off by the loss.
-    pub fn spot_loss(&mut self, zone: &Zone, notice: Option<SimDuration>) {
-        let nodes = self.zone_nodes(zone, Some(CapacityType::Spot));
-        match notice {
-            Some(n) if n.0 > 0 => {
-                self.start_drain(nodes, n, true);
-            }
-            _ => self.lose_nodes(&nodes),
-        }
-    }
-
-    /// New instances replace the zone's lost nodes and cordons are lifted:
-    /// pods still bound to lost nodes are garbage-collected, Pending pods schedule.
-    pub fn restore(&mut self, zone: &Zone) {
-        let nodes = self.zone_nodes(zone, None);
-        let stale: Vec<PodId> = self
-            .pods
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| {
-                p.is_active()
-                    && p.node
-                        .is_some_and(|n| nodes.contains(&n) && !self.nodes[n.0].is_up())
-            })
-            .map(|(i, _)| PodId(i))
-            .collect();
-        for id in stale {
-            self.delete_pod(id, "node replaced");
-        }
-        for n in &nodes {
-            self.nodes[n.0].lost_at = None;
-            self.nodes[n.0].cordoned = false;
-            self.nodes[n.0].blackholes = false;
-        }
-        // A restore ends any drain of those nodes.
-        for d in &mut self.drains {
-            if d.finished.is_none() && d.nodes.iter().any(|n| nodes.contains(n)) {
-                d.finished = Some(false);
-                d.then_lose = false;
-            }
-        }
-        self.log(EventKind::Restored, format!("zone {zone} restored"));
-        self.reconcile_replica_sets();
-        self.schedule_pending();
-    }
-
     /// Advances virtual time, running the node controller, the drains, the
     /// ReplicaSet controller and the scheduler.
     pub fn advance(&mut self, to: SimTime) {
@@ -765,35 +392,9 @@ impl World {
         }
         let before = self.now;
         self.now = to;
-        // Node controller: lost nodes noticed after the grace period, their
-        // pods deleted after the NotReady toleration.
-        let grace = self.timing.node_monitor_grace;
-        let toleration = self.timing.not_ready_toleration;
-        for ni in 0..self.nodes.len() {
-            let Some(lost) = self.nodes[ni].lost_at else {
-                continue;
-            };
-            let noticed = lost + grace;
-            if before < noticed && noticed <= to {
-                let message = format!(
-                    "node {} NotReady: its pods' endpoints leave the mesh",
-                    self.nodes[ni].name
-                );
-                self.log(EventKind::NodeNotReady, message);
-            }
-            if noticed + toleration <= to {
-                let doomed: Vec<PodId> = self
-                    .pods
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| p.is_active() && p.node == Some(NodeId(ni)))
-                    .map(|(i, _)| PodId(i))
-                    .collect();
-                for id in doomed {
-                    self.delete_pod(id, "node NotReady past the toleration (taint manager)");
-                }
-            }
-        }
+        // The node controller first, so pods it deletes are replaced in
+        // this same step.
+        self.run_node_controller(before);
         self.step_drains();
         self.reconcile_rollouts();
         self.reconcile_replica_sets();
@@ -814,20 +415,17 @@ impl World {
             .iter()
             .position(|w| w.name.namespace == namespace && w.name.name == name)
     }
-
-    /// Index of a PDB by name (any namespace when the name is unique).
-    pub fn pdb_index(&self, name: &str) -> Option<usize> {
-        self.pdbs.iter().position(|b| b.name.name == name)
-    }
 }
 
+/// Test fixtures shared by the model's controller modules.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
     use crate::topology::{Loaded, load_text};
     use std::path::Path;
     use std::sync::Arc;
 
+    /// A world of a YAML text with the builtin profile and default timing.
     pub(crate) fn world_from(yaml: &str) -> World {
         let mut loaded = Loaded::default();
         load_text(Arc::from(Path::new("t.yaml")), yaml, &mut loaded);
@@ -839,101 +437,14 @@ mod tests {
         )
     }
 
+    /// A Rollout of 3 pinned to us-east-1a with a minAvailable-1 budget.
     pub(crate) const PINNED: &str = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: test-a, namespace: default}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: test, zone: a}}\n  template:\n    metadata: {labels: {app: test, zone: a}}\n    spec:\n      containers: [{name: app, image: myapp:v1}]\n      affinity:\n        nodeAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n            nodeSelectorTerms:\n              - matchExpressions:\n                  - {key: topology.kubernetes.io/zone, operator: In, values: [us-east-1a]}\n---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: test-a-pdb, namespace: default}\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {app: test, zone: a}}\n";
 
-    fn ready_count(w: &World) -> usize {
+    /// Active pods Kubernetes reports Ready.
+    pub(crate) fn ready_count(w: &World) -> usize {
         w.pods
             .iter()
             .filter(|p| p.is_active() && w.pod_ready(p))
             .count()
-    }
-
-    #[test]
-    fn pinned_pods_land_on_spot_nodes_of_their_zone() {
-        let w = world_from(PINNED);
-        assert_eq!(ready_count(&w), 3);
-        for p in w.pods.iter() {
-            let n = &w.nodes[p.node.unwrap().0];
-            assert_eq!(n.zone.as_str(), "us-east-1a");
-            assert_eq!(n.capacity, CapacityType::Spot);
-        }
-        let s = w.pdb_status(0).unwrap();
-        assert_eq!(
-            (s.expected_pods, s.current_healthy, s.disruptions_allowed),
-            (3, 3, 2)
-        );
-    }
-
-    #[test]
-    fn zone_drain_blocks_at_min_available_and_records_refusals() {
-        let mut w = world_from(PINNED);
-        let nodes = w.zone_nodes(&Zone::from("us-east-1a"), None);
-        w.start_drain(nodes, SimDuration::secs(60), false);
-        for s in 1..=70 {
-            w.advance(SimTime(s * 1000));
-        }
-        let d = &w.drains[0];
-        assert_eq!(d.finished, Some(false), "drain cannot complete");
-        assert_eq!(d.evicted.len(), 2);
-        assert!(!d.refusals.is_empty());
-        assert!(
-            d.refusals
-                .iter()
-                .all(|(_, _, pdb)| pdb.as_deref() == Some("test-a-pdb"))
-        );
-        // One pod left running; replacements Pending (zone cordoned).
-        assert_eq!(ready_count(&w), 1);
-        let pending = w
-            .pods
-            .iter()
-            .filter(|p| p.phase == PodPhase::Pending)
-            .count();
-        assert_eq!(pending, 2);
-        assert_eq!(w.pdb_status(0).unwrap().disruptions_allowed, 0);
-    }
-
-    #[test]
-    fn spot_loss_ignores_pdbs_and_endpoints_linger_for_the_grace_period() {
-        let mut w = world_from(PINNED);
-        w.spot_loss(&Zone::from("us-east-1a"), None);
-        // Pods stop serving at once...
-        assert!(
-            w.pods
-                .iter()
-                .filter(|p| p.is_active())
-                .all(|p| !w.pod_serving(p))
-        );
-        // ...but Kubernetes still calls them Ready until the grace period.
-        w.advance(SimTime(49_000));
-        assert_eq!(ready_count(&w), 3);
-        w.advance(SimTime(50_000));
-        assert_eq!(ready_count(&w), 0);
-        // After the toleration they are deleted; replacements stay Pending.
-        w.advance(SimTime(351_000));
-        assert_eq!(
-            w.pods
-                .iter()
-                .filter(|p| p.phase == PodPhase::Pending)
-                .count(),
-            3
-        );
-        w.restore(&Zone::from("us-east-1a"));
-        w.advance(SimTime(360_000));
-        assert_eq!(ready_count(&w), 3);
-    }
-
-    #[test]
-    fn spot_notice_drains_then_cuts_off() {
-        let mut w = world_from(PINNED);
-        w.spot_loss(&Zone::from("us-east-1a"), Some(SimDuration::secs(120)));
-        w.advance(SimTime(60_000));
-        assert!(w.nodes.iter().all(|n| n.is_up()));
-        w.advance(SimTime(121_000));
-        assert!(
-            w.zone_nodes(&Zone::from("us-east-1a"), Some(CapacityType::Spot))
-                .iter()
-                .all(|n| !w.nodes[n.0].is_up())
-        );
-        assert_eq!(w.drains[0].finished, Some(false));
     }
 }

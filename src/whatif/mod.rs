@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::mesh::config::MeshService;
 use crate::mesh::predict::{Prediction, abrupt_failover_seconds, predict};
 use crate::mesh::proxy::Client;
 use crate::model::World;
 use crate::model::clock::SimDuration;
+use crate::model::mesh_config::MeshService;
 use crate::profile::{CapacityType, ClusterProfile};
 use crate::topology::Topology;
 use crate::zone::Zone;
@@ -130,7 +130,7 @@ pub struct Baseline<'a> {
     targets: &'a [MeshService],
     rps: f64,
     before: Vec<Vec<Prediction>>,
-    budgets_before: BTreeMap<String, crate::model::world::PdbStatus>,
+    budgets_before: BTreeMap<String, crate::model::eviction::PdbStatus>,
 }
 
 impl<'a> Baseline<'a> {

@@ -29,13 +29,13 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::mesh::cluster::{ClusterView, OutlierSettings, build_cluster, proxy_locality};
-use crate::mesh::config::MeshService;
 use crate::mesh::lb::OVERPROVISIONING;
 use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
 use crate::mesh::route::{ClientRoute, DEFAULT_ROUTE_NAME, Split, resolve};
 use crate::mesh::routing::{RouteChoice, select_route};
 use crate::model::World;
 use crate::model::clock::SimDuration;
+use crate::model::mesh_config::MeshService;
 use crate::model::pod::PodId;
 use crate::model::world::template_hash;
 

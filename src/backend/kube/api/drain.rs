@@ -33,7 +33,8 @@ use super::pdbs::{list_pdbs, pdb_status, pdbs_covering};
 use super::types::{NodeName, PodRef, Presence};
 use crate::backend::DrainReport;
 use crate::model::clock::{SimDuration, SimTime};
-use crate::model::world::{Event, EventKind, PdbStatus};
+use crate::model::eviction::PdbStatus;
+use crate::model::world::{Event, EventKind};
 use crate::zone::Zone;
 
 /// Which pods a drain evicts.

@@ -7,7 +7,7 @@
 //!   every refusal recorded; converts to [`crate::backend::DrainReport`].
 //! - [`rollouts`]: Argo Rollout image, promote/abort/retry, status read-back
 //!   (converts to [`crate::model::rollout::RolloutStatus`]).
-//! - [`pdbs`]: PDB read-back as [`crate::model::world::PdbStatus`].
+//! - [`pdbs`]: PDB read-back as [`crate::model::eviction::PdbStatus`].
 //! - [`wait`]: readiness waits (`await_condition` with small conditions).
 //! - [`apply`]: server-side apply of multi-document YAML; admission denials
 //!   as lint-style diagnostics.

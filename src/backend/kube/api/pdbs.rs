@@ -8,7 +8,7 @@ use kube::Client;
 use kube::api::{Api, ListParams};
 
 use super::error::ApiError;
-use crate::model::world::PdbStatus;
+use crate::model::eviction::PdbStatus;
 use crate::topology::labels::selector_matches;
 
 /// Lists the PDBs of `namespace` (every namespace when `None`).

@@ -2,11 +2,18 @@
 //! DestinationRules (which Argo Rollouts rewrites at runtime) and Services.
 //! A DestinationRule Istio's webhook rejects is kept with its rejection so
 //! reports can say why it is absent, but is otherwise treated as absent.
+//!
+//! This is state the control plane stores and Argo rewrites, so it lives in
+//! the model; what Istio makes of it (routing, clusters, validation) stays
+//! in [`crate::mesh`].
 
 use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::ServiceSpec;
 
+// The webhook's admission check is Istio's validation, one rule shared with
+// lint; `mesh::validation` imports neither model/ nor the rest of mesh/, so
+// this is no cycle.
 use crate::mesh::validation;
 use crate::topology::istio::{DestinationRuleSpec, VirtualServiceSpec, service_of_host};
 use crate::topology::labels::Labels;

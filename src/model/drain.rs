@@ -1,0 +1,162 @@
+//! `kubectl cordon` and `kubectl drain`: evictions through the Eviction API,
+//! refusals retried until a deadline (SEMANTICS.md §1).
+
+use serde::Serialize;
+
+use crate::model::World;
+use crate::model::clock::{SimDuration, SimTime};
+use crate::model::eviction::EvictionRefusal;
+use crate::model::node::NodeId;
+use crate::model::pod::PodId;
+use crate::model::world::EventKind;
+
+/// A drain in progress: cordon done, evictions retried until a deadline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drain {
+    /// Nodes being drained.
+    pub nodes: Vec<NodeId>,
+    /// Give up at.
+    pub deadline: SimTime,
+    /// Next eviction round.
+    pub next_try: SimTime,
+    /// Evictions that succeeded.
+    pub evicted: Vec<String>,
+    /// Refused evictions: (time, pod, pdb).
+    pub refusals: Vec<(SimTime, String, Option<String>)>,
+    /// Finished (all pods gone or deadline passed).
+    pub finished: Option<bool>,
+    /// Nodes to take down when the deadline passes (Spot notice cut-off).
+    pub then_lose: bool,
+}
+
+impl World {
+    /// `kubectl cordon` for nodes.
+    pub fn cordon(&mut self, nodes: &[NodeId]) {
+        for n in nodes {
+            self.nodes[n.0].cordoned = true;
+        }
+        let names: Vec<&str> = nodes
+            .iter()
+            .map(|n| self.nodes[n.0].name.as_str())
+            .collect();
+        let message = format!("cordoned {}", names.join(", "));
+        self.log(EventKind::Cordoned, message);
+    }
+
+    /// Starts `kubectl drain` of nodes: cordon, then evict every pod,
+    /// retrying refusals until `timeout`. Progress happens in [`World::advance`].
+    pub fn start_drain(
+        &mut self,
+        nodes: Vec<NodeId>,
+        timeout: SimDuration,
+        then_lose: bool,
+    ) -> usize {
+        self.cordon(&nodes);
+        self.drains.push(Drain {
+            nodes,
+            deadline: self.now + timeout,
+            next_try: self.now,
+            evicted: Vec::new(),
+            refusals: Vec::new(),
+            finished: None,
+            then_lose,
+        });
+        let id = self.drains.len() - 1;
+        self.step_drains();
+        id
+    }
+
+    /// One round of every running drain whose retry is due: finish it when
+    /// its nodes are empty or its deadline passed, else evict what is left.
+    pub(super) fn step_drains(&mut self) {
+        for d in 0..self.drains.len() {
+            if self.drains[d].finished.is_some() || self.now < self.drains[d].next_try {
+                continue;
+            }
+            let nodes = self.drains[d].nodes.clone();
+            let on_nodes: Vec<PodId> = self
+                .pods
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.is_active() && p.node.is_some_and(|n| nodes.contains(&n)))
+                .map(|(i, _)| PodId(i))
+                .collect();
+            let past_deadline = self.now >= self.drains[d].deadline;
+            if on_nodes.is_empty() || past_deadline {
+                let completed = on_nodes.is_empty();
+                self.drains[d].finished = Some(completed);
+                let message = if completed {
+                    "drain completed: every pod evicted".to_owned()
+                } else {
+                    format!("drain timed out with {} pods left", on_nodes.len())
+                };
+                self.log(EventKind::DrainFinished { completed }, message);
+                if self.drains[d].then_lose {
+                    self.lose_nodes(&nodes);
+                }
+                continue;
+            }
+            for id in on_nodes {
+                let name = self.pods[id.0].name.clone();
+                match self.evict(id) {
+                    Ok(()) => self.drains[d].evicted.push(name),
+                    Err(refusal) => {
+                        let pdb = match &refusal {
+                            EvictionRefusal::Budget { pdb } => Some(pdb.clone()),
+                            EvictionRefusal::TooManyBudgets => None,
+                        };
+                        self.drains[d]
+                            .refusals
+                            .push((self.now, name.clone(), pdb.clone()));
+                        let message = match &pdb {
+                            Some(b) => format!(
+                                "eviction of {name} refused (429): PodDisruptionBudget {b} allows no disruption"
+                            ),
+                            None => format!(
+                                "eviction of {name} refused (500): more than one PodDisruptionBudget covers it"
+                            ),
+                        };
+                        self.log(EventKind::EvictionRefused { pod: name, pdb }, message);
+                    }
+                }
+            }
+            self.drains[d].next_try = self.now + self.timing.drain_retry;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::clock::{SimDuration, SimTime};
+    use crate::model::pod::PodPhase;
+    use crate::model::world::fixtures::{PINNED, ready_count, world_from};
+    use crate::zone::Zone;
+
+    #[test]
+    fn zone_drain_blocks_at_min_available_and_records_refusals() {
+        let mut w = world_from(PINNED);
+        let nodes = w.zone_nodes(&Zone::from("us-east-1a"), None);
+        w.start_drain(nodes, SimDuration::secs(60), false);
+        for s in 1..=70 {
+            w.advance(SimTime(s * 1000));
+        }
+        let d = &w.drains[0];
+        assert_eq!(d.finished, Some(false), "drain cannot complete");
+        assert_eq!(d.evicted.len(), 2);
+        assert!(!d.refusals.is_empty());
+        assert!(
+            d.refusals
+                .iter()
+                .all(|(_, _, pdb)| pdb.as_deref() == Some("test-a-pdb"))
+        );
+        // One pod left running; replacements Pending (zone cordoned).
+        assert_eq!(ready_count(&w), 1);
+        let pending = w
+            .pods
+            .iter()
+            .filter(|p| p.phase == PodPhase::Pending)
+            .count();
+        assert_eq!(pending, 2);
+        assert_eq!(w.pdb_status(0).unwrap().disruptions_allowed, 0);
+    }
+}
