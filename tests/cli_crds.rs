@@ -5,7 +5,7 @@
 //! others build a fake mirror whose files cannot match the pins.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 #[path = "common/output.rs"]
 mod output;
@@ -31,13 +31,10 @@ spec:
 /// The binary with `HOME` and `XDG_CACHE_HOME` as given (`None` unsets),
 /// no mirror from the environment, no colour.
 fn zonechaos(args: &[&str], home: &Path, xdg_cache: Option<&Path>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zonechaos"));
+    let mut cmd = output::zonechaos_command();
     cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HOME", home)
-        .env_remove("ZONECHAOS_CRDS_MIRROR")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
+        .env_remove("ZONECHAOS_CRDS_MIRROR");
     match xdg_cache {
         Some(dir) => cmd.env("XDG_CACHE_HOME", dir),
         None => cmd.env_remove("XDG_CACHE_HOME"),
@@ -136,7 +133,7 @@ fn the_mirror_can_come_from_the_environment_and_must_be_a_url() {
     let tmp = tempfile::tempdir().unwrap();
     let mirror = mirror_with(tmp.path(), |_| b"x".to_vec());
     let cache = tmp.path().join("cache");
-    let out = Command::new(env!("CARGO_BIN_EXE_zonechaos"))
+    let out = output::zonechaos_command()
         .args(["crds", "fetch", "--dir", s(&cache)])
         .env("ZONECHAOS_CRDS_MIRROR", file_url(&mirror))
         .env("HOME", tmp.path())

@@ -2,13 +2,13 @@
 //! to the cluster boundary: plans, the existing-cluster guard, usage
 //! errors, and the combined report (on sim, which needs no cluster).
 
-use std::process::Command;
+#[path = "common/output.rs"]
+mod output;
 
 fn zonechaos(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let home = tempfile::tempdir().expect("temp home");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zonechaos"));
+    let mut cmd = output::zonechaos_command();
     cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         // No allow-list file of the machine's user leaks in.
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path())
@@ -16,12 +16,7 @@ fn zonechaos(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("zonechaos runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    output::run(&mut cmd)
 }
 
 #[test]

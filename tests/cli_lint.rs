@@ -54,11 +54,8 @@ spec:
 /// that does not exist (so `--crds auto` never finds the user's).
 fn command(cwd: &Path) -> Command {
     let no_cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-lint-no-cache");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zonechaos"));
-    cmd.current_dir(cwd)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("XDG_CACHE_HOME", no_cache);
+    let mut cmd = output::zonechaos_command();
+    cmd.current_dir(cwd).env("XDG_CACHE_HOME", no_cache);
     cmd
 }
 

@@ -10,6 +10,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+#[path = "common/output.rs"]
+mod output;
+
 use zonechaos::backend::kube::cluster::kind_config::{
     ALSO_CAPACITY_TYPE_LABEL, KIND_API_VERSION, NodeRole, POOL_LABEL, committed_file_name,
 };
@@ -498,12 +501,12 @@ fn cluster_names_are_checked() {
 }
 
 fn zonechaos(args: &[&str], path_env: Option<&Path>) -> std::process::Output {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_zonechaos"));
-    cmd.args(args).current_dir(repo());
+    let mut cmd = output::zonechaos_command();
+    cmd.args(args);
     if let Some(path) = path_env {
         cmd.env("PATH", path);
     }
-    cmd.output().expect("zonechaos runs")
+    output::output(&mut cmd)
 }
 
 #[test]

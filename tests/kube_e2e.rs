@@ -10,7 +10,9 @@
 //! end-to-end test that silently passes without a cluster proves nothing.
 
 use std::path::Path;
-use std::process::Command;
+
+#[path = "common/output.rs"]
+mod output;
 
 fn opted_in() {
     assert!(
@@ -20,17 +22,8 @@ fn opted_in() {
 }
 
 fn zonechaos(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zonechaos"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("zonechaos runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    let (code, stdout, stderr) = output::run(output::zonechaos_command().args(args));
+    (code, format!("{stdout}{stderr}"))
 }
 
 fn run_suite(name: &str) {

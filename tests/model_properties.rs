@@ -136,19 +136,16 @@ fn check(b: &SimBackend, lost_zones: &[&str]) -> Result<(), TestCaseError> {
     // No pod is lost without a chaos step: deletions are scale-downs,
     // evictions (drains), or garbage collection of nodes that were lost.
     for e in &w.events {
-        if e.kind == EventKind::PodDeleted {
-            let m = &e.message;
-            let node_gc = m.contains("toleration") || m.contains("node replaced");
+        // Every deletion path has its reason; a lost node's pods may go
+        // only when a zone was spot-lost.
+        if let EventKind::PodDeleted { reason } = e.kind
+            && reason.is_node_loss()
+        {
             prop_assert!(
-                m.contains("scaled down") || m.contains("evicted") || node_gc,
-                "unexpected deletion: {m}"
+                !lost_zones.is_empty(),
+                "pod deleted for a lost node without a spot loss: {}",
+                e.message
             );
-            if node_gc {
-                prop_assert!(
-                    !lost_zones.is_empty(),
-                    "pod deleted for a lost node without a spot loss: {m}"
-                );
-            }
         }
     }
     Ok(())

@@ -110,7 +110,7 @@ impl World {
             }
         }
         let name = self.pods[id.0].name.clone();
-        self.delete_pod(id, "evicted");
+        self.delete_pod(id, crate::model::world::DeletionReason::Evicted);
         self.log(EventKind::Evicted, format!("pod {name} evicted"));
         self.reconcile_replica_sets();
         self.schedule_pending();

@@ -55,7 +55,7 @@ impl World {
             .map(|(i, _)| PodId(i))
             .collect();
         for id in stale {
-            self.delete_pod(id, "node replaced");
+            self.delete_pod(id, crate::model::world::DeletionReason::NodeReplaced);
         }
         for n in &nodes {
             self.nodes[n.0].lost_at = None;
@@ -102,7 +102,7 @@ impl World {
                     .map(|(i, _)| PodId(i))
                     .collect();
                 for id in doomed {
-                    self.delete_pod(id, "node NotReady past the toleration (taint manager)");
+                    self.delete_pod(id, crate::model::world::DeletionReason::TaintEviction);
                 }
             }
         }

@@ -22,7 +22,7 @@ impl World {
                 })
                 .collect();
             for i in orphans {
-                self.delete_pod(PodId(i), "scaled down (old ReplicaSet)");
+                self.delete_pod(PodId(i), crate::model::world::DeletionReason::OldReplicaSet);
             }
             for rs in &rs_list {
                 let mut active: Vec<usize> = self
@@ -46,7 +46,7 @@ impl World {
                         )
                     });
                     for &i in active.iter().take(active.len() - desired) {
-                        self.delete_pod(PodId(i), "scaled down");
+                        self.delete_pod(PodId(i), crate::model::world::DeletionReason::ScaledDown);
                     }
                 }
             }

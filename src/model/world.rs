@@ -90,6 +90,44 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// Why a pod was deleted: every path that deletes one names itself, so
+/// tests and reports read the reason, not the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeletionReason {
+    /// The Eviction API let it go (a drain).
+    Evicted,
+    /// The ReplicaSet controller scaled its ReplicaSet down.
+    ScaledDown,
+    /// It belonged to an old ReplicaSet being scaled away.
+    OldReplicaSet,
+    /// Its node was lost and replaced (Spot loss, node GC).
+    NodeReplaced,
+    /// Its node stayed NotReady past the pod's toleration (taint manager).
+    TaintEviction,
+}
+
+impl DeletionReason {
+    /// The words of the event message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DeletionReason::Evicted => "evicted",
+            DeletionReason::ScaledDown => "scaled down",
+            DeletionReason::OldReplicaSet => "scaled down (old ReplicaSet)",
+            DeletionReason::NodeReplaced => "node replaced",
+            DeletionReason::TaintEviction => "node NotReady past the toleration (taint manager)",
+        }
+    }
+
+    /// True when the pod went because its node was lost.
+    pub fn is_node_loss(self) -> bool {
+        matches!(
+            self,
+            DeletionReason::NodeReplaced | DeletionReason::TaintEviction
+        )
+    }
+}
+
 /// Event categories.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -99,7 +137,10 @@ pub enum EventKind {
     /// A pod could not be bound.
     PodPending,
     /// A pod was deleted.
-    PodDeleted,
+    PodDeleted {
+        /// Which controller deleted it, and why.
+        reason: DeletionReason,
+    },
     /// An eviction succeeded.
     Evicted,
     /// An eviction was refused.
@@ -373,15 +414,15 @@ impl World {
 
     /// Marks a pod Deleted (once) and logs why; pods are never removed, so
     /// indices stay valid.
-    pub(super) fn delete_pod(&mut self, id: PodId, reason: &str) {
+    pub(super) fn delete_pod(&mut self, id: PodId, reason: DeletionReason) {
         let pod = &mut self.pods[id.0];
         if pod.phase == PodPhase::Deleted {
             return;
         }
         pod.phase = PodPhase::Deleted;
         pod.deleted_at = Some(self.now);
-        let message = format!("pod {} deleted: {reason}", pod.name);
-        self.log(EventKind::PodDeleted, message);
+        let message = format!("pod {} deleted: {}", pod.name, reason.describe());
+        self.log(EventKind::PodDeleted { reason }, message);
     }
 
     /// Advances virtual time, running the node controller, the drains, the
