@@ -104,6 +104,7 @@ fn write_all_produces_three_consistent_files() {
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!html.contains("<script"));
     assert!(html.contains("expected failure: zone PDB missing"));
+    insta::assert_snapshot!("two_zones_page", html);
     let outside = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     assert!(!outside.contains("http://") && !outside.contains("https://"));
 

@@ -868,6 +868,18 @@ mod tests {
         haystack.matches(needle).count()
     }
 
+    /// The whole page of the sample run, byte for byte.
+    #[test]
+    fn page_of_the_sample_run() {
+        insta::assert_snapshot!(html(&testdata::sample()));
+    }
+
+    /// The whole page of a run with no steps and no timeline.
+    #[test]
+    fn page_of_an_empty_run() {
+        insta::assert_snapshot!(html(&testdata::empty()));
+    }
+
     #[test]
     fn escape_covers_the_five() {
         assert_eq!(
