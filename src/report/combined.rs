@@ -5,7 +5,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::html::escape;
+use super::markup::escape;
 use super::{RunReport, Verdict, file_stem, fmt_secs, verdict_word};
 
 /// Where [`write_combined`] put its files.

@@ -4,10 +4,12 @@
 //! Every format renders the same [`RunReport`]; [`write_all`] writes the
 //! three file formats next to each other.
 
+mod chart;
 pub mod combined;
 pub mod html;
 pub mod json;
 pub mod junit;
+mod markup;
 pub mod model;
 pub mod terminal;
 
@@ -236,6 +238,11 @@ pub(crate) mod testdata {
     pub(crate) const A: &str = "us-east-1a";
     pub(crate) const B: &str = "us-east-1b";
     pub(crate) const C: &str = "us-east-1c";
+
+    /// How often `needle` occurs in `haystack` (tags in a rendered page).
+    pub(crate) fn count(haystack: &str, needle: &str) -> usize {
+        haystack.matches(needle).count()
+    }
 
     #[allow(clippy::too_many_arguments)]
     fn step(
