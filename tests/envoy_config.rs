@@ -28,7 +28,7 @@ use zonechaos::zone::Zone;
 #[path = "common/real.rs"]
 mod real;
 
-use real::{Need, panics_as_failure, trial};
+use real::{Need, test};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -442,23 +442,25 @@ fn canary_split_and_missing_clusters_on_real_envoy() {
 
 fn main() {
     real::run(vec![
-        trial("envoy_is_1_40_or_newer", &[Need::Envoy], || {
-            panics_as_failure(envoy_is_1_40_or_newer)
-        }),
-        trial(
+        test(
+            "envoy_is_1_40_or_newer",
+            &[Need::Envoy],
+            envoy_is_1_40_or_newer,
+        ),
+        test(
             "find_envoy_prefers_the_wheel_binary_in_the_venv",
             &[],
-            || panics_as_failure(find_envoy_prefers_the_wheel_binary_in_the_venv),
+            find_envoy_prefers_the_wheel_binary_in_the_venv,
         ),
-        trial(
+        test(
             "real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite",
             &[Need::Envoy],
-            || panics_as_failure(real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite),
+            real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite,
         ),
-        trial(
+        test(
             "canary_split_and_missing_clusters_on_real_envoy",
             &[Need::Envoy],
-            || panics_as_failure(canary_split_and_missing_clusters_on_real_envoy),
+            canary_split_and_missing_clusters_on_real_envoy,
         ),
     ])
 }

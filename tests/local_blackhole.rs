@@ -25,7 +25,7 @@ mod procs;
 #[path = "common/real.rs"]
 mod real;
 
-use real::{Need, panics_as_failure, trial};
+use real::{Need, test};
 
 use procs::{alive, in_namespaces, netns};
 
@@ -194,23 +194,25 @@ fn without_privileges_a_blackhole_suite_fails_before_anything_runs() {
 
 fn main() {
     real::run(vec![
-        trial(
+        test(
             "a_blackholed_zone_times_connects_out_and_comes_back",
             &[Need::Root],
-            || panics_as_failure(a_blackholed_zone_times_connects_out_and_comes_back),
+            a_blackholed_zone_times_connects_out_and_comes_back,
         ),
-        trial(
+        test(
             "dropping_a_zone_net_leaves_no_link_namespace_or_process",
             &[Need::Root],
-            || panics_as_failure(dropping_a_zone_net_leaves_no_link_namespace_or_process),
+            dropping_a_zone_net_leaves_no_link_namespace_or_process,
         ),
-        trial("only_suites_using_blackhole_get_namespaces", &[], || {
-            panics_as_failure(only_suites_using_blackhole_get_namespaces)
-        }),
-        trial(
+        test(
+            "only_suites_using_blackhole_get_namespaces",
+            &[],
+            only_suites_using_blackhole_get_namespaces,
+        ),
+        test(
             "without_privileges_a_blackhole_suite_fails_before_anything_runs",
             &[Need::Envoy, Need::Prometheus],
-            || panics_as_failure(without_privileges_a_blackhole_suite_fails_before_anything_runs),
+            without_privileges_a_blackhole_suite_fails_before_anything_runs,
         ),
     ])
 }

@@ -14,7 +14,7 @@ mod procs;
 #[path = "common/real.rs"]
 mod real;
 
-use real::{Need, panics_as_failure, trial};
+use real::{Need, test};
 
 use procs::{alive, children, in_namespaces, netns};
 
@@ -127,15 +127,15 @@ fn killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth() {
 
 fn main() {
     real::run(vec![
-        trial(
+        test(
             "killing_zonechaos_kills_every_child",
             &[Need::Envoy, Need::Prometheus],
-            || panics_as_failure(killing_zonechaos_kills_every_child),
+            killing_zonechaos_kills_every_child,
         ),
-        trial(
+        test(
             "killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth",
             &[Need::Envoy, Need::Prometheus, Need::Root],
-            || panics_as_failure(killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth),
+            killing_zonechaos_mid_blackhole_run_leaves_no_namespace_or_veth,
         ),
     ])
 }

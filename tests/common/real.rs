@@ -105,15 +105,12 @@ where
     }
 }
 
-/// Runs a `#[test]`-style body (one that panics on failure) as a trial body.
-pub fn panics_as_failure(body: fn()) -> Result<(), Failed> {
-    std::panic::catch_unwind(body).map_err(|e| {
-        let text = e
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "panicked".to_owned());
-        Failed::from(text)
+/// [`trial`] for a `#[test]`-style body that panics on failure
+/// (libtest-mimic turns the panic into a failure with its message).
+pub fn test(name: &str, needs: &[Need], body: fn()) -> Trial {
+    trial(name, needs, move || {
+        body();
+        Ok(())
     })
 }
 
