@@ -112,6 +112,18 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
+    /// The profile's full name of the zone written at `path`, or an error there.
+    fn zone(
+        &self,
+        profile: &ClusterProfile,
+        path: &[PathSeg],
+        zone: &Zone,
+    ) -> Result<Zone, SuiteError> {
+        profile
+            .resolve_zone(zone.as_str())
+            .map_err(|e| self.err(path, e.to_string(), e.hint()))
+    }
+
     /// A typed field that does not deserialize: at the field's position
     /// (`under` then serde's path), named by its path.
     fn field_error<E: std::fmt::Display>(
@@ -230,11 +242,6 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
         });
     }
     let topology = Topology::new(loaded.objects);
-    let zone = |p: &[PathSeg], value: &Zone| -> Result<Zone, SuiteError> {
-        profile
-            .resolve_zone(value.as_str())
-            .map_err(|e| ctx.err(p, e.to_string(), e.hint()))
-    };
     if topology
         .find(Kind::Service, &raw.load.namespace, &raw.load.service)
         .is_none()
@@ -262,7 +269,7 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
             .zones
             .iter()
             .enumerate()
-            .map(|(i, z)| zone(&crate::path!["load", "zones", i], z))
+            .map(|(i, z)| ctx.zone(&profile, &crate::path!["load", "zones", i], z))
             .collect::<Result<_, _>>()?
     };
     let timing = raw.timing.resolve();
@@ -422,10 +429,7 @@ impl StepChecker<'_> {
             p
         };
         for (field, index, zone) in action.zones_mut() {
-            *zone = self
-                .profile
-                .resolve_zone(zone.as_str())
-                .map_err(|e| self.ctx.err(&at(field, index), e.to_string(), e.hint()))?;
+            *zone = self.ctx.zone(self.profile, &at(field, index), zone)?;
         }
         if let Some(name) = action.rollout() {
             self.rollout(&at("rollout", None), name)?;
