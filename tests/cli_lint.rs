@@ -398,3 +398,31 @@ fn default_profile_falls_back_outside_a_checkout() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// issue 10 item 8: an empty file or a directory without manifests (a wrong
+/// path in CI) is not a green lint: exit 2 unless `--allow-empty`.
+#[test]
+fn empty_input_exits_two_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.yaml", "# nothing here\n---\n");
+    let no_manifests = dir.path().join("docs");
+    std::fs::create_dir(&no_manifests).unwrap();
+    write(&no_manifests, "README.md", "not a manifest\n");
+    for path in [&empty, &no_manifests] {
+        let out = zonechaos(&["lint", s(path), "--crds", "none"]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no objects found"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("--allow-empty"), "{}", stderr(&out));
+        let out = zonechaos(&["lint", s(path), "--crds", "none", "--allow-empty"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    // A file whose only content is a syntax error is still reported as such.
+    let broken = write(dir.path(), "broken.yaml", BROKEN_YAML);
+    let out = zonechaos(&["lint", s(&broken), "--crds", "none"]);
+    assert_eq!(code(&out), 2);
+    assert!(stdout(&out).contains("ZC0001"), "{}", stdout(&out));
+}

@@ -186,6 +186,49 @@ const ROWS: &[(&str, &str, u32)] = &[
         "{assert-recovery: {zone: c, localShare: 1.5}}",
         5,
     ),
+    // issue 10: each row below was accepted (or ran into a timeout) before.
+    (
+        "item 2: topology field of the wrong type",
+        "name: t\ntopology: [../tests/fixtures/hostile/replicas-three.yaml]\nload: {service: test, rps: 5}\nsteps: [{wait: 1s}]\n",
+        105,
+    ),
+    (
+        "item 5: replicas beyond the limit",
+        "name: t\ntopology: [../tests/fixtures/hostile/replicas-huge.yaml]\nload: {service: test, rps: 5}\nsteps: [{wait: 1s}]\n",
+        105,
+    ),
+    (
+        "item 8: every replica count 0",
+        "name: t\ntopology: [../tests/fixtures/hostile/replicas-zero.yaml]\nload: {service: test, rps: 5}\nsteps: [{wait: 1s}]\n",
+        3,
+    ),
+    (
+        "item 8: a topology without Rollouts",
+        "name: t\ntopology: [../tests/fixtures/hostile/service-only.yaml]\nload: {service: test, rps: 5}\nsteps: [{wait: 1s}]\n",
+        3,
+    ),
+    (
+        "item 8: rps too low to judge",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: test, rps: 0.0001}\nsteps: [{wait: 1s}]\n",
+        3,
+    ),
+    (
+        "item 12: load zones repeated",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: test, rps: 5, zones: [c, c, c]}\nsteps: [{wait: 1s}]\n",
+        3,
+    ),
+    (
+        "item 12: failover targets repeated",
+        "{assert-failover: {zone: c, to: [a, us-east-1a]}}",
+        5,
+    ),
+    ("item 3: wait beyond the cap", "{wait: 1000001h}", 5),
+    (
+        "item 4: wait that overflows",
+        "{wait: \"18446744073709552\"}",
+        5,
+    ),
+    ("item 12: duplicate key", "name: t\nsteps: []\nname: u\n", 3),
 ];
 
 fn text_of(row: &str) -> String {

@@ -112,6 +112,10 @@ pub struct LintArgs {
     /// created).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Accept input without any object (exit 0 on an empty file or
+    /// directory instead of 2).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// Maps every `--suppress` value to a rule ID; an unknown one is a usage
@@ -284,8 +288,17 @@ fn bad_yaml_error(report: &LintReport) -> CliError {
 pub fn run(args: &LintArgs, verbose: bool) -> Result<Status, CliError> {
     let suppress = resolve_suppress(&args.suppress)?;
     let loaded = load_paths(&args.paths).map_err(load_error)?;
-    if loaded.files.is_empty() {
-        tracing::warn!("no *.yaml or *.yml file found under the given paths");
+    // A wrong path must not make a green CI job (issue 10 item 8).
+    if loaded.objects.is_empty() && loaded.issues.is_empty() && !args.allow_empty {
+        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(CliError::usage(
+            format!(
+                "no objects found in {} ({} YAML file(s) read)",
+                paths.join(", "),
+                loaded.files.len()
+            ),
+            "check the paths (directories are read for *.yaml and *.yml); pass --allow-empty if empty input is fine",
+        ));
     }
     let profile = load_profile(args.profile.as_deref())?;
     let schemas = resolve_crds(&args.crds)?;

@@ -108,9 +108,10 @@ impl From<crate::backend::BackendError> for CliError {
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        // The last line of defence against echoing a whole value back.
+        write!(f, "error: {}", crate::spec::cut_echoes(&self.message))?;
         if !self.hint.is_empty() {
-            write!(f, "\n  hint: {}", self.hint)?;
+            write!(f, "\n  hint: {}", crate::spec::cut_echoes(&self.hint))?;
         }
         Ok(())
     }

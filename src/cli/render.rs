@@ -29,7 +29,7 @@ pub struct RenderArgs {
     #[arg(long, value_name = "NS", default_value = render::HARNESS_NAMESPACE)]
     pub namespace: String,
     /// Requests per second of each load client.
-    #[arg(long, value_name = "N", default_value_t = 20.0)]
+    #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = crate::limits::rps_flag)]
     pub rps: f64,
 }
 

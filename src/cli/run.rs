@@ -132,6 +132,9 @@ fn run_local(
     quiet: bool,
     verbose: bool,
 ) -> Result<RunReport, CliError> {
+    // One process per pod: refuse before starting any (issue 10 item 5).
+    crate::limits::check_topology(&suite.topology, crate::limits::MAX_LOCAL_PODS)
+        .map_err(|e| super::whatif::limit_error(e).context(&suite.name))?;
     let repo = std::env::current_dir().unwrap_or_default();
     let app = std::env::current_exe().map_err(|e| {
         CliError::infrastructure(format!("cannot find the zonechaos binary: {e}"), "")

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::lint::load_profile;
 use super::{CliError, Status};
-use crate::topology::{LoadIssueKind, Topology, load_paths};
+use crate::topology::{Topology, load_paths};
 use crate::whatif::{LossMode, render, whatif};
 use crate::zone::Zone;
 
@@ -50,11 +50,20 @@ pub struct WhatIfArgs {
     #[arg(long, conflicts_with = "service")]
     pub all_services: bool,
     /// Requests per second per client zone (for the failover latency).
-    #[arg(long, default_value_t = 50.0)]
+    #[arg(long, default_value_t = 50.0, value_parser = crate::limits::rps_flag)]
     pub rps: f64,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: WhatIfFormat,
+}
+
+/// A limit exceeded by the topology, at its file and line.
+pub(crate) fn limit_error(e: crate::limits::LimitError) -> CliError {
+    let message = match &e.loc {
+        Some(loc) => format!("{loc}: {}", e.message),
+        None => e.message,
+    };
+    CliError::usage(message, e.hint)
 }
 
 /// Runs `whatif`.
@@ -63,16 +72,9 @@ pub fn run(args: &WhatIfArgs) -> Result<Status, CliError> {
     let loaded = load_paths(&args.paths).map_err(|e| {
         CliError::usage(e.to_string(), "pass existing manifest files or directories")
     })?;
-    if let Some(issue) = loaded
-        .issues
-        .iter()
-        .find(|i| i.kind == LoadIssueKind::Syntax)
-    {
-        return Err(CliError::usage(
-            format!("{}: {}", issue.loc, issue.message),
-            issue.hint.clone(),
-        ));
-    }
+    loaded
+        .require_valid()
+        .map_err(|e| CliError::usage(e.to_string(), e.hint()))?;
     let lost: Vec<Zone> = args
         .lose
         .iter()
@@ -91,17 +93,12 @@ pub fn run(args: &WhatIfArgs) -> Result<Status, CliError> {
             )
         })?),
     };
-    if args.rps.is_nan() || args.rps <= 0.0 {
-        return Err(CliError::usage(
-            format!("--rps {} must be positive", args.rps),
-            "pass e.g. --rps 50",
-        ));
-    }
     let mode = match args.mode {
         ModeArg::Spot => LossMode::Spot,
         ModeArg::Drain => LossMode::Drain,
     };
     let topology = Topology::new(loaded.objects);
+    crate::limits::check_topology(&topology, crate::limits::MAX_PODS).map_err(limit_error)?;
     let targets = match (service, args.all_services) {
         (Some((ns, name)), _) => crate::whatif::Targets::One(ns, name),
         (None, true) => crate::whatif::Targets::All,

@@ -176,8 +176,11 @@ pub fn abrupt_failover_seconds(world: &World, client: &Client, target: &MeshServ
                 if max_ejectable_hosts(c.hosts.len() as u32, o.max_ejection_percent) >= dead =>
             {
                 let threshold = o.consecutive_5xx.or(o.consecutive_gateway).unwrap_or(5);
-                (hang + f64::from(dead * threshold) / attempts_per_s.max(f64::MIN_POSITIVE))
-                    .min(grace)
+                // f64: `dead * threshold` overflows u32 for hostile thresholds.
+                (hang
+                    + f64::from(dead) * f64::from(threshold)
+                        / attempts_per_s.max(f64::MIN_POSITIVE))
+                .min(grace)
             }
             _ => grace,
         };

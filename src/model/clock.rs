@@ -75,6 +75,8 @@ impl fmt::Display for SimDuration {
         let ms = self.0;
         if !ms.is_multiple_of(1000) {
             write!(f, "{:.1}s", ms as f64 / 1000.0)
+        } else if ms >= 3_600_000 && ms.is_multiple_of(3_600_000) {
+            write!(f, "{}h", ms / 3_600_000)
         } else if ms >= 60_000 && ms.is_multiple_of(60_000) {
             write!(f, "{}m", ms / 60_000)
         } else {
@@ -150,7 +152,7 @@ impl<'de> serde::Deserialize<'de> for SimDuration {
                 f.write_str("a duration such as 30s, 500ms or 2m")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SimDuration, E> {
-                parse_duration(v).map_err(E::custom)
+                crate::limits::duration_field(v).map_err(E::custom)
             }
         }
         d.deserialize_str(V)

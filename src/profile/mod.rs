@@ -200,22 +200,15 @@ impl ClusterProfile {
             ));
         }
         let node = docs.remove(0);
-        let mut profile: ClusterProfile = serde_path_to_error::deserialize(node.to_json())
-            .map_err(|err| {
-                let path: Vec<PathSeg> = err
-                    .path()
-                    .iter()
-                    .filter_map(|s| match s {
-                        serde_path_to_error::Segment::Seq { index } => Some(PathSeg::Index(*index)),
-                        serde_path_to_error::Segment::Map { key } => {
-                            Some(PathSeg::Key(key.clone()))
-                        }
-                        _ => None,
-                    })
-                    .collect();
+        let mut profile: ClusterProfile =
+            yaml::deserialize_typed(node.to_json()).map_err(|err| {
                 at(
-                    node.locate(&path),
-                    format!("{}: {}", yaml::display_path(&path), err.inner()),
+                    node.locate(&err.path),
+                    if err.path.is_empty() {
+                        err.message
+                    } else {
+                        format!("{}: {}", yaml::display_path(&err.path), err.message)
+                    },
                     "see the field list at the top of clusters/three-zones.yaml",
                 )
             })?;
@@ -223,6 +216,28 @@ impl ClusterProfile {
         profile
             .validate()
             .map_err(|(path, message, hint)| at(node.locate(&path), message, hint))?;
+        // Sizes: kind runs a container per node (issue 10 item 5).
+        let pools: Vec<(Vec<PathSeg>, String, u32)> = profile
+            .zones
+            .iter()
+            .enumerate()
+            .flat_map(|(z, zone)| {
+                zone.pools.iter().enumerate().map(move |(p, pool)| {
+                    (
+                        crate::path!["zones", z, "pools", p, "nodes"].to_vec(),
+                        format!("{}/{}", zone.name, pool.name),
+                        pool.nodes,
+                    )
+                })
+            })
+            .collect();
+        crate::limits::check_nodes(pools.iter().map(|(_, name, n)| (name.clone(), *n))).map_err(
+            |(index, e)| {
+                let path =
+                    index.map_or_else(|| crate::path!["zones"].to_vec(), |i| pools[i].0.clone());
+                at(node.locate(&path), e.message, &e.hint)
+            },
+        )?;
         Ok(profile)
     }
 
@@ -304,7 +319,7 @@ impl ClusterProfile {
                     ));
                 }
             }
-            if zone.pools.iter().map(|pool| pool.nodes).sum::<u32>() == 0 {
+            if zone.pools.iter().all(|pool| pool.nodes == 0) {
                 return Err((
                     here("pools"),
                     format!("zone {} has no nodes", zone.name),

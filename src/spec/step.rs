@@ -76,7 +76,7 @@ impl<'de> Deserialize<'de> for WaitSpec {
                 f.write_str("a duration such as 30s, or {until: steady}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<WaitSpec, E> {
-                crate::model::clock::parse_duration(v)
+                crate::limits::duration_field(v)
                     .map(WaitSpec::For)
                     .map_err(E::custom)
             }

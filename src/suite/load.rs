@@ -10,7 +10,7 @@ use crate::profile::ClusterProfile;
 use crate::spec::step::{ACTION_KEYS, COMMON_KEYS};
 use crate::spec::{Action, Expectation, StepCommon, SuiteFile};
 use crate::topology::yaml::{self, Node, PathSeg, Pos, Value};
-use crate::topology::{Kind, LoadIssueKind, SourceLoc, Topology, load_paths};
+use crate::topology::{Kind, SourceLoc, Topology, load_paths};
 use crate::zone::Zone;
 
 /// A suite that cannot run, with the position of the problem.
@@ -124,33 +124,60 @@ impl Ctx<'_> {
             .map_err(|e| self.err(path, e.to_string(), e.hint()))
     }
 
+    /// An entry of a zone list (`load.zones`, `to`, `zones`): resolved as
+    /// [`Ctx::zone`] does, and refused when the list already has it, since a
+    /// repeated zone would count its clients or targets twice.
+    fn zone_in_list(
+        &self,
+        seen: &mut Vec<Zone>,
+        profile: &ClusterProfile,
+        path: &[PathSeg],
+        zone: &Zone,
+    ) -> Result<Zone, SuiteError> {
+        let zone = self.zone(profile, path, zone)?;
+        if seen.contains(&zone) {
+            return Err(self.err(
+                path,
+                format!("zone {zone} is listed twice"),
+                "list each zone once",
+            ));
+        }
+        seen.push(zone.clone());
+        Ok(zone)
+    }
+
     /// A typed field that does not deserialize: at the field's position
     /// (`under` then serde's path), named by its path.
-    fn field_error<E: std::fmt::Display>(
-        &self,
-        under: &[PathSeg],
-        e: &serde_path_to_error::Error<E>,
-        hint: &str,
-    ) -> SuiteError {
+    fn field_error(&self, under: &[PathSeg], e: &yaml::FieldError, hint: &str) -> SuiteError {
         let mut p = under.to_vec();
-        p.extend(to_path(e.path()));
+        p.extend(e.path.iter().cloned());
         let message = if p.is_empty() {
-            e.inner().to_string()
+            e.message.clone()
         } else {
-            format!("{}: {}", yaml::display_path(&p), e.inner())
+            format!("{}: {}", yaml::display_path(&p), e.message)
         };
         self.err(&p, message, hint)
     }
 }
 
-fn to_path(err: &serde_path_to_error::Path) -> Vec<PathSeg> {
-    err.iter()
-        .filter_map(|s| match s {
-            serde_path_to_error::Segment::Seq { index } => Some(PathSeg::Index(*index)),
-            serde_path_to_error::Segment::Map { key } => Some(PathSeg::Key(key.clone())),
-            _ => None,
+/// How many pods the Service's selector picks from the topology's workloads
+/// (a Service without a selector picks none).
+fn service_pods(topology: &Topology, namespace: &str, service: &str) -> u64 {
+    let Some(selector) = topology
+        .services()
+        .find(|(o, _)| o.name.namespace == namespace && o.name.name == service)
+        .and_then(|(_, spec)| spec.selector.as_ref())
+    else {
+        return 0;
+    };
+    topology
+        .workloads()
+        .filter(|w| {
+            w.object.name.namespace == namespace
+                && crate::topology::labels::map_matches(selector, &w.pod_labels())
         })
-        .collect()
+        .map(|w| u64::try_from(w.replicas).unwrap_or(0))
+        .sum()
 }
 
 /// An error at the top of a suite file (no better position known).
@@ -209,7 +236,7 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
             "see suites/README.md for the suite format",
         ));
     }
-    let raw: SuiteFile = serde_path_to_error::deserialize(root.to_json())
+    let raw: SuiteFile = yaml::deserialize_typed(root.to_json())
         .map_err(|e| ctx.field_error(&[], &e, "see suites/README.md for the suite format"))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let profile = match &raw.profile {
@@ -230,15 +257,17 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
             "topology paths are relative to the suite file",
         )
     })?;
-    if let Some(issue) = loaded
-        .issues
-        .iter()
-        .find(|i| i.kind == LoadIssueKind::Syntax)
-    {
+    if let Err(errors) = loaded.require_valid() {
+        let first = errors.first();
+        let more = errors.issues().len() - 1;
         return Err(SuiteError {
-            loc: issue.loc.clone(),
-            message: issue.message.clone(),
-            hint: issue.hint.clone(),
+            loc: first.loc.clone(),
+            message: if more == 0 {
+                first.message.clone()
+            } else {
+                format!("{} (and {more} more input errors)", first.message)
+            },
+            hint: errors.hint(),
         });
     }
     let topology = Topology::new(loaded.objects);
@@ -255,21 +284,40 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
             "name the Service the clients call",
         ));
     }
-    if !(raw.load.rps > 0.0 && raw.load.rps <= 10_000.0) {
+    if let Err(e) = crate::limits::check_topology(&topology, crate::limits::MAX_PODS) {
+        return Err(match e.loc {
+            Some(loc) => SuiteError {
+                loc,
+                message: e.message,
+                hint: e.hint,
+            },
+            None => ctx.err(&crate::path!["topology"], e.message, e.hint),
+        });
+    }
+    if service_pods(&topology, &raw.load.namespace, &raw.load.service) == 0 {
         return Err(ctx.err(
-            &crate::path!["load", "rps"],
-            format!("rps {} is out of range", raw.load.rps),
-            "use 1 to 10000 requests per second per zone",
+            &crate::path!["load", "service"],
+            format!(
+                "Service {}/{} has no pods: no Rollout or Deployment of {} with replicas above 0 matches its selector",
+                raw.load.namespace, raw.load.service, raw.load.namespace
+            ),
+            "the clients would never reach a steady state: give a workload replicas and pod labels the Service selects",
         ));
+    }
+    if let Err(e) = crate::limits::Rps::new(raw.load.rps) {
+        return Err(ctx.err(&crate::path!["load", "rps"], e.message, e.hint));
     }
     let zones = if raw.load.zones.is_empty() {
         profile.zone_names().cloned().collect()
     } else {
+        let mut seen = Vec::new();
         raw.load
             .zones
             .iter()
             .enumerate()
-            .map(|(i, z)| ctx.zone(&profile, &crate::path!["load", "zones", i], z))
+            .map(|(i, z)| {
+                ctx.zone_in_list(&mut seen, &profile, &crate::path!["load", "zones", i], z)
+            })
             .collect::<Result<_, _>>()?
     };
     let timing = raw.timing.resolve();
@@ -374,17 +422,15 @@ impl StepChecker<'_> {
             .filter(|(k, _)| COMMON_KEYS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let common: StepCommon = serde_path_to_error::deserialize(serde_json::Value::Object(
-            common_json,
-        ))
-        .map_err(|e| {
-            self.ctx
-                .field_error(&here, &e, "expect takes pass or fail; timeout a duration")
-        })?;
+        let common: StepCommon = yaml::deserialize_typed(serde_json::Value::Object(common_json))
+            .map_err(|e| {
+                self.ctx
+                    .field_error(&here, &e, "expect takes pass or fail; timeout a duration")
+            })?;
         let action_json = serde_json::json!({ key.clone(): obj.get(&key).cloned().unwrap_or(serde_json::Value::Null) });
         // The action's fields sit below its key; serde's path starts below it.
         let below_key = [here.as_slice(), &[PathSeg::from(key.as_str())]].concat();
-        let mut action: Action = serde_path_to_error::deserialize(action_json).map_err(|e| {
+        let mut action: Action = yaml::deserialize_typed(action_json).map_err(|e| {
             self.ctx.field_error(
                 &below_key,
                 &e,
@@ -428,8 +474,23 @@ impl StepChecker<'_> {
             p.extend(index.map(PathSeg::Index));
             p
         };
+        let mut lists: Vec<(&'static str, Vec<Zone>)> = Vec::new();
         for (field, index, zone) in action.zones_mut() {
-            *zone = self.ctx.zone(self.profile, &at(field, index), zone)?;
+            let path = at(field, index);
+            *zone = match index {
+                None => self.ctx.zone(self.profile, &path, zone)?,
+                Some(_) => {
+                    let at_list = match lists.iter().position(|(f, _)| *f == field) {
+                        Some(i) => i,
+                        None => {
+                            lists.push((field, Vec::new()));
+                            lists.len() - 1
+                        }
+                    };
+                    self.ctx
+                        .zone_in_list(&mut lists[at_list].1, self.profile, &path, zone)?
+                }
+            };
         }
         if let Some(name) = action.rollout() {
             self.rollout(&at("rollout", None), name)?;

@@ -242,16 +242,10 @@ fn typed_spec<T: DeserializeOwned + Default>(object: &Object) -> Result<T, LoadI
     let Some(spec) = object.node.get("spec") else {
         return Ok(T::default());
     };
-    serde_path_to_error::deserialize::<_, T>(spec.to_json()).map_err(|err| {
-        let mut path = vec![PathSeg::from("spec")];
-        for seg in err.path().iter() {
-            match seg {
-                serde_path_to_error::Segment::Seq { index } => path.push(PathSeg::Index(*index)),
-                serde_path_to_error::Segment::Map { key } => path.push(PathSeg::Key(key.clone())),
-                serde_path_to_error::Segment::Enum { .. }
-                | serde_path_to_error::Segment::Unknown => {}
-            }
-        }
+    yaml::deserialize_typed::<T>(spec.to_json()).map_err(|err| {
+        let path: Vec<PathSeg> = std::iter::once(PathSeg::from("spec"))
+            .chain(err.path)
+            .collect();
         let field = yaml::display_path(&path);
         LoadIssue {
             kind: LoadIssueKind::WrongType,
@@ -259,7 +253,7 @@ fn typed_spec<T: DeserializeOwned + Default>(object: &Object) -> Result<T, LoadI
             message: format!(
                 "{}: field {field} has the wrong type: {}",
                 object.display_name(),
-                err.inner()
+                err.message
             ),
             hint: format!(
                 "check `kubectl explain {}.{}` for the expected type of {field}",
@@ -272,10 +266,11 @@ fn typed_spec<T: DeserializeOwned + Default>(object: &Object) -> Result<T, LoadI
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn load(text: &str) -> Loaded {
+    /// Loads `text` as `t.yaml` (for unit tests of the loader's users).
+    pub(crate) fn load(text: &str) -> Loaded {
         let mut loaded = Loaded::default();
         load_text(Arc::from(Path::new("t.yaml")), text, &mut loaded);
         loaded

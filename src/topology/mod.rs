@@ -3,6 +3,7 @@
 
 pub mod argo;
 pub mod flagger;
+pub mod input_errors;
 pub mod istio;
 pub mod labels;
 pub mod loader;
@@ -14,6 +15,7 @@ pub mod yaml;
 use k8s_openapi::api::core::v1::ServiceSpec;
 use k8s_openapi::api::policy::v1::PodDisruptionBudgetSpec;
 
+pub use input_errors::InputErrors;
 pub use loader::{LoadIssue, LoadIssueKind, Loaded, load_paths, load_text};
 pub use object::{Kind, Object, ObjectName, Resource, SourceLoc};
 pub use workload::Workload;

@@ -312,12 +312,66 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Seq(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        let mut entries: Vec<(Key, Node)> = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        // Duplicates are found here rather than by the parser so the message
+        // can name both positions; a hash index keeps huge maps linear.
+        let mut seen: std::collections::HashMap<String, Pos> = std::collections::HashMap::new();
         while let Some((key, value)) = map.next_entry::<Key, Node>()? {
+            if let Some(first) = seen.insert(key.name.clone(), key.pos) {
+                DUPLICATE_AT.set(Some(key.pos));
+                return Err(de::Error::custom(duplicate_key_message(&key, first)));
+            }
             entries.push((key, value));
         }
         Ok(Value::Map(entries))
     }
+}
+
+/// Why a typed view of a YAML tree could not be built: the field's path
+/// (below the value deserialized) and serde's message, quotes cut.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    /// Path of the offending field.
+    pub path: Vec<PathSeg>,
+    /// What serde said about it.
+    pub message: String,
+}
+
+/// Deserializes `json` (a [`Node::to_json`] tree) into `T`, keeping the path
+/// of the field that failed. Every typed reader of YAML goes through here.
+pub fn deserialize_typed<T: serde::de::DeserializeOwned>(
+    json: serde_json::Value,
+) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(json).map_err(|err| FieldError {
+        path: err
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => Some(PathSeg::Index(*index)),
+                serde_path_to_error::Segment::Map { key } => Some(PathSeg::Key(key.clone())),
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect(),
+        message: crate::spec::cut_quoted(&err.inner().to_string()),
+    })
+}
+
+thread_local! {
+    /// Where the duplicate key that stopped the parse sits: serde-saphyr
+    /// locates a visitor's error at the enclosing mapping (or nowhere), and
+    /// the user wants the repeated key's own line.
+    static DUPLICATE_AT: std::cell::Cell<Option<Pos>> = const { std::cell::Cell::new(None) };
+}
+
+/// The words for a repeated mapping key (YAML requires unique keys).
+fn duplicate_key_message(key: &Key, first: Pos) -> String {
+    format!(
+        "duplicate key `{}` at line {}, first at line {}",
+        crate::spec::quote(&key.name),
+        key.pos.line,
+        first.line
+    )
 }
 
 /// A YAML syntax error with its position.
@@ -332,13 +386,15 @@ pub struct SyntaxError {
 /// Parses every document of a multi-document YAML text. Empty documents
 /// (a lone `---`, comments only) are skipped.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    DUPLICATE_AT.set(None);
     let docs: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, parse_options())
         .map_err(|err| SyntaxError {
-        pos: err
-            .location()
-            .map(|l| Pos::from_location(&l))
-            .unwrap_or_default(),
-        message: first_line(&err.without_snippet().to_string()),
+        pos: DUPLICATE_AT.take().unwrap_or_else(|| {
+            err.location()
+                .map(|l| Pos::from_location(&l))
+                .unwrap_or_default()
+        }),
+        message: without_location(&first_line(&err.without_snippet().to_string())).to_owned(),
     })?;
     Ok(docs
         .into_iter()
@@ -357,11 +413,36 @@ fn parse_options() -> serde_saphyr::Options {
     budget.max_events = 100_000_000;
     budget.max_reader_input_bytes = Some(1 << 30);
     budget.max_total_scalar_bytes = 1 << 30;
+    // Anchors are rare in manifests; an alias bomb must fail fast (issue 10
+    // hostile corpus: a million recorded events took seconds).
+    budget.max_recorded_anchor_events = 100_000;
     let mut options = serde_saphyr::Options::default();
     options.strict_booleans = true;
     options.budget = Some(budget);
+    options.alias_limits.max_total_replayed_events = 200_000;
     options.with_snippet = false;
+    // Repeated keys reach `ValueVisitor::visit_map`, which names both lines.
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
     options
+}
+
+/// The parser appends " at line L, column C" to its messages; the position
+/// is reported separately, so the message drops it.
+fn without_location(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(at)
+            if message[at + 9..]
+                .split_once(", column ")
+                .is_some_and(|(l, c)| {
+                    !l.is_empty()
+                        && !c.is_empty()
+                        && l.bytes().chain(c.bytes()).all(|b| b.is_ascii_digit())
+                }) =>
+        {
+            &message[..at]
+        }
+        _ => message,
+    }
 }
 
 fn first_line(s: &str) -> String {
@@ -396,6 +477,23 @@ mod tests {
         let err = parse_documents("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.pos.line >= 1, "{err:?}");
         assert!(!err.message.is_empty());
+    }
+
+    /// issue 10 item 12: a repeated key is named with both of its lines, not
+    /// with the parser's "DuplicateKeyPolicy" advice.
+    #[test]
+    fn duplicate_key_names_the_key_and_its_first_line() {
+        let err = parse_documents("a: 1\nb:\n  c: 1\n  d: 2\n  c: 3\n").unwrap_err();
+        assert!(
+            err.message
+                .contains("duplicate key `c` at line 5, first at line 3"),
+            "{err:?}"
+        );
+        assert!(!err.message.contains("DuplicateKeyPolicy"), "{err:?}");
+        assert_eq!(err.pos, Pos { line: 5, column: 3 }, "{err:?}");
+        let top = parse_documents("name: a\nname: b\n").unwrap_err();
+        assert_eq!(top.pos, Pos { line: 2, column: 1 }, "{top:?}");
+        assert!(!err.message.ends_with("column 3"), "{err:?}");
     }
 
     #[test]

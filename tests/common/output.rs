@@ -46,3 +46,52 @@ pub fn stderr(out: &Output) -> String {
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
 }
+
+/// Runs a command with a hang guard: past `limit` it is killed and the test
+/// fails naming `what`. Not a speed assertion: the limit is an order of
+/// magnitude above a normal run, and only a hang reaches it.
+pub fn run_bounded(
+    cmd: &mut Command,
+    limit: std::time::Duration,
+    what: &str,
+) -> (i32, String, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("zonechaos starts");
+    // Drain both pipes while waiting, so a chatty child cannot block.
+    let mut out_pipe = child.stdout.take().expect("stdout");
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out_pipe.read_to_end(&mut b);
+        b
+    });
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err_pipe.read_to_end(&mut b);
+        b
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?} (a hang)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let out = String::from_utf8_lossy(&out.join().expect("stdout reader")).into_owned();
+    let err = String::from_utf8_lossy(&err.join().expect("stderr reader")).into_owned();
+    let code = status
+        .code()
+        .unwrap_or_else(|| panic!("{what}: killed by a signal ({status}); stderr: {err}"));
+    (code, out, err)
+}

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::pins::HARNESS_IMAGE;
 use crate::profile::ClusterProfile;
-use crate::topology::{LoadIssueKind, Object, load_paths};
+use crate::topology::{Object, load_paths};
 
 pub use prometheus::prometheus_manifest;
 
@@ -72,8 +72,8 @@ pub enum RenderError {
     #[error("{0}")]
     Read(#[from] crate::errors::LoadError),
     /// The manifests have problems lint would also report.
-    #[error("{}", .0.join("\n"))]
-    Load(Vec<String>),
+    #[error("{0}")]
+    Load(#[from] crate::topology::InputErrors),
     /// A workload's zone cannot be told.
     #[error("{file}: {object} is not pinned to one zone of the profile")]
     UnknownZone {
@@ -185,20 +185,7 @@ pub fn render_paths(
     options: &RenderOptions,
 ) -> Result<Vec<RenderedManifest>, RenderError> {
     let loaded = load_paths(paths)?;
-    let problems: Vec<String> = loaded
-        .issues
-        .iter()
-        .filter(|i| {
-            matches!(
-                i.kind,
-                LoadIssueKind::Syntax | LoadIssueKind::NotAnObject | LoadIssueKind::WrongType
-            )
-        })
-        .map(|i| format!("{}: {}", i.loc, i.message))
-        .collect();
-    if !problems.is_empty() {
-        return Err(RenderError::Load(problems));
-    }
+    loaded.require_valid()?;
     render(&loaded.objects, profile, options)
 }
 
@@ -222,11 +209,8 @@ fn check_options(options: &RenderOptions) -> Result<(), RenderError> {
             options.image
         )));
     }
-    if !(options.rps.is_finite() && options.rps >= 0.001) {
-        return Err(RenderError::BadOption(format!(
-            "rps {} is not a positive rate",
-            options.rps
-        )));
+    if let Err(e) = crate::limits::Rps::new(options.rps) {
+        return Err(RenderError::BadOption(format!("{}; {}", e.message, e.hint)));
     }
     Ok(())
 }
