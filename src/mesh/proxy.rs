@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::mesh::cluster::{ClusterKey, ClusterView, OutlierSettings, build_cluster};
 use crate::mesh::lb::priority_loads;
 use crate::mesh::outlier::max_ejectable_hosts;
-use crate::mesh::route::{ClientRoute, client_route};
+use crate::mesh::route::{ClientRoute, Weight, client_route};
 use crate::mesh::routing::ClientProxy;
 use crate::model::World;
 use crate::model::clock::{SimDuration, SimTime};
@@ -15,6 +15,16 @@ use crate::model::mesh_config::MeshService;
 use crate::model::pod::PodId;
 use crate::telemetry::{NO_ANSWER, Outcome, TrafficMatrix};
 use crate::zone::Zone;
+
+mod steady;
+pub use steady::Steady;
+
+/// SplitMix64's increment.
+const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// How often the model's outlier-detection sweep un-ejects hosts (every
+/// cluster shares it; each host's own deadline decides).
+const SWEEP_INTERVAL: SimDuration = SimDuration::secs(1);
 
 /// A small deterministic PRNG (SplitMix64): reproducible runs for a seed.
 #[derive(Debug, Clone)]
@@ -27,12 +37,16 @@ impl Rng {
     }
     /// Next value in [0, 1).
     pub fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^= z >> 31;
         (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Jumps over `n` values as if drawn (SplitMix64's state is a counter).
+    pub fn skip(&mut self, n: u64) {
+        self.0 = self.0.wrapping_add(GOLDEN_GAMMA.wrapping_mul(n));
     }
     /// Index chosen with probability proportional to `weights` (None if all 0).
     pub fn weighted(&mut self, weights: &[f64]) -> Option<usize> {
@@ -207,9 +221,14 @@ impl DataPlane {
     fn sweep(&mut self, now: SimTime) {
         // All clusters here share Istio's interval; sweep once a second and
         // let each host's own deadline decide.
-        if now.since(self.last_sweep) < SimDuration::secs(1) && now.0 != 0 {
+        if now.since(self.last_sweep) < SWEEP_INTERVAL && now.0 != 0 {
             return;
         }
+        self.sweep_at(now);
+    }
+
+    /// One sweep at `now`: hosts whose ejection has ended are back.
+    fn sweep_at(&mut self, now: SimTime) {
         self.last_sweep = now;
         for h in self.hosts.values_mut() {
             if h.ejected_until.is_some_and(|t| t <= now) {
@@ -277,27 +296,42 @@ impl DataPlane {
         (outcome, hung)
     }
 
-    fn attempts(&mut self, world: &World, ci: usize) -> Outcome {
-        let Some(target) = self.target_service(world).cloned() else {
-            return Outcome::error(503, "NC");
+    /// The destinations a request of client `ci` draws between, each a
+    /// Service (None: unknown host) and subset, with the weights of the
+    /// draw (None: one default destination, no draw); Err: the outcome
+    /// decided before any draw.
+    fn destinations<'w>(&self, world: &'w World, ci: usize) -> Result<Destinations<'w>, Outcome> {
+        let Some(target) = self.target_service(world) else {
+            return Err(Outcome::error(503, "NC"));
         };
-        let route = client_route(&world.mesh, &self.clients[ci].proxy, &target);
-        let destination = match &route {
-            ClientRoute::Default(d) => *d,
-            ClientRoute::NoRoute => return Outcome::error(404, "NR"),
+        let one = |d: &crate::mesh::route::RouteDestination<'w>| (d.service(), d.subset);
+        match client_route(&world.mesh, &self.clients[ci].proxy, target) {
+            ClientRoute::Default(d) => Ok((None, vec![one(&d)])),
+            ClientRoute::NoRoute => Err(Outcome::error(404, "NR")),
             ClientRoute::Http(r) => {
                 let parts = r.split().parts();
-                let weights: Vec<f64> = parts.iter().map(|(w, _)| f64::from(*w)).collect();
-                let Some(i) = self.rng.weighted(&weights) else {
-                    return Outcome::error(503, "NR");
-                };
-                *parts[i].1
+                let weights = split_weights(&parts);
+                Ok((Some(weights), parts.iter().map(|(_, d)| one(d)).collect()))
             }
+        }
+    }
+
+    fn attempts(&mut self, world: &World, ci: usize) -> Outcome {
+        let (weights, destinations) = match self.destinations(world, ci) {
+            Ok(d) => d,
+            Err(outcome) => return outcome,
         };
-        let Some(service) = destination.service() else {
+        let i = match weights {
+            None => 0,
+            Some(w) => match self.rng.weighted(&w) {
+                Some(i) => i,
+                None => return Outcome::error(503, "NR"),
+            },
+        };
+        let (Some(service), subset) = destinations[i] else {
             return Outcome::error(503, "NC");
         };
-        let cluster = self.cluster(world, ci, service, destination.subset);
+        let cluster = self.cluster(world, ci, service, subset);
         if !cluster.exists {
             return Outcome::error(503, "NC");
         }
@@ -358,6 +392,14 @@ impl DataPlane {
         cluster: &ClusterView,
         tried: &[PodId],
     ) -> Option<usize> {
+        let loads = self.priority_loads(now, ci, cluster)?;
+        let p = self.rng.weighted(&loads)? as u32;
+        let (pool, weights) = self.host_pool(now, ci, cluster, p, tried);
+        self.rng.weighted(&weights).map(|k| pool[k])
+    }
+
+    /// Envoy's priority load of a cluster (None without hosts).
+    fn priority_loads(&self, now: SimTime, ci: usize, cluster: &ClusterView) -> Option<Vec<f64>> {
         let max_p = cluster.hosts.iter().map(|h| h.priority).max()?;
         let mut health = vec![(0u32, 0u32); max_p as usize + 1];
         for h in &cluster.hosts {
@@ -367,8 +409,19 @@ impl DataPlane {
                 e.0 += 1;
             }
         }
-        let loads = priority_loads(&health);
-        let p = self.rng.weighted(&loads)? as u32;
+        Some(priority_loads(&health))
+    }
+
+    /// The hosts of priority `p` a request may pick (not ejected, untried
+    /// ones first) and their weights.
+    fn host_pool(
+        &self,
+        now: SimTime,
+        ci: usize,
+        cluster: &ClusterView,
+        p: u32,
+        tried: &[PodId],
+    ) -> (Vec<usize>, Vec<f64>) {
         let candidates: Vec<usize> = cluster
             .hosts
             .iter()
@@ -400,7 +453,7 @@ impl DataPlane {
                 }
             })
             .collect();
-        self.rng.weighted(&weights).map(|k| pool[k])
+        (pool, weights)
     }
 
     fn connect_failure(&mut self, now: SimTime, ci: usize, cluster: &ClusterView, pod: PodId) {
@@ -443,6 +496,18 @@ impl DataPlane {
             .filter(|h| h.ejected_until.is_some_and(|t| t > now))
             .count()
     }
+}
+
+/// A request's destinations: the weights drawn between them (None: one
+/// default destination) and each one's Service and subset.
+type Destinations<'w> = (
+    Option<Vec<f64>>,
+    Vec<(Option<&'w MeshService>, Option<&'w str>)>,
+);
+
+/// The weights of a route's destinations, as the request draws them.
+fn split_weights<T>(parts: &[(Weight, T)]) -> Vec<f64> {
+    parts.iter().map(|(w, _)| f64::from(*w)).collect()
 }
 
 fn eject(state: &mut HostState, now: SimTime, settings: &OutlierSettings) {

@@ -10,6 +10,7 @@ pub mod mesh_config;
 pub mod node;
 pub mod node_controller;
 pub mod pod;
+pub mod quiet;
 pub mod replica_set;
 pub mod rollout;
 pub mod scheduler;

@@ -328,8 +328,7 @@ fn timeline(m: &TrafficMatrix, suite: &Suite, marks: Vec<(f64, String)>) -> Time
     let mut series = std::collections::BTreeMap::new();
     for zone in &suite.load.zones {
         let points = m
-            .seconds
-            .iter()
+            .per_second()
             .map(|sec| {
                 let mut p = TimelinePoint::default();
                 for ((client, outcome), n) in sec {

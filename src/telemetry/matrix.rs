@@ -1,4 +1,4 @@
-//! Per-second request counts by client zone and outcome.
+//! Per-second request counts by client zone and outcome, run-length encoded.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -77,43 +77,113 @@ pub struct Window {
     pub to: u64,
 }
 
-/// Counts per second, client zone and outcome.
+/// One second's counts: `row[(client zone, outcome)] = count`.
+pub type Row = BTreeMap<(Zone, Outcome), u64>;
+
+/// Consecutive seconds `[from, to)` that all hold the same counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    /// First second.
+    pub from: u64,
+    /// One past the last second.
+    pub to: u64,
+    /// The counts of each of its seconds.
+    pub row: Row,
+}
+
+impl Run {
+    fn seconds(&self) -> u64 {
+        self.to - self.from
+    }
+}
+
+/// Counts per second, client zone and outcome, stored run-length encoded:
+/// a steady stretch (the same counts every second) is one [`Run`], so
+/// memory grows with the number of changes, not with the span (issue 10
+/// item 3). The runs cover `[0, len_seconds)` without gaps (a second with
+/// no requests holds an empty row) and no two neighbours are equal, so the
+/// encoding of a matrix is unique and `==` compares contents.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TrafficMatrix {
-    /// `seconds[s][(client zone, outcome)] = count`.
-    pub seconds: Vec<BTreeMap<(Zone, Outcome), u64>>,
+    runs: Vec<Run>,
 }
 
 impl TrafficMatrix {
     /// Adds `n` requests at second `s`.
     pub fn record(&mut self, s: u64, client: &Zone, outcome: Outcome, n: u64) {
-        let s = usize::try_from(s).unwrap_or(usize::MAX);
-        if self.seconds.len() <= s {
-            self.seconds.resize_with(s + 1, BTreeMap::new);
+        self.record_span(s, s.saturating_add(1), &[((client.clone(), outcome), n)]);
+    }
+
+    /// Adds the same counts to every second of `[from, to)` in one step
+    /// (a steady stretch of the simulated data plane).
+    pub fn record_span(&mut self, from: u64, to: u64, counts: &[((Zone, Outcome), u64)]) {
+        if from >= to || counts.is_empty() {
+            return;
         }
-        *self.seconds[s]
-            .entry((client.clone(), outcome))
-            .or_default() += n;
+        let first = self.split_at(from);
+        let last = self.split_at(to);
+        for run in &mut self.runs[first..last] {
+            for (key, n) in counts {
+                *run.row.entry(key.clone()).or_default() += n;
+            }
+        }
+        self.merge(first.saturating_sub(1), last + 1);
+    }
+
+    /// Makes `s` a run boundary (extending the matrix with an empty run
+    /// up to `s` if needed) and returns the index of the run starting there.
+    fn split_at(&mut self, s: u64) -> usize {
+        let len = self.len_seconds();
+        if s >= len {
+            if s > len {
+                self.runs.push(Run {
+                    from: len,
+                    to: s,
+                    row: Row::new(),
+                });
+            }
+            return self.runs.len();
+        }
+        let i = self.runs.partition_point(|r| r.to <= s);
+        let run = &mut self.runs[i];
+        if run.from == s {
+            return i;
+        }
+        let tail = Run {
+            from: s,
+            to: run.to,
+            row: run.row.clone(),
+        };
+        run.to = s;
+        self.runs.insert(i + 1, tail);
+        i + 1
+    }
+
+    /// Joins equal neighbours among runs `[lo, hi)` (and the run after).
+    fn merge(&mut self, lo: usize, hi: usize) {
+        let mut i = hi.min(self.runs.len().saturating_sub(1));
+        while i > lo {
+            if self.runs[i - 1].row == self.runs[i].row {
+                let run = self.runs.remove(i);
+                self.runs[i - 1].to = run.to;
+            }
+            i -= 1;
+        }
     }
 
     /// Totals per outcome for one client zone over a window.
     pub fn outcomes(&self, client: &Zone, window: Window) -> BTreeMap<Outcome, u64> {
         let mut out = BTreeMap::new();
-        for sec in self.range(window) {
-            for ((z, o), n) in sec {
+        let first = self.runs.partition_point(|r| r.to <= window.from);
+        for run in self.runs[first..].iter().take_while(|r| r.from < window.to) {
+            let seconds = run.to.min(window.to) - run.from.max(window.from);
+            for ((z, o), n) in &run.row {
                 if z == client {
-                    *out.entry(o.clone()).or_default() += n;
+                    *out.entry(o.clone()).or_default() += n * seconds;
                 }
             }
         }
         out
-    }
-
-    fn range(&self, window: Window) -> &[BTreeMap<(Zone, Outcome), u64>] {
-        let len = self.seconds.len() as u64;
-        let from = window.from.min(len) as usize;
-        let to = window.to.min(len) as usize;
-        &self.seconds[from..to.max(from)]
     }
 
     /// Requests of a client zone over a window.
@@ -124,9 +194,9 @@ impl TrafficMatrix {
     /// Client zones seen.
     pub fn client_zones(&self) -> Vec<Zone> {
         let mut zones: Vec<Zone> = self
-            .seconds
+            .runs
             .iter()
-            .flat_map(|s| s.keys().map(|(z, _)| z.clone()))
+            .flat_map(|r| r.row.keys().map(|(z, _)| z.clone()))
             .collect();
         zones.sort();
         zones.dedup();
@@ -135,7 +205,19 @@ impl TrafficMatrix {
 
     /// Number of seconds recorded.
     pub fn len_seconds(&self) -> u64 {
-        self.seconds.len() as u64
+        self.runs.last().map_or(0, |r| r.to)
+    }
+
+    /// The counts of every second in order (a run's row repeated).
+    pub fn per_second(&self) -> impl Iterator<Item = &Row> {
+        self.runs
+            .iter()
+            .flat_map(|r| std::iter::repeat_n(&r.row, r.seconds() as usize))
+    }
+
+    /// The stored runs: what the matrix costs in memory.
+    pub fn runs(&self) -> &[Run] {
+        &self.runs
     }
 }
 
@@ -165,5 +247,59 @@ mod tests {
             5
         );
         assert_eq!(m.client_zones(), vec![a]);
+    }
+
+    fn served(z: &str) -> Outcome {
+        Outcome::Served {
+            zone: Zone::from(z),
+            canary: false,
+        }
+    }
+
+    /// issue 10 item 3: a steady stretch is one run, however long, and
+    /// counts the same as second-by-second records.
+    #[test]
+    fn a_steady_stretch_is_one_run() {
+        let a = Zone::from("us-east-1a");
+        let mut by_second = TrafficMatrix::default();
+        for s in 0..10_000 {
+            by_second.record(s, &a, served("us-east-1a"), 50);
+        }
+        assert_eq!(by_second.runs().len(), 1);
+        let mut span = TrafficMatrix::default();
+        span.record_span(0, 10_000, &[((a.clone(), served("us-east-1a")), 50)]);
+        assert_eq!(span, by_second);
+        assert_eq!(span.total(&a, Window { from: 5, to: 20 }), 750);
+        assert_eq!(span.len_seconds(), 10_000);
+    }
+
+    /// issue 10 item 3: writes into the middle of a run split it, equal
+    /// neighbours join again, and the result is what a per-second table
+    /// would hold (any write order).
+    #[test]
+    fn writes_anywhere_keep_the_per_second_contents() {
+        let (a, c) = (Zone::from("us-east-1a"), Zone::from("us-east-1c"));
+        let mut m = TrafficMatrix::default();
+        m.record_span(0, 100, &[((a.clone(), served("us-east-1a")), 5)]);
+        m.record(40, &c, Outcome::error(503, "UH"), 2);
+        m.record(120, &a, served("us-east-1a"), 5);
+        assert_eq!(m.runs().len(), 5, "{:?}", m.runs());
+        m.record(40, &c, Outcome::error(503, "UH"), 0);
+        let rows: Vec<&Row> = m.per_second().collect();
+        assert_eq!(rows.len(), 121);
+        assert_eq!(rows[40].len(), 2);
+        assert!(rows[100].is_empty() && rows[119].is_empty());
+        assert_eq!(rows[120], rows[0]);
+        // Undo the difference the other way round: the same contents as
+        // writing every second in order.
+        let mut flat = TrafficMatrix::default();
+        for (s, row) in rows.iter().enumerate() {
+            for ((z, o), n) in row.iter() {
+                flat.record(s as u64, z, o.clone(), *n);
+            }
+        }
+        assert_eq!(flat, m);
+        assert_eq!(m.total(&c, Window { from: 0, to: 200 }), 2);
+        assert_eq!(m.total(&a, Window { from: 99, to: 121 }), 10);
     }
 }
