@@ -238,3 +238,30 @@ fn the_matrix_does_not_grow_with_a_steady_span() {
         assert!(last.to - last.from >= span - 30, "{hours} h: {last:?}");
     }
 }
+
+/// issue 10 item 3: a day-long suite's report keeps at most
+/// `Timeline::MAX_POINTS` points per client zone, summing seconds, and the
+/// sums are the matrix's totals (nothing lost by aggregating).
+#[test]
+fn a_day_long_report_sums_seconds_into_bounded_points() {
+    let suite = scenario("zone-failover", 50, "", &["wait: 24h"]);
+    let mut backend = SimBackend::new(&suite);
+    let report = runner::run(&suite, &mut backend, &mut ());
+    let timeline = &report.timeline;
+    assert!(timeline.seconds_per_point() > 1);
+    let m = backend.matrix().unwrap();
+    for zone in &suite.load.zones {
+        let points = &timeline.series[zone];
+        assert!(points.len() as u64 <= zonechaos::report::Timeline::MAX_POINTS);
+        let summed: u64 = points
+            .iter()
+            .flat_map(|p| p.served.values().chain(p.errors.values()))
+            .sum();
+        let all = Window {
+            from: 0,
+            to: m.len_seconds(),
+        };
+        assert_eq!(summed, m.total(zone, all), "{zone}");
+        assert!(summed >= 50 * 86_400, "{zone}: {summed}");
+    }
+}

@@ -75,6 +75,7 @@ fn run() -> RunReport {
             zones,
             series,
             marks: vec![(8.0, "spot-loss z-b & friends".to_owned())],
+            seconds_per_point: 1,
         },
         failover: vec![FailoverLatency {
             zone: Zone::from("z-b"),

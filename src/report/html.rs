@@ -280,11 +280,11 @@ fn timelines(out: &mut String, report: &RunReport) {
         return;
     }
     let frame = Frame::of(report);
-    if frame.bucket > 1 {
+    if frame.bucket_seconds() > 1 {
         let _ = writeln!(
             out,
             "<p class=\"meta\">Averaged over {}-second buckets.</p>",
-            frame.bucket
+            frame.bucket_seconds()
         );
     }
     if !frame.marks.is_empty() {
@@ -334,7 +334,7 @@ fn section(out: &mut String, frame: &Frame, client: &Zone, points: &[TimelinePoi
         out,
         "<section class=\"chart\">\n<h3>Clients in {}</h3>\n<p class=\"stats\">{} s, {} requests, {} errors{}</p>",
         escape(client.as_str()),
-        points.len(),
+        points.len() as u64 * frame.seconds_per_point,
         group(total),
         group(errors),
         share

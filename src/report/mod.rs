@@ -470,6 +470,7 @@ pub(crate) mod testdata {
                     (40.0, "spot-loss us-east-1c".to_owned()),
                     (100.0, "restore".to_owned()),
                 ],
+                seconds_per_point: 1,
             },
             failover: vec![
                 FailoverLatency {

@@ -87,15 +87,36 @@ pub struct TimelinePoint {
     pub errors: BTreeMap<String, u64>,
 }
 
-/// Per client zone, per second.
+/// Per client zone, per second (or per [`Timeline::seconds_per_point`]
+/// seconds on long runs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Timeline {
     /// Zones of the profile, in order (colours are assigned in this order).
     pub zones: Vec<Zone>,
-    /// `series[client zone][second]`.
+    /// `series[client zone][point]`: point `i` sums seconds
+    /// `[i * seconds_per_point, (i + 1) * seconds_per_point)`.
     pub series: BTreeMap<Zone, Vec<TimelinePoint>>,
+    /// Seconds each point sums; 0 and 1 both mean one (and are not
+    /// written). Long runs sum several seconds per point, so a day of
+    /// virtual time does not cost a point per second (issue 10 item 3).
+    #[serde(skip_serializing_if = "at_most_one")]
+    pub seconds_per_point: u64,
     /// Chaos steps to mark: (second, label).
     pub marks: Vec<(f64, String)>,
+}
+
+fn at_most_one(n: &u64) -> bool {
+    *n <= 1
+}
+
+impl Timeline {
+    /// At most this many points per client zone; longer runs sum seconds.
+    pub const MAX_POINTS: u64 = 3_600;
+
+    /// Seconds per point, at least 1.
+    pub fn seconds_per_point(&self) -> u64 {
+        self.seconds_per_point.max(1)
+    }
 }
 
 /// Failover latency of one lost zone: the model's prediction and, on real

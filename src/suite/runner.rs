@@ -325,32 +325,32 @@ fn failover_latencies(
 }
 
 fn timeline(m: &TrafficMatrix, suite: &Suite, marks: Vec<(f64, String)>) -> Timeline {
-    let mut series = std::collections::BTreeMap::new();
-    for zone in &suite.load.zones {
-        let points = m
-            .per_second()
-            .map(|sec| {
-                let mut p = TimelinePoint::default();
-                for ((client, outcome), n) in sec {
-                    if client != zone {
-                        continue;
-                    }
-                    match outcome {
-                        Outcome::Served { zone, .. } => {
-                            *p.served.entry(zone.clone()).or_default() += n
-                        }
-                        e => *p.errors.entry(e.to_string()).or_default() += n,
-                    }
-                }
-                p
-            })
-            .collect();
-        series.insert(zone.clone(), points);
+    let seconds = m.len_seconds();
+    let per_point = seconds.div_ceil(Timeline::MAX_POINTS).max(1);
+    let points = usize::try_from(seconds.div_ceil(per_point)).unwrap_or(usize::MAX);
+    let mut series: std::collections::BTreeMap<Zone, Vec<TimelinePoint>> = suite
+        .load
+        .zones
+        .iter()
+        .map(|zone| (zone.clone(), vec![TimelinePoint::default(); points]))
+        .collect();
+    for (second, row) in (0u64..).zip(m.per_second()) {
+        let at = usize::try_from(second / per_point).unwrap_or(usize::MAX);
+        for ((client, outcome), n) in row {
+            let Some(p) = series.get_mut(client).and_then(|s| s.get_mut(at)) else {
+                continue;
+            };
+            match outcome {
+                Outcome::Served { zone, .. } => *p.served.entry(zone.clone()).or_default() += n,
+                e => *p.errors.entry(e.to_string()).or_default() += n,
+            }
+        }
     }
     Timeline {
         zones: suite.profile.zone_names().cloned().collect(),
         series,
         marks,
+        seconds_per_point: per_point,
     }
 }
 

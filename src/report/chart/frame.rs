@@ -15,8 +15,10 @@ const MAX_BUCKETS: usize = 900;
 pub(crate) struct Frame {
     /// Seconds on the x axis, at least 1.
     pub(super) end_s: f64,
-    /// Seconds per bucket, at least 1.
+    /// Points per bucket, at least 1.
     pub(crate) bucket: usize,
+    /// Seconds each point of the timeline sums, at least 1.
+    pub(crate) seconds_per_point: u64,
     /// Serving zones, coloured in this order.
     pub(super) serving: Vec<Zone>,
     /// Error keys, shaded in this order.
@@ -31,6 +33,7 @@ impl Frame {
         let timeline = &report.timeline;
         let longest = timeline.series.values().map(Vec::len).max().unwrap_or(0);
         let bucket = longest.div_ceil(MAX_BUCKETS).max(1);
+        let seconds_per_point = timeline.seconds_per_point();
 
         let mut marks: Vec<(f64, String)> = timeline
             .marks
@@ -42,7 +45,9 @@ impl Frame {
         let last_mark = marks.last().map_or(0.0, |m| m.0);
         // Marks after the last sample still show; a mark in the far future
         // (bad data) must not make the axis labels absurd.
-        let end_s = (longest as f64).max(last_mark.ceil()).clamp(1.0, 1e9);
+        let end_s = (longest as f64 * seconds_per_point as f64)
+            .max(last_mark.ceil())
+            .clamp(1.0, 1e9);
 
         let mut serving: Vec<Zone> = Vec::new();
         for zone in &timeline.zones {
@@ -60,10 +65,16 @@ impl Frame {
         Frame {
             end_s,
             bucket,
+            seconds_per_point,
             serving,
             errors: errors.into_iter().cloned().collect(),
             marks,
         }
+    }
+
+    /// Seconds per bucket (what the page says the chart averages over).
+    pub(crate) fn bucket_seconds(&self) -> u64 {
+        self.bucket as u64 * self.seconds_per_point
     }
 
     /// The x of `second` on the plot.

@@ -41,16 +41,12 @@ pub(super) fn of(frame: &Frame, points: &[TimelinePoint]) -> Vec<Layer> {
     let served = frame.serving.iter().enumerate().map(|(i, zone)| Layer {
         label: format!("served by {zone}"),
         color: ZONE_COLORS[i % ZONE_COLORS.len()],
-        values: bucketed(points, frame.bucket, |p| {
-            p.served.get(zone).copied().unwrap_or(0)
-        }),
+        values: bucketed(points, frame, |p| p.served.get(zone).copied().unwrap_or(0)),
     });
     let errors = frame.errors.iter().enumerate().map(|(i, key)| Layer {
         label: format!("error {key}"),
         color: ERROR_COLORS[i % ERROR_COLORS.len()],
-        values: bucketed(points, frame.bucket, |p| {
-            p.errors.get(key).copied().unwrap_or(0)
-        }),
+        values: bucketed(points, frame, |p| p.errors.get(key).copied().unwrap_or(0)),
     });
     served
         .chain(errors)
@@ -58,17 +54,18 @@ pub(super) fn of(frame: &Frame, points: &[TimelinePoint]) -> Vec<Layer> {
         .collect()
 }
 
-/// Averages `value` over each bucket of `points`.
+/// Averages `value` per second over each bucket of `points` (a point sums
+/// `frame.seconds_per_point` seconds).
 fn bucketed(
     points: &[TimelinePoint],
-    bucket: usize,
+    frame: &Frame,
     value: impl Fn(&TimelinePoint) -> u64,
 ) -> Vec<f64> {
     points
-        .chunks(bucket)
+        .chunks(frame.bucket)
         .map(|chunk| {
             let sum: f64 = chunk.iter().map(|p| value(p) as f64).sum();
-            sum / chunk.len() as f64
+            sum / (chunk.len() as f64 * frame.seconds_per_point as f64)
         })
         .collect()
 }
@@ -89,7 +86,7 @@ pub(super) fn stack(layers: &[Layer]) -> Vec<Vec<f64>> {
     edges
 }
 
-/// One `<path>` per layer between its `edges`; `samples` seconds of data.
+/// One `<path>` per layer between its `edges`; `samples` points of data.
 pub(super) fn bands(
     out: &mut String,
     frame: &Frame,
@@ -98,7 +95,9 @@ pub(super) fn bands(
     edges: &[Vec<f64>],
     scale: &YScale,
 ) {
-    let bucket_x = |i: usize| frame.x(((i * frame.bucket).min(samples)) as f64);
+    let bucket_x = |i: usize| {
+        frame.x(((i * frame.bucket).min(samples)) as f64 * frame.seconds_per_point as f64)
+    };
     let y = |v: f64| scale.y(v);
     for (layer, edge) in layers.iter().zip(edges.windows(2)) {
         let d = band_path(&edge[1], &edge[0], &bucket_x, &y);

@@ -133,6 +133,7 @@ mod tests {
         Frame {
             end_s: 120.0,
             bucket: 1,
+            seconds_per_point: 1,
             serving: vec![],
             errors: vec![],
             marks: marks.iter().map(|(s, l)| (*s, (*l).to_owned())).collect(),

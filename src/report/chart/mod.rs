@@ -172,6 +172,43 @@ mod tests {
         assert!(page.contains(">error 504 UT</text>"));
     }
 
+    /// issue 10 item 3: a long run's timeline sums seconds per point; the
+    /// page must read exactly as it would from one point per second.
+    #[test]
+    fn summed_points_draw_the_same_page_as_seconds() {
+        let second = |t: u64| TimelinePoint {
+            served: BTreeMap::from([(Zone::from("a"), 50 + t % 17)]),
+            errors: BTreeMap::from([("503 UH".to_owned(), u64::from(t % 500 < 3))]),
+        };
+        let per_second: Vec<TimelinePoint> = (0..86_400).map(second).collect();
+        let summed: Vec<TimelinePoint> = per_second
+            .chunks(24)
+            .map(|chunk| {
+                let mut p = TimelinePoint::default();
+                for s in chunk {
+                    for (k, v) in &s.served {
+                        *p.served.entry(k.clone()).or_default() += v;
+                    }
+                    for (k, v) in &s.errors {
+                        *p.errors.entry(k.clone()).or_default() += v;
+                    }
+                }
+                p
+            })
+            .collect();
+        let page_of = |series: Vec<TimelinePoint>, seconds_per_point: u64| {
+            let mut report = testdata::empty();
+            report.timeline.zones = vec![Zone::from("a")];
+            report.timeline.series.insert(Zone::from("a"), series);
+            report.timeline.seconds_per_point = seconds_per_point;
+            report.timeline.marks = vec![(43_200.0, "spot-loss".to_owned())];
+            html(&report)
+        };
+        let reference = page_of(per_second, 1);
+        assert!(reference.contains("Averaged over 96-second buckets."));
+        assert_eq!(page_of(summed, 24), reference);
+    }
+
     #[test]
     fn long_runs_are_bucketed() {
         let mut report = testdata::empty();
