@@ -15,6 +15,8 @@ pub mod cli;
 pub mod crds;
 pub mod download;
 pub mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod lint;
 pub mod mesh;

@@ -1,53 +1,92 @@
-//! Property tests: no input makes the loader or lint panic, and problems
-//! carry a position.
-
-use std::path::Path;
-use std::sync::Arc;
+//! Property tests: no input makes the loaders, lint or whatif panic, and
+//! problems carry a message and a hint. The same entry points as the
+//! cargo-fuzz targets in `fuzz/` (`zonechaos::fuzzing`), in a bounded run;
+//! every file of `fuzz/corpus/` (seeds, and each crash a fuzzer ever found)
+//! is replayed.
 
 use proptest::prelude::*;
-use zonechaos::lint::{LintOptions, lint};
-use zonechaos::profile::ClusterProfile;
-use zonechaos::topology::{Loaded, load_text};
+use zonechaos::fuzzing;
 
-const SEED: &str = include_str!("../suites/topologies/zone-pinned.yaml");
+const TOPOLOGY: &str = include_str!("../suites/topologies/zone-pinned.yaml");
+const SUITE: &str = include_str!("../suites/zone-c-spot-loss.yaml");
+const PROFILE: &str = include_str!("../clusters/three-zones.yaml");
 
-fn lint_text(text: &str) {
-    let mut loaded = Loaded::default();
-    load_text(Arc::from(Path::new("fuzz.yaml")), text, &mut loaded);
-    for issue in &loaded.issues {
-        assert!(!issue.message.is_empty());
-    }
-    let report = lint(
-        loaded,
-        &ClusterProfile::builtin(),
-        None,
-        &LintOptions::default(),
-    );
-    for f in &report.findings {
-        assert!(!f.message.is_empty() && !f.hint.is_empty(), "{f:?}");
-    }
+/// `seed` with the characters from `cut` to `cut + len` replaced.
+fn mutate(seed: &str, cut: usize, len: usize, insert: &str) -> String {
+    let start = seed.floor_char_boundary(cut);
+    let end = seed.floor_char_boundary((cut + len).min(seed.len()));
+    format!("{}{}{}", &seed[..start], insert, &seed[end..])
 }
+
+/// Junk that breaks YAML in interesting ways: indentation, flow brackets,
+/// quotes, anchors, numbers.
+const JUNK: &str = "[ :\\-\\[\\]{}\"'&*!|>0-9a-z\\n]{0,12}";
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
-        lint_text(&text);
+        fuzzing::topology(text.as_bytes());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        fuzzing::topology(&bytes);
+        fuzzing::suite(&bytes);
+        fuzzing::profile(&bytes);
+        fuzzing::cli(&bytes);
     }
 
     #[test]
     fn yaml_ish_text_never_panics(text in "([a-zA-Z]{1,8}: ?(\\[|\\{|-|[0-9]{1,3}|\"|[a-z]{0,5}|\\n  )){0,40}") {
-        lint_text(&text);
+        fuzzing::topology(text.as_bytes());
+    }
+
+    /// A real topology with a slice replaced by junk: broken indentation,
+    /// wrong types, truncated documents.
+    #[test]
+    fn mutated_topology_never_panics(cut in 0usize..TOPOLOGY.len(), len in 0usize..40, insert in JUNK) {
+        fuzzing::topology(mutate(TOPOLOGY, cut, len, &insert).as_bytes());
     }
 
     #[test]
-    fn mutated_topology_never_panics(cut in 0usize..SEED.len(), len in 0usize..40, insert in "[ :\\-\\[\\]{}\"'0-9a-z\\n]{0,12}") {
-        // Replace a slice of a real topology with junk: broken indentation,
-        // wrong types, truncated documents.
-        let start = SEED.floor_char_boundary(cut);
-        let end = SEED.floor_char_boundary((cut + len).min(SEED.len()));
-        let text = format!("{}{}{}", &SEED[..start], insert, &SEED[end..]);
-        lint_text(&text);
+    fn mutated_suite_never_panics(cut in 0usize..SUITE.len(), len in 0usize..40, insert in JUNK) {
+        fuzzing::suite(mutate(SUITE, cut, len, &insert).as_bytes());
+    }
+
+    #[test]
+    fn mutated_profile_never_panics(cut in 0usize..PROFILE.len(), len in 0usize..40, insert in JUNK) {
+        fuzzing::profile(mutate(PROFILE, cut, len, &insert).as_bytes());
+    }
+
+    #[test]
+    fn arbitrary_flags_never_panic(args in proptest::collection::vec("(--?[a-z-]{0,12}|[a-z0-9.:/-]{0,12}|1e308|NaN|-1)", 0..8)) {
+        fuzzing::cli(args.join("\0").as_bytes());
+    }
+}
+
+/// Every file of `fuzz/corpus/<target>/` through its target.
+#[test]
+fn the_fuzz_corpus_replays() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let targets: [(&str, fn(&[u8])); 4] = [
+        ("topology", fuzzing::topology),
+        ("suite", fuzzing::suite),
+        ("profile", fuzzing::profile),
+        ("cli", fuzzing::cli),
+    ];
+    for (name, target) in targets {
+        let dir = root.join(name);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("corpus entry").path())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "{name}: empty corpus");
+        for file in files {
+            let bytes = std::fs::read(&file).expect("corpus file");
+            target(&bytes);
+        }
     }
 }
