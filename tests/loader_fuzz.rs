@@ -13,8 +13,14 @@ const PROFILE: &str = include_str!("../clusters/three-zones.yaml");
 
 /// `seed` with the characters from `cut` to `cut + len` replaced.
 fn mutate(seed: &str, cut: usize, len: usize, insert: &str) -> String {
-    let start = seed.floor_char_boundary(cut);
-    let end = seed.floor_char_boundary((cut + len).min(seed.len()));
+    let boundary = |mut i: usize| {
+        while !seed.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let start = boundary(cut);
+    let end = boundary((cut + len).min(seed.len()));
     format!("{}{}{}", &seed[..start], insert, &seed[end..])
 }
 
@@ -70,7 +76,8 @@ proptest! {
 #[test]
 fn the_fuzz_corpus_replays() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    let targets: [(&str, fn(&[u8])); 4] = [
+    type Target = fn(&[u8]);
+    let targets: [(&str, Target); 4] = [
         ("topology", fuzzing::topology),
         ("suite", fuzzing::suite),
         ("profile", fuzzing::profile),
