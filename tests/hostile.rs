@@ -541,3 +541,48 @@ fn hostile_flags() {
         );
     }
 }
+
+/// issue 10 item 5: `local` starts a process per pod; beyond the limit the
+/// run is refused before anything starts (no Envoy or Prometheus needed).
+#[test]
+fn local_refuses_more_pods_than_it_can_run() {
+    let work = Workdir::new();
+    work.write(
+        "topology.yaml",
+        TOPOLOGY.replace("replicas: 3", "replicas: 20"),
+    );
+    let suite = work.write(
+        "suite.yaml",
+        "name: big\ntopology: [topology.yaml]\nload: {service: test, namespace: default, rps: 5}\nsteps:\n  - wait: 1s\n",
+    );
+    let reports = work.dir.path().join("reports");
+    let (code, _, stderr) = run_bounded(
+        zonechaos_command().args([
+            "run",
+            s(&suite),
+            "--backend",
+            "local",
+            "--report-dir",
+            s(&reports),
+        ]),
+        GUARD,
+        "local with 60 pods",
+    );
+    assert_refused_at(code, &stderr, "topology.yaml", "local with 60 pods");
+    assert!(stderr.contains("more than 48 pods"), "{stderr}");
+    assert!(!stderr.contains("local mesh ready"), "{stderr}");
+    // The same suite is fine on sim.
+    let (code, _, stderr) = run_bounded(
+        zonechaos_command().args([
+            "run",
+            s(&suite),
+            "--backend",
+            "sim",
+            "--report-dir",
+            s(&reports),
+        ]),
+        GUARD,
+        "sim with 60 pods",
+    );
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -186,6 +186,18 @@ pub fn render_paths(
 ) -> Result<Vec<RenderedManifest>, RenderError> {
     let loaded = load_paths(paths)?;
     loaded.require_valid()?;
+    // What kind would run must fit the same limits as every backend.
+    let topology = crate::topology::Topology::new(loaded.objects);
+    crate::limits::check_topology(&topology, crate::limits::MAX_PODS).map_err(|e| {
+        RenderError::BadOption(match e.loc {
+            Some(loc) => format!("{loc}: {}; {}", e.message, e.hint),
+            None => format!("{}; {}", e.message, e.hint),
+        })
+    })?;
+    let loaded = crate::topology::Loaded {
+        objects: topology.objects,
+        ..Default::default()
+    };
     render(&loaded.objects, profile, options)
 }
 
