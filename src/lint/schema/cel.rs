@@ -291,13 +291,24 @@ pub(crate) enum Outcome {
     Unsupported(String),
 }
 
-/// Evaluates `program` with `self` bound to `value`.
-pub(crate) fn evaluate(rule: &Rule, program: &Program, value: &CelValue) -> Outcome {
+/// A context with `self` bound to `value`, built once for all the rules
+/// of one value.
+pub(crate) fn context(value: &Value) -> Context<'static, 'static> {
     let mut ctx = Context::with_env(Arc::clone(env()));
-    ctx.add_variable_from_value("self", value.clone());
-    match program.execute(&ctx) {
+    ctx.add_variable_from_value("self", to_cel(value));
+    ctx
+}
+
+/// Evaluates `program` in `ctx` (see [`context`]).
+pub(crate) fn evaluate(rule: &Rule, program: &Program, ctx: &Context) -> Outcome {
+    // A bug in the interpreter must not bring lint down with it.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| program.execute(ctx)));
+    let Ok(result) = result else {
+        return Outcome::Unsupported("the CEL interpreter failed on it".into());
+    };
+    match result {
         Ok(CelValue::Bool(true)) => Outcome::Holds,
-        Ok(CelValue::Bool(false)) => Outcome::Fails(failure_message(rule, &ctx)),
+        Ok(CelValue::Bool(false)) => Outcome::Fails(failure_message(rule, ctx)),
         Ok(other) => Outcome::Fails(format!(
             "rule evaluated to {:?}, not a boolean",
             other.type_of()
@@ -308,7 +319,7 @@ pub(crate) fn evaluate(rule: &Rule, program: &Program, value: &CelValue) -> Outc
         }
         Err(e) => Outcome::Fails(format!(
             "{} (the rule could not be evaluated: {})",
-            failure_message(rule, &ctx),
+            failure_message(rule, ctx),
             crate::spec::quote(&e.to_string())
         )),
     }
@@ -343,7 +354,7 @@ mod tests {
             panic!("not ready: {rule:?}");
         };
         let node = &parse_documents(yaml).unwrap()[0];
-        evaluate(rule, p, &to_cel(&node.value))
+        evaluate(rule, p, &context(&node.value))
     }
 
     #[test]

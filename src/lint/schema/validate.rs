@@ -242,11 +242,11 @@ impl Validator<'_> {
         if schema.rules.is_empty() {
             return;
         }
-        // Converted once for all the rules of this node.
-        let value = cel::to_cel(&node.value);
+        // `self` is bound once for all the rules of this node.
+        let ctx = cel::context(&node.value);
         for rule in schema.rules.iter() {
             let outcome = match &rule.status {
-                Status::Ready(program) => cel::evaluate(rule, program, &value),
+                Status::Ready(program) => cel::evaluate(rule, program, &ctx),
                 // Only evaluated on update; lint sees objects as created.
                 Status::Transition => continue,
                 Status::Unsupported(why) => Outcome::Unsupported(why.clone()),

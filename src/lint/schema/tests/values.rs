@@ -424,3 +424,40 @@ fn issue10_item11_cel_rules_of_the_pinned_crds_are_counted() {
     assert!(c.ready * 10 > c.total * 9, "most rules compile: {c:?}");
     assert!(c.unsupported >= 1, "url() rules are unsupported: {c:?}");
 }
+
+/// issue 10 item 11: the WorkloadEntry address rules of the Istio 1.30.3
+/// CRDs (`self.startsWith("unix://") ? (self.substring(7, 8) == "/" || ...)`,
+/// customresourcedefinitions.gen.yaml) need the strings extension: they
+/// hold for an absolute socket path and fail for a relative directory.
+#[test]
+#[cfg_attr(
+    not(zonechaos_shared_crds),
+    ignore = "needs the pinned CRDs in ../shared/crds"
+)]
+fn issue10_item11_real_istio_string_extension_rules() {
+    let entry = |address: &str| {
+        yaml(&[
+            "apiVersion: networking.istio.io/v1",
+            "kind: WorkloadEntry",
+            "metadata: {name: we}",
+            "spec:",
+            &format!("  address: {address}"),
+        ])
+    };
+    assert_eq!(
+        summary(&check(Some(real()), &entry("unix:///var/run/a.sock"))),
+        []
+    );
+    let findings = check(Some(real()), &entry("unix://run/"));
+    let got = summary(&findings);
+    assert_eq!(
+        got.iter().map(|(r, l, _)| (*r, *l)).collect::<Vec<_>>(),
+        [("ZC4007", 5), ("ZC4007", 5)],
+        "{findings:#?}"
+    );
+    assert!(
+        got.iter()
+            .any(|f| f.2.contains("UDS must be an absolute path"))
+    );
+    assert!(got.iter().any(|f| f.2.contains("UDS may not be a dir")));
+}
