@@ -193,7 +193,23 @@ fn parse_field_path(text: &str) -> Option<Vec<PathSeg>> {
     Some(out)
 }
 
+/// The status of a rule text, compiled once per thread: the Istio CRDs
+/// repeat a few rules hundreds of times (`duration(self) >= duration('1ms')`
+/// 160 times), and parsing CEL is the bulk of loading them.
 fn status_of(source: &str) -> Status {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<HashMap<Box<str>, Status>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    if let Some(hit) = COMPILED.with(|c| c.borrow().get(source).cloned()) {
+        return hit;
+    }
+    let status = compile_status(source);
+    COMPILED.with(|c| c.borrow_mut().insert(source.into(), status.clone()));
+    status
+}
+
+fn compile_status(source: &str) -> Status {
     let program = match env().compile(source) {
         Ok(p) => p,
         Err(e) => {

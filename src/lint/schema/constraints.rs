@@ -71,6 +71,22 @@ fn flag(node: &Node, key: &str) -> bool {
     matches!(node.get(key).map(|n| &n.value), Some(Value::Bool(true)))
 }
 
+/// `pattern` compiled once per thread (CRDs repeat the quantity and
+/// DNS-name patterns dozens of times); `None` when the regex crate cannot
+/// compile it.
+fn compiled_pattern(text: &str) -> Option<Regex> {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<std::collections::HashMap<Box<str>, Option<Regex>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    if let Some(hit) = COMPILED.with(|c| c.borrow().get(text).cloned()) {
+        return hit;
+    }
+    let re = Regex::new(text).ok();
+    COMPILED.with(|c| c.borrow_mut().insert(text.into(), re.clone()));
+    re
+}
+
 /// A number as a message shows it: `100`, not `100.0`.
 fn show(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e18 {
@@ -93,7 +109,7 @@ impl Constraints {
                 // Go's RE2 and the regex crate agree on the syntax CRDs
                 // use; a pattern only Go understands is not checked rather
                 // than reported falsely.
-                Regex::new(text).ok()
+                compiled_pattern(text)
             }
         };
         let c = Constraints {
