@@ -3,7 +3,8 @@
 //! with serde-saphyr, measured in one run.
 //!
 //! `cargo bench --bench lint_bundle` (or `make bench`). Figures go to
-//! BENCHMARKS.md.
+//! BENCHMARKS.md. `LINT_BUNDLE_OBJECTS=N` sets the bundle size, to
+//! measure growth.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,6 +15,14 @@ use zonechaos::profile::ClusterProfile;
 use zonechaos::topology::load_paths;
 
 const TARGET_OBJECTS: usize = 10_000;
+
+/// The bundle size: `LINT_BUNDLE_OBJECTS`, else [`TARGET_OBJECTS`].
+fn target_objects() -> usize {
+    std::env::var("LINT_BUNDLE_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(TARGET_OBJECTS)
+}
 const RUNS: usize = 7;
 
 /// One namespace of a zone-aware topology: per-zone Rollouts with their
@@ -51,7 +60,7 @@ fn namespace_bundle(ns: &str) -> String {
 
 fn generate(dir: &Path) -> (Vec<PathBuf>, usize) {
     let per_ns = 17;
-    let namespaces = TARGET_OBJECTS.div_ceil(per_ns);
+    let namespaces = target_objects().div_ceil(per_ns);
     let mut files = Vec::new();
     for i in 0..namespaces {
         let path = dir.join(format!("ns-{i:04}.yaml"));

@@ -197,6 +197,34 @@ fn object_findings_exit_one_and_point_at_lines() {
     );
 }
 
+/// issue 10 item 11: invalid values are findings at file:line even with
+/// `--crds none` (negative replicas, argo-rollouts validation.go; an
+/// unparsable pause duration, rollouts/v1alpha1/types.go DurationSeconds).
+#[test]
+fn invalid_values_are_found_without_crds() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "rollout.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec:\n  replicas: -1\n  strategy:\n    canary:\n      steps:\n        - pause: {duration: abc}\n",
+    );
+    let out = zonechaos(&["lint", "--crds", "none", s(&file)]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{}:5:3: error[ZC4009] Rollout default/web: spec.replicas is -1",
+            file.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}:9:", file.display()))
+            && text.contains("\"abc\", not a duration"),
+        "{text}"
+    );
+}
+
 #[test]
 fn relative_paths_are_printed_as_given() {
     let dir = tempfile::tempdir().unwrap();

@@ -118,6 +118,14 @@ rules! {
     SCHEMA_UNKNOWN_FIELD = ("ZC4004", "schema-unknown-field", Error, "A field is not in the CRD schema (the API server prunes or rejects it).", "CRD openAPIV3Schema");
     /// version not served.
     SCHEMA_VERSION = ("ZC4005", "schema-version", Error, "The apiVersion is not served by the CRD.", "CRD spec.versions");
+    /// OpenAPI value constraint broken.
+    SCHEMA_VALUE = ("ZC4006", "schema-value", Error, "A value breaks a constraint of the CRD schema: minimum/maximum, minLength/maxLength, minItems/maxItems, min/maxProperties, pattern or format (int32, duration, date-time, date, byte).", "CRD openAPIV3Schema; k8s.io/apiextensions-apiserver pkg/apiserver/validation; kube-openapi pkg/validation/validate, strfmt");
+    /// CEL rule false.
+    SCHEMA_CEL = ("ZC4007", "schema-cel-rule", Error, "A CEL rule of the CRD (x-kubernetes-validations) is false or fails to evaluate for a value: the API server rejects the object.", "CRD x-kubernetes-validations; k8s.io/apiextensions-apiserver pkg/apiserver/schema/cel/validation.go");
+    /// CEL rule not evaluated.
+    SCHEMA_CEL_SKIPPED = ("ZC4008", "schema-cel-skipped", Info, "A CEL rule of the CRD could not be evaluated (it uses a Kubernetes CEL library function the interpreter lacks, e.g. url() or quantity()); reported once per rule per run, never passed silently.", "k8s.io/apiserver/pkg/cel/library");
+    /// built-in API validation.
+    INVALID_VALUE = ("ZC4009", "invalid-value", Error, "A value the API server, Istio's webhook or the Argo Rollouts controller refuses regardless of CRDs: metadata.name not a DNS-1123 name, negative replicas, an unparsable or negative pause duration, a negative route weight, outlier detection out of range.", "apimachinery pkg/api/validation/objectmeta.go; kubernetes pkg/apis/apps/validation; argo-rollouts pkg/apis/rollouts/validation/validation.go; istio pkg/config/validation/validation.go");
 }
 
 /// Looks a rule up by ID or name.

@@ -6,16 +6,27 @@
 //! group and kind have a CRD in the set, the way the API server would: the
 //! version must be served (ZC4005), fields must be declared (ZC4004), have
 //! the declared type (ZC4001) and enum value (ZC4002), and required fields
-//! must be present (ZC4003). A `null` under an object key whose schema is
-//! neither nullable nor defaulted is dropped first, as the API server does,
-//! and a required field with a `default` is never missing.
+//! must be present (ZC4003), values must keep the schema's bounds,
+//! lengths, counts, `pattern` and `format` (ZC4006) and its CEL rules
+//! (ZC4007; a rule the interpreter cannot evaluate is reported once as
+//! ZC4008). A `null` under an object key whose schema is neither nullable
+//! nor defaulted is dropped first, as the API server does, and a required
+//! field with a `default` is never missing.
+//!
+//! Whether or not CRDs are given, [`builtin`] checks what the API server,
+//! Istio's webhook and Argo's controller refuse in code (ZC4009): names,
+//! replicas, pause durations, route weights, outlier detection.
 //!
 //! Not checked: `oneOf`, `anyOf`, `allOf` and `not` (Istio expresses
 //! "set only one of these fields" with them; a structural schema cannot
 //! declare fields or types inside them, so skipping them causes no false
-//! findings), value formats and bounds (`format`, `pattern`, `minimum`,
-//! `maxLength`, ...) and CEL rules (`x-kubernetes-validations`).
+//! findings; Istio repeats most of them as CEL rules).
 
+mod builtin;
+mod cel;
+mod constraints;
+mod duration;
+mod format;
 mod load;
 mod model;
 mod suggest;
@@ -90,6 +101,43 @@ impl CrdSchemas {
     fn crd(&self, group: &str, kind: &str) -> Option<&load::Crd> {
         self.index.get(group)?.get(kind)
     }
+
+    /// How the CEL rules of every served version's schema fared when
+    /// compiled (each rule of each version counts once).
+    pub fn cel_counts(&self) -> CelCounts {
+        let mut counts = CelCounts::default();
+        let mut count = |rule: &cel::Rule| {
+            counts.total += 1;
+            match rule.status {
+                cel::Status::Ready(_) => counts.ready += 1,
+                cel::Status::Transition => counts.transition += 1,
+                cel::Status::Unsupported(_) => counts.unsupported += 1,
+            }
+        };
+        for crd in self.index.values().flat_map(|kinds| kinds.values()) {
+            for version in crd.versions.iter().filter(|v| v.served) {
+                if let Some(schema) = &version.schema {
+                    schema.each_rule(&mut count);
+                }
+            }
+        }
+        counts
+    }
+}
+
+/// Counts of the CEL rules (`x-kubernetes-validations`) of a CRD set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CelCounts {
+    /// Every rule.
+    pub total: usize,
+    /// Compiled and evaluated on every object.
+    pub ready: usize,
+    /// Transition rules (they use `oldSelf`): only evaluated on update, so
+    /// skipped by lint.
+    pub transition: usize,
+    /// Rules that cannot be compiled or use a function the interpreter
+    /// lacks; reported once per run when an object reaches them.
+    pub unsupported: usize,
 }
 
 /// `(group, version)` of an `apiVersion`; the core group is `""`.
@@ -102,15 +150,38 @@ fn is_istio_or_argo(group: &str) -> bool {
     group == "argoproj.io" || group == "istio.io" || group.ends_with(".istio.io")
 }
 
-/// Validates every Istio and Argo object; without schemas, reports once
-/// that the check was skipped.
+/// Validates every object with a CRD in `schemas` (without schemas,
+/// reports once that this was skipped), and every object against the
+/// validation that needs no CRD ([`builtin`]). A built-in finding on the
+/// line of a schema finding is dropped: it says the same again (the
+/// schema reports at the value, the built-in checks at the key).
 pub fn check_topology(schemas: Option<&CrdSchemas>, topology: &Topology, out: &mut Findings) {
-    let Some(schemas) = schemas else {
-        note_skipped(topology, out);
-        return;
-    };
+    let mut from_schemas = Findings::default();
+    match schemas {
+        None => note_skipped(topology, &mut from_schemas),
+        Some(schemas) => {
+            let mut reported = validate::Reported::new();
+            for object in &topology.objects {
+                check_object(schemas, object, &mut from_schemas, &mut reported);
+            }
+        }
+    }
+    let from_schemas = from_schemas.into_sorted();
+    let taken: std::collections::HashSet<(&std::path::Path, u32)> = from_schemas
+        .iter()
+        .map(|f| (&*f.loc.file, f.loc.pos.line))
+        .collect();
+    let mut from_code = Findings::default();
     for object in &topology.objects {
-        check_object(schemas, object, out);
+        builtin::check_object(object, &mut from_code);
+    }
+    let from_code: Vec<Finding> = from_code
+        .into_sorted()
+        .into_iter()
+        .filter(|f| !taken.contains(&(&*f.loc.file, f.loc.pos.line)))
+        .collect();
+    for f in from_schemas.into_iter().chain(from_code) {
+        out.push(f);
     }
 }
 
@@ -137,7 +208,12 @@ fn note_skipped(topology: &Topology, out: &mut Findings) {
 
 /// Checks one object; false when no CRD for its group and kind is loaded
 /// (then nothing is checked).
-fn check_object(schemas: &CrdSchemas, object: &Object, out: &mut Findings) -> bool {
+fn check_object(
+    schemas: &CrdSchemas,
+    object: &Object,
+    out: &mut Findings,
+    reported: &mut validate::Reported,
+) -> bool {
     let (group, version) = split_api_version(&object.api_version);
     let Some(crd) = schemas.crd(group, &object.kind_name) else {
         return false;
@@ -168,7 +244,7 @@ fn check_object(schemas: &CrdSchemas, object: &Object, out: &mut Findings) -> bo
         return true;
     };
     if let Some(schema) = &served.schema {
-        validate::validate_object(object, schema, out);
+        validate::validate_object(object, schema, out, reported);
     }
     true
 }

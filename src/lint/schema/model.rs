@@ -4,18 +4,21 @@
 //!
 //! Kept: `type`, `properties`, `required`, `enum`, `items`,
 //! `additionalProperties` (boolean or schema), `nullable`, whether a
-//! `default` exists, `x-kubernetes-preserve-unknown-fields` and
-//! `x-kubernetes-int-or-string`.
+//! `default` exists, `x-kubernetes-preserve-unknown-fields`,
+//! `x-kubernetes-int-or-string`, the value constraints of
+//! [`Constraints`] (bounds, lengths, counts, `pattern`, `format`) and the
+//! CEL rules of `x-kubernetes-validations`, compiled here once per CRD.
 //!
 //! Not kept (so not checked): `oneOf`, `anyOf`, `allOf` and `not`. In a
 //! structural schema these may not add properties or types of their own
 //! (every field they name must also be declared outside them), so skipping
 //! them never produces a false unknown-field or type finding; what is lost
 //! is their extra constraints, which Istio uses for mutual exclusivity
-//! ("set `simple` or `consistentHash`, not both"). Also not checked: value
-//! formats and bounds (`format`, `pattern`, `minimum`, `maximum`,
-//! `maxLength`, `maxItems`, ...) and CEL rules (`x-kubernetes-validations`).
+//! ("set `simple` or `consistentHash`, not both"); Istio states most of
+//! them again as CEL rules, which are checked.
 
+use super::cel;
+use super::constraints::Constraints;
 use crate::topology::yaml::{Node, Pos, Value};
 
 /// The JSON types a schema can ask for.
@@ -136,6 +139,10 @@ pub(crate) struct Schema {
     pub items: Option<Box<Schema>>,
     /// `additionalProperties`.
     pub additional: Additional,
+    /// `minimum`, `maxLength`, `pattern`, `format`, ...; `None` when none.
+    pub constraints: Option<Box<Constraints>>,
+    /// `x-kubernetes-validations`.
+    pub rules: Box<[cel::Rule]>,
 }
 
 impl Schema {
@@ -187,6 +194,22 @@ impl Schema {
     }
 }
 
+impl Schema {
+    /// Calls `f` on every CEL rule of this schema and the schemas under it.
+    pub(crate) fn each_rule(&self, f: &mut dyn FnMut(&cel::Rule)) {
+        self.rules.iter().for_each(&mut *f);
+        for (_, p) in self.properties.iter() {
+            p.each_rule(f);
+        }
+        if let Some(items) = &self.items {
+            items.each_rule(f);
+        }
+        if let Additional::Schema(s) = &self.additional {
+            s.each_rule(f);
+        }
+    }
+}
+
 /// A schema that cannot be compiled, with the position of the offending
 /// node.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,6 +251,7 @@ pub(crate) fn compile(node: &Node) -> Result<Schema, CompileError> {
         nullable: flag(node, "nullable")?,
         int_or_string: flag(node, "x-kubernetes-int-or-string")?,
         preserve_unknown: flag(node, "x-kubernetes-preserve-unknown-fields")?,
+        constraints: Constraints::compile(node)?,
         ..Schema::default()
     };
     for (key, value) in entries {
@@ -288,6 +312,7 @@ pub(crate) fn compile(node: &Node) -> Result<Schema, CompileError> {
                 // A list of schemas (tuple validation) is not structural.
                 schema.items = Some(Box::new(compile(value)?));
             }
+            "x-kubernetes-validations" => schema.rules = cel::compile_rules(value)?,
             "additionalProperties" => {
                 schema.additional = match &value.value {
                     Value::Bool(true) => Additional::Anything,

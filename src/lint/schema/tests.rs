@@ -758,7 +758,12 @@ fn objects_of_groups_without_a_crd_are_not_checked() {
     assert_eq!(check(Some(&s), &virtual_service("\"bad\"")), []);
     let mut out = Findings::default();
     let t = topology("t.yaml", &virtual_service("\"bad\""));
-    assert!(!check_object(&s, &t.objects[0], &mut out));
+    assert!(!check_object(
+        &s,
+        &t.objects[0],
+        &mut out,
+        &mut validate::Reported::new()
+    ));
 }
 
 // --- seeds ---------------------------------------------------------------
@@ -768,9 +773,10 @@ fn seed(name: &str) -> (Vec<Finding>, Vec<String>) {
     let text = std::fs::read_to_string(&path).unwrap();
     let t = topology(name, &text);
     let mut out = Findings::default();
+    let mut reported = validate::Reported::new();
     let mut checked = Vec::new();
     for object in &t.objects {
-        if check_object(real(), object, &mut out) {
+        if check_object(real(), object, &mut out, &mut reported) {
             checked.push(object.display_name());
         }
     }
@@ -862,3 +868,5 @@ fn pinned_crds_are_present_in_ci() {
          every CRD test would be skipped"
     );
 }
+
+mod values;

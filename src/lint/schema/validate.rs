@@ -1,11 +1,15 @@
-//! Structural validation of one object against a compiled schema, the way
-//! the API server sees it: unknown fields, `null`s it prunes, types, enums
-//! and required fields.
+//! Validation of one object against a compiled schema, the way the API
+//! server sees it: unknown fields, `null`s it prunes, types, enums,
+//! required fields, value constraints (bounds, lengths, `pattern`,
+//! `format`) and CEL rules.
 //!
 //! The walk allocates nothing unless it reports: the field path is a chain
 //! of borrowed segments on the call stack, turned into a [`PathSeg`] list
 //! only for a finding.
 
+use std::collections::HashSet;
+
+use super::cel::{self, Outcome, Status};
 use super::model::{Schema, Type};
 use super::suggest;
 use crate::lint::catalog;
@@ -60,11 +64,28 @@ fn explain_path(path: &[PathSeg]) -> String {
     keys.join(".")
 }
 
+/// The CEL rules already reported as skipped in this run (by address:
+/// the compiled schemas outlive the run), so each is reported once.
+pub(crate) type Reported = HashSet<*const cel::Rule>;
+
 /// Validates every field of `object` outside [`ENVELOPE`] against `schema`.
-pub(crate) fn validate_object(object: &Object, schema: &Schema, out: &mut Findings) {
-    let mut v = Validator { object, out };
+pub(crate) fn validate_object(
+    object: &Object,
+    schema: &Schema,
+    out: &mut Findings,
+    reported: &mut Reported,
+) {
+    let mut v = Validator {
+        object,
+        out,
+        reported,
+    };
     match &object.node.value {
-        Value::Map(entries) => v.map(&object.node, entries, schema, None, true),
+        Value::Map(entries) => {
+            v.map(&object.node, entries, schema, None, true);
+            // Root rules see the whole object, metadata included.
+            v.rules(&object.node, schema, None);
+        }
         // The loader only makes objects of mappings.
         _ => v.value(&object.node, schema, None),
     }
@@ -73,6 +94,7 @@ pub(crate) fn validate_object(object: &Object, schema: &Schema, out: &mut Findin
 struct Validator<'o> {
     object: &'o Object,
     out: &'o mut Findings,
+    reported: &'o mut Reported,
 }
 
 fn is_integral(f: f64) -> bool {
@@ -113,6 +135,15 @@ fn described(node: &Node) -> String {
         "null" => "null".to_owned(),
         t @ ("integer" | "array" | "object") => format!("an {t}"),
         t => format!("a {t}"),
+    }
+}
+
+/// The field a message names; a rule at the root is about the object.
+fn field_or_object(path: &[PathSeg]) -> String {
+    if path.is_empty() {
+        "the object".to_owned()
+    } else {
+        display_path(path)
     }
 }
 
@@ -192,6 +223,84 @@ impl Validator<'_> {
                 }
             }
         }
+        self.constraints(node, schema, path);
+        self.rules(node, schema, path);
+    }
+
+    fn constraints(&mut self, node: &Node, schema: &Schema, path: Option<&Link<'_>>) {
+        let Some(c) = schema.constraints.as_deref() else {
+            return;
+        };
+        let violations = c.check(&node.value, &display_path(&to_path(path)));
+        for v in violations {
+            let message = format!("{}: {}", self.object.display_name(), v.message);
+            self.report(&catalog::SCHEMA_VALUE, node.pos, message, v.hint);
+        }
+    }
+
+    fn rules(&mut self, node: &Node, schema: &Schema, path: Option<&Link<'_>>) {
+        if schema.rules.is_empty() {
+            return;
+        }
+        // `self` is bound once for all the rules of this node.
+        let ctx = cel::context(&node.value);
+        for rule in schema.rules.iter() {
+            let outcome = match &rule.status {
+                Status::Ready(program) => cel::evaluate(rule, program, &ctx),
+                // Only evaluated on update; lint sees objects as created.
+                Status::Transition => continue,
+                Status::Unsupported(why) => Outcome::Unsupported(why.clone()),
+            };
+            match outcome {
+                Outcome::Holds => {}
+                Outcome::Fails(message) => self.rule_failed(node, rule, path, message),
+                Outcome::Unsupported(why) => self.rule_skipped(node, rule, path, why),
+            }
+        }
+    }
+
+    fn rule_failed(
+        &mut self,
+        node: &Node,
+        rule: &cel::Rule,
+        path: Option<&Link<'_>>,
+        message: String,
+    ) {
+        let mut full = to_path(path);
+        full.extend(rule.field_path.iter().cloned());
+        let pos = node.locate(&rule.field_path);
+        let field = field_or_object(&full);
+        let message = format!(
+            "{}: {field}: {}: {message}",
+            self.object.display_name(),
+            rule.reason.label()
+        );
+        let hint = format!(
+            "the API server rejects the object: its CRD requires `{}` (x-kubernetes-validations); see {}",
+            crate::spec::quote(&rule.source),
+            self.explain(&full)
+        );
+        self.report(&catalog::SCHEMA_CEL, pos, message, hint);
+    }
+
+    fn rule_skipped(
+        &mut self,
+        node: &Node,
+        rule: &cel::Rule,
+        path: Option<&Link<'_>>,
+        why: String,
+    ) {
+        if !self.reported.insert(rule as *const cel::Rule) {
+            return;
+        }
+        let field = field_or_object(&to_path(path));
+        let message = format!(
+            "{}: the CRD's CEL rule on {field} was not evaluated (reported once per run): {why}: `{}`",
+            self.object.display_name(),
+            crate::spec::quote(&rule.source)
+        );
+        let hint = "the API server still enforces it at apply time; check this field by hand or with `kubectl apply --dry-run=server`".to_owned();
+        self.report(&catalog::SCHEMA_CEL_SKIPPED, node.pos, message, hint);
     }
 
     fn map<'a>(
