@@ -15,6 +15,7 @@ pub mod cli;
 pub mod crds;
 pub mod download;
 pub mod errors;
+pub mod fsread;
 pub mod lint;
 pub mod mesh;
 pub mod model;

@@ -214,6 +214,10 @@ fn load_error(err: LoadError) -> CliError {
             format!("cannot read {}: {source}", path.display()),
             "check the path; lint takes YAML files and directories of them",
         ),
+        LoadError::Input(err) => CliError::usage(
+            err.to_string(),
+            "lint takes regular YAML files and directories of them",
+        ),
     }
 }
 

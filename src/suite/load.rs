@@ -167,7 +167,7 @@ fn at_start(file: &Arc<Path>, message: String, hint: &str) -> SuiteError {
 
 /// Reads and validates a suite file.
 pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::fsread::read_text(path).map_err(|e| {
         at_start(
             &Arc::from(path),
             format!("cannot read suite: {e}"),
