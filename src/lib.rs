@@ -16,6 +16,7 @@ pub mod crds;
 pub mod download;
 pub mod errors;
 pub mod fsread;
+pub mod fswrite;
 pub mod lint;
 pub mod mesh;
 pub mod model;

@@ -22,6 +22,7 @@ pub fn run_all(
     verbose: bool,
     combined: Option<&str>,
 ) -> Result<Status, CliError> {
+    check_report_dir(&args.report_dir)?;
     let mut suites = Vec::new();
     for path in &suite_files(&args.suites)? {
         let mut suite = load_suite(path)
@@ -52,15 +53,17 @@ pub fn run_all(
             }
         }
     };
+    // Reports share the directory: distinct names, none the combined one's.
+    let stems = crate::report::unique_stems(reports.iter().map(|r| r.suite.as_str()), combined);
     let mut worst = Status::Clean;
-    for report in &reports {
-        let status = write_reports(args, report, quiet)?;
+    for (report, stem) in reports.iter().zip(&stems) {
+        let status = write_reports(args, report, stem, quiet)?;
         if status.code() > worst.code() {
             worst = status;
         }
     }
     if let Some(name) = combined {
-        let paths = crate::report::write_combined(name, &reports, &args.report_dir)
+        let paths = crate::report::write_combined(name, &reports, &stems, &args.report_dir)
             .map_err(|e| report_dir_error(args, e))?;
         if !quiet {
             announce("combined report", [&paths.junit, &paths.json, &paths.html]);
@@ -173,6 +176,29 @@ fn run_local(
     Ok(report)
 }
 
+/// Creates the report directory and a probe file in it before anything
+/// runs: a run of minutes must not end in "cannot write reports", with the
+/// verdict lost.
+fn check_report_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    let probe = || -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        // Removed when dropped.
+        tempfile::Builder::new()
+            .prefix(".zonechaos-probe-")
+            .tempfile_in(dir)
+            .map(drop)
+    };
+    probe().map_err(|e| {
+        CliError::usage(
+            format!(
+                "cannot write reports to {}: {e} (checked before the run)",
+                dir.display()
+            ),
+            "pass --report-dir with a writable directory",
+        )
+    })
+}
+
 fn report_dir_error(args: &RunArgs, e: std::io::Error) -> CliError {
     CliError::usage(
         format!("cannot write reports to {}: {e}", args.report_dir.display()),
@@ -191,10 +217,11 @@ fn announce(label: &str, paths: [&std::path::Path; 3]) {
 pub(super) fn write_reports(
     args: &RunArgs,
     report: &RunReport,
+    stem: &str,
     quiet: bool,
 ) -> Result<Status, CliError> {
     super::lint::write_output(None, &crate::report::summary(report, super::stdout_color()))?;
-    let paths = crate::report::write_all(report, &args.report_dir)
+    let paths = crate::report::write_all_as(report, &args.report_dir, stem)
         .map_err(|e| report_dir_error(args, e))?;
     if !quiet {
         announce("reports", [&paths.junit, &paths.json, &paths.html]);
