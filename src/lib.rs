@@ -17,6 +17,7 @@ pub mod download;
 pub mod errors;
 pub mod fsread;
 pub mod fswrite;
+pub mod interrupt;
 pub mod lint;
 pub mod mesh;
 pub mod model;

@@ -84,6 +84,7 @@ fn run() -> RunReport {
         }],
         queries: vec![],
         events: vec![],
+        interrupted: None,
     }
 }
 

@@ -40,9 +40,23 @@ pub fn run_all(
                     "sim and local start nothing outside this machine: run them directly",
                 ));
             }
+            // Ctrl-C or SIGTERM ends the run in order (crate::interrupt).
+            crate::interrupt::install().map_err(|e| {
+                CliError::infrastructure(format!("cannot catch SIGINT/SIGTERM: {e}"), "")
+            })?;
             let mut reports = Vec::new();
-            for suite in &suites {
+            for (i, suite) in suites.iter().enumerate() {
                 reports.push(run_here(args, suite, quiet, verbose)?);
+                if let Some(signal) = crate::interrupt::received() {
+                    let left: Vec<&str> = suites[i + 1..].iter().map(|s| s.name.as_str()).collect();
+                    if !left.is_empty() {
+                        super::eprint_line(&format!(
+                            "interrupted by {signal}: not run: {}",
+                            left.join(", ")
+                        ));
+                    }
+                    break;
+                }
             }
             reports
         }
@@ -68,6 +82,9 @@ pub fn run_all(
         if !quiet {
             announce("combined report", [&paths.junit, &paths.json, &paths.html]);
         }
+    }
+    if let Some(signal) = reports.iter().find_map(|r| r.interrupted) {
+        return Ok(Status::Interrupted(signal));
     }
     Ok(worst)
 }

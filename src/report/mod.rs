@@ -260,6 +260,11 @@ pub(crate) fn verdict_line(report: &RunReport) -> String {
     if t.skipped > 0 {
         line.push_str(&format!(", {} skipped", t.skipped));
     }
+    if let Some(signal) = report.interrupted {
+        line.push_str(&format!(
+            "; INTERRUPTED by {signal} (steps after it skipped, finally steps run)"
+        ));
+    }
     line
 }
 
@@ -532,6 +537,7 @@ pub(crate) mod testdata {
                 json!({"at_s": 40, "kind": "NodeDeleted", "zone": C, "count": 3}),
                 json!({"at_s": 100, "kind": "NodeAdded", "zone": C, "count": 3}),
             ],
+            interrupted: None,
         }
     }
 
@@ -552,6 +558,7 @@ pub(crate) mod testdata {
             failover: vec![],
             queries: vec![],
             events: vec![],
+            interrupted: None,
         }
     }
 }
@@ -636,5 +643,25 @@ mod tests {
         let stems = unique_stems(["a/b", "a_b", "conformance", "a_b-2"], Some("conformance"));
         assert_eq!(stems, ["a_b", "a_b-2", "conformance-2", "a_b-2-2"]);
         assert_eq!(unique_stems(["x", "y"], None), ["x", "y"]);
+    }
+
+    /// issue 10 item 9: an interrupted run says so in every format: the
+    /// JSON field, a JUnit error, the HTML banner and the terminal line.
+    #[test]
+    fn an_interrupted_run_is_marked_in_every_format() {
+        let mut report = testdata::sample();
+        report.interrupted = Some(crate::interrupt::Signal::Term);
+        let doc: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
+        assert_eq!(doc["interrupted"], "SIGTERM");
+        let xml = junit_xml(&report).unwrap();
+        assert!(xml.contains("type=\"interrupted\""), "{xml}");
+        assert!(xml.contains("interrupted by SIGTERM"), "{xml}");
+        assert!(html(&report).contains("INTERRUPTED by SIGTERM"));
+        assert!(summary(&report, false).contains("INTERRUPTED by SIGTERM"));
+        let plain: serde_json::Value = serde_json::from_str(&json(&testdata::sample())).unwrap();
+        assert!(
+            plain.get("interrupted").is_none(),
+            "absent when not interrupted"
+        );
     }
 }
