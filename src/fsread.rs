@@ -27,23 +27,16 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_WALK_ENTRIES: usize = 200_000;
 
 /// Why an input path could not be read.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum ReadError {
     /// The operating system refused (missing, permission denied, ...).
-    #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
         /// The cause.
-        #[source]
         source: std::io::Error,
     },
     /// A FIFO, socket or device: reading it could block or never end.
-    #[error(
-        "cannot read {}: it is a {kind}, not a regular file (zonechaos reads only regular files; \
-         pass the file itself, or remove it from the directory)",
-        path.display()
-    )]
     NotRegular {
         /// The path.
         path: PathBuf,
@@ -51,12 +44,6 @@ pub enum ReadError {
         kind: &'static str,
     },
     /// Larger than the limit.
-    #[error(
-        "cannot read {}: larger than the {} MiB limit for an input file (split it, or pass the \
-         files you mean)",
-        path.display(),
-        limit / (1024 * 1024)
-    )]
     TooLarge {
         /// The path.
         path: PathBuf,
@@ -64,23 +51,37 @@ pub enum ReadError {
         limit: u64,
     },
     /// Not UTF-8 text.
-    #[error("cannot read {}: not UTF-8 text (save it as UTF-8)", path.display())]
     NotText {
         /// The path.
         path: PathBuf,
     },
     /// A walk found too many entries.
-    #[error(
-        "cannot read {}: more than {limit} directory entries under it (pass the directory that \
-         holds the manifests, not a whole file system)",
-        path.display()
-    )]
     TooManyEntries {
         /// The walk's root.
         path: PathBuf,
         /// The limit.
         limit: usize,
     },
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot read {}: {}",
+            self.path().display(),
+            self.reason()
+        )
+    }
+}
+
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReadError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 impl ReadError {
@@ -92,6 +93,28 @@ impl ReadError {
             | ReadError::TooLarge { path, .. }
             | ReadError::NotText { path }
             | ReadError::TooManyEntries { path, .. } => path,
+        }
+    }
+
+    /// What is wrong and what to do, without the path (for messages that
+    /// name it already).
+    pub fn reason(&self) -> String {
+        match self {
+            ReadError::Io { source, .. } => source.to_string(),
+            ReadError::NotRegular { kind, .. } => format!(
+                "it is a {kind}, not a regular file (zonechaos reads only regular files; pass \
+                 a regular file, or remove this one from the directory)"
+            ),
+            ReadError::TooLarge { limit, .. } => format!(
+                "larger than the {} MiB limit for an input file (split it, or pass the files \
+                 you mean)",
+                limit / (1024 * 1024)
+            ),
+            ReadError::NotText { .. } => "not UTF-8 text (save it as UTF-8)".to_owned(),
+            ReadError::TooManyEntries { limit, .. } => format!(
+                "more than {limit} directory entries under it (pass the directory that holds \
+                 the manifests, not a whole file system)"
+            ),
         }
     }
 

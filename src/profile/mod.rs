@@ -161,7 +161,7 @@ impl ClusterProfile {
                 file: Arc::from(path),
                 pos: Pos::default(),
             },
-            message: format!("cannot read cluster profile: {e}"),
+            message: format!("cannot read cluster profile: {}", e.reason()),
             hint: "pass --profile with an existing file, e.g. clusters/three-zones.yaml".into(),
         })?;
         ClusterProfile::parse(&text, path)

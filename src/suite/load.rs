@@ -170,7 +170,7 @@ pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
     let text = crate::fsread::read_text(path).map_err(|e| {
         at_start(
             &Arc::from(path),
-            format!("cannot read suite: {e}"),
+            format!("cannot read suite: {}", e.reason()),
             "pass an existing suite file, e.g. suites/zone-c-spot-loss.yaml",
         )
     })?;

@@ -88,7 +88,7 @@ pub fn allow_list(
         Err(e) => {
             return Err(GuardError::BadAllowList {
                 file: file.display().to_string(),
-                message: e.to_string(),
+                message: e.reason(),
             });
         }
     }

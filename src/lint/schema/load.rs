@@ -64,7 +64,7 @@ pub(crate) fn load(path: &Path) -> Result<CrdSchemas, SchemaLoadError> {
     }
     let mut index = Index::new();
     for file in &files {
-        let text = crate::fsread::read_text(file).map_err(|e| load_error(file, e.to_string()))?;
+        let text = crate::fsread::read_text(file).map_err(|e| load_error(file, e.reason()))?;
         add_text(file, &text, &mut index)?;
     }
     finish(path, files.len(), index)
