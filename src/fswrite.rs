@@ -21,6 +21,20 @@ use crate::fsread::FileId;
 /// replaced, not followed. The file is readable by everyone (0644), as
 /// `std::fs::write` would make it under the usual umask.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // Replacing a file or a link is the point; replacing a device node or
+    // a FIFO someone put there is not.
+    if let Ok(meta) = path.symlink_metadata() {
+        let t = meta.file_type();
+        if !(t.is_file() || t.is_symlink() || t.is_dir()) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} exists and is not a regular file: remove it or write elsewhere",
+                    path.display()
+                ),
+            ));
+        }
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -42,6 +56,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     // On error the temporary file is removed when `tmp` drops.
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Writes `bytes` to a path the user named on the command line: into it
+/// directly when it already is a device or FIFO, through links
+/// (`-o /dev/stdout`, `/dev/null`), else as [`write_atomic`] does.
+pub fn write_named(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let special = std::fs::metadata(path).is_ok_and(|m| {
+        let t = m.file_type();
+        !(t.is_file() || t.is_dir())
+    });
+    if special {
+        let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+        return file.write_all(bytes);
+    }
+    write_atomic(path, bytes)
 }
 
 /// An output path that is also an input.
@@ -80,7 +109,7 @@ pub fn refuse_input(output: &Path, inputs: &[PathBuf]) -> Result<(), OutputIsInp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{FileTypeExt, symlink};
 
     /// issue 10 item 7: a symlink planted at the output path is replaced;
     /// the file it pointed at is unchanged.
@@ -113,6 +142,26 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
+    }
+
+    /// issue 10 item 7: `lint -o /dev/stdout` (or /dev/null) writes into
+    /// the device: the atomic rename would replace the /dev entry itself.
+    #[test]
+    fn a_named_device_is_written_into_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let null = dir.path().join("null-link");
+        symlink("/dev/null", &null).unwrap();
+        write_named(&null, b"x").unwrap();
+        assert!(null.symlink_metadata().unwrap().file_type().is_symlink());
+        // A FIFO at a report path stays a FIFO (not renamed over).
+        let fifo = dir.path().join("r.json");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(write_atomic(&fifo, b"x").is_err());
+        assert!(fifo.symlink_metadata().unwrap().file_type().is_fifo());
     }
 
     #[test]

@@ -222,7 +222,8 @@ fn load_error(err: LoadError) -> CliError {
 }
 
 /// Writes the rendering to `--output` (creating parent directories;
-/// atomically, replacing a symlink rather than following it) or stdout.
+/// atomically, replacing a symlink rather than following it, except into
+/// a device such as /dev/stdout) or stdout.
 /// A closed stdout (`| head`) is not an error.
 pub(crate) fn write_output(output: Option<&Path>, text: &str) -> Result<(), CliError> {
     match output {
@@ -231,7 +232,7 @@ pub(crate) fn write_output(output: Option<&Path>, text: &str) -> Result<(), CliE
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent)?;
                 }
-                crate::fswrite::write_atomic(path, text.as_bytes())
+                crate::fswrite::write_named(path, text.as_bytes())
             };
             write().map_err(|err| {
                 CliError::usage(
