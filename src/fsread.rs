@@ -365,6 +365,27 @@ impl YamlFiles {
     }
 }
 
+/// The `*.yaml`/`*.yml` entries directly in `dir` (not hidden ones),
+/// sorted: the suite files of a suite directory. Non-regular ones are
+/// refused, as in a walk.
+pub fn yaml_entries(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
+    let mut out = Vec::new();
+    for entry in YamlFiles::new().list(dir, dir)? {
+        if !is_yaml_name(&entry) {
+            continue;
+        }
+        let meta = std::fs::metadata(&entry).map_err(io_error(&entry))?;
+        if !meta.is_file() {
+            return Err(ReadError::NotRegular {
+                path: entry,
+                kind: special_kind(&meta),
+            });
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
+
 /// The `*.yaml`/`*.yml` files under `dir` (or `dir` itself when it is a
 /// file), each once.
 pub fn walk_yaml(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {

@@ -160,6 +160,23 @@ fn json_at(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// issue 10 item 6: a FIFO named x.yaml in a suite directory: `run` exits
+/// 2 naming it, before running anything (the old listing opened it and
+/// blocked forever).
+#[test]
+fn run_refuses_a_fifo_in_a_suite_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    suite(dir.path(), "a.yaml", "fine");
+    mkfifo(&dir.path().join("x.yaml"));
+    let mut cmd = zonechaos_command();
+    cmd.args(["run", s(dir.path()), "--backend", "sim", "--report-dir"])
+        .arg(dir.path().join("reports"));
+    let (code, out, err) = run_guarded(cmd);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("x.yaml") && err.contains("FIFO"), "{err}");
+    assert!(out.is_empty(), "nothing ran: {out}");
+}
+
 /// issue 10 item 7: suites named `a/b`, `a_b` and `conformance` under
 /// `zonechaos conformance` get distinct report files, and the combined
 /// report is not overwritten by the suite named like it.

@@ -95,23 +95,12 @@ fn suite_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let entries = std::fs::read_dir(p).map_err(|e| {
+            let files = crate::fsread::yaml_entries(p).map_err(|e| {
                 CliError::usage(
-                    format!("cannot read suite directory {}: {e}", p.display()),
-                    "pass suite files or a readable directory",
+                    e.to_string(),
+                    "pass suite files or a readable directory of regular suite files",
                 )
             })?;
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.extension().is_some_and(|x| x == "yaml" || x == "yml")
-                        && !f
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.'))
-                })
-                .collect();
-            files.sort();
             if files.is_empty() {
                 return Err(CliError::usage(
                     format!("no suite files (*.yaml) in {}", p.display()),
