@@ -14,4 +14,7 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    /// Not a regular file, too large, not text (see [`crate::fsread`]).
+    #[error(transparent)]
+    Input(#[from] crate::fsread::ReadError),
 }

@@ -15,8 +15,11 @@ pub mod cli;
 pub mod crds;
 pub mod download;
 pub mod errors;
+pub mod fsread;
+pub mod fswrite;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod interrupt;
 pub mod limits;
 pub mod lint;
 pub mod mesh;

@@ -208,10 +208,17 @@ pub fn spawn_quiet(name: &str, mut cmd: Command, log: &Path) -> Result<Managed, 
 #[allow(unsafe_code)] // each block below carries its SAFETY comment
 fn die_with_parent(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: prctl is async-signal-safe; it only sets this child's death signal.
+    // SAFETY: prctl and setpgid are async-signal-safe; they only set this
+    // child's death signal and process group.
     unsafe {
         cmd.pre_exec(|| {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // A process group of its own: the terminal's Ctrl-C reaches
+            // zonechaos alone, which then ends the run in order (finally
+            // steps need the processes) and stops the children itself.
+            if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

@@ -85,6 +85,7 @@ fn run() -> RunReport {
         }],
         queries: vec![],
         events: vec![],
+        interrupted: None,
     }
 }
 

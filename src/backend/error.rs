@@ -65,6 +65,9 @@ pub enum BackendError {
     /// Telemetry could not be read (Prometheus down, a query refused).
     #[error("telemetry: {0}")]
     Telemetry(String),
+    /// SIGINT or SIGTERM arrived while the backend waited ([`crate::interrupt`]).
+    #[error("interrupted by {0}")]
+    Interrupted(crate::interrupt::Signal),
 }
 
 impl BackendError {
@@ -85,6 +88,7 @@ impl BackendError {
             BackendError::Unsupported { reason, .. } => reason.clone(),
             BackendError::Cluster { hint, .. } => hint.clone(),
             BackendError::Telemetry(_) => "check that Prometheus still runs and answers".into(),
+            BackendError::Interrupted(_) => "run the suite again to see its verdict".into(),
         }
     }
 
@@ -94,6 +98,7 @@ impl BackendError {
     pub fn exit_code(&self) -> u8 {
         match self {
             BackendError::Unsupported { .. } => 2,
+            BackendError::Interrupted(signal) => signal.exit_code(),
             _ => 3,
         }
     }

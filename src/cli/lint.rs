@@ -218,11 +218,17 @@ fn load_error(err: LoadError) -> CliError {
             format!("cannot read {}: {source}", path.display()),
             "check the path; lint takes YAML files and directories of them",
         ),
+        LoadError::Input(err) => CliError::usage(
+            err.to_string(),
+            "lint takes regular YAML files and directories of them",
+        ),
     }
 }
 
-/// Writes the rendering to `--output` (creating parent directories) or
-/// stdout. A closed stdout (`| head`) is not an error.
+/// Writes the rendering to `--output` (creating parent directories;
+/// atomically, replacing a symlink rather than following it, except into
+/// a device such as /dev/stdout) or stdout.
+/// A closed stdout (`| head`) is not an error.
 pub(crate) fn write_output(output: Option<&Path>, text: &str) -> Result<(), CliError> {
     match output {
         Some(path) => {
@@ -230,7 +236,7 @@ pub(crate) fn write_output(output: Option<&Path>, text: &str) -> Result<(), CliE
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent)?;
                 }
-                std::fs::write(path, text)
+                crate::fswrite::write_named(path, text.as_bytes())
             };
             write().map_err(|err| {
                 CliError::usage(
@@ -288,6 +294,16 @@ fn bad_yaml_error(report: &LintReport) -> CliError {
 pub fn run(args: &LintArgs, verbose: bool) -> Result<Status, CliError> {
     let suppress = resolve_suppress(&args.suppress)?;
     let loaded = load_paths(&args.paths).map_err(load_error)?;
+    if let Some(output) = &args.output {
+        let mut inputs = loaded.files.clone();
+        inputs.extend(args.profile.clone());
+        crate::fswrite::refuse_input(output, &inputs).map_err(|e| {
+            CliError::usage(
+                e.to_string(),
+                "pass --output a new file, outside the manifests being linted",
+            )
+        })?;
+    }
     // A wrong path must not make a green CI job (issue 10 item 8).
     if loaded.objects.is_empty() && loaded.issues.is_empty() && !args.allow_empty {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();

@@ -36,6 +36,9 @@ pub enum Status {
     /// 3: infrastructure failure (tool missing, cluster down, stdout not
     /// writable).
     Infrastructure,
+    /// 130 (SIGINT) or 143 (SIGTERM): the run was stopped early, its
+    /// finally steps run and its report marked interrupted.
+    Interrupted(crate::interrupt::Signal),
 }
 
 impl Status {
@@ -46,6 +49,7 @@ impl Status {
             Status::Findings => 1,
             Status::BadInput => 2,
             Status::Infrastructure => 3,
+            Status::Interrupted(signal) => signal.exit_code(),
         }
     }
 }

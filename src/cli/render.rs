@@ -53,10 +53,21 @@ pub fn run(args: &RenderArgs) -> Result<Status, CliError> {
             "pass --out with a writable directory",
         )
     })?;
+    let inputs = input_files(args)?;
+    for manifest in &manifests {
+        crate::fswrite::refuse_input(&args.out.join(&manifest.file_name), &inputs).map_err(
+            |e| {
+                CliError::usage(
+                    e.to_string(),
+                    "pass --out a directory apart from the topology files",
+                )
+            },
+        )?;
+    }
     let mut listing = String::new();
     for manifest in &manifests {
         let path = args.out.join(&manifest.file_name);
-        std::fs::write(&path, &manifest.yaml).map_err(|e| {
+        crate::fswrite::write_atomic(&path, manifest.yaml.as_bytes()).map_err(|e| {
             CliError::usage(
                 format!("cannot write {}: {e}", path.display()),
                 "pass --out with a writable directory",
@@ -70,4 +81,17 @@ pub fn run(args: &RenderArgs) -> Result<Status, CliError> {
     ));
     super::lint::write_output(None, &listing)?;
     Ok(Status::Clean)
+}
+
+/// The files render read (topology and profile), which no output may replace.
+fn input_files(args: &RenderArgs) -> Result<Vec<PathBuf>, CliError> {
+    let mut files = crate::fsread::YamlFiles::new();
+    for path in &args.paths {
+        files
+            .add(path)
+            .map_err(|e| CliError::usage(e.to_string(), "pass readable topology files"))?;
+    }
+    let mut inputs = files.into_files();
+    inputs.extend(args.profile.clone());
+    Ok(inputs)
 }

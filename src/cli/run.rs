@@ -22,6 +22,10 @@ pub fn run_all(
     verbose: bool,
     combined: Option<&str>,
 ) -> Result<Status, CliError> {
+    if !args.plan {
+        // --plan writes no report.
+        check_report_dir(&args.report_dir)?;
+    }
     let mut suites = Vec::new();
     for path in &suite_files(&args.suites)? {
         let mut suite = load_suite(path)
@@ -39,9 +43,23 @@ pub fn run_all(
                     "sim and local start nothing outside this machine: run them directly",
                 ));
             }
+            // Ctrl-C or SIGTERM ends the run in order (crate::interrupt).
+            crate::interrupt::install().map_err(|e| {
+                CliError::infrastructure(format!("cannot catch SIGINT/SIGTERM: {e}"), "")
+            })?;
             let mut reports = Vec::new();
-            for suite in &suites {
+            for (i, suite) in suites.iter().enumerate() {
                 reports.push(run_here(args, suite, quiet, verbose)?);
+                if let Some(signal) = crate::interrupt::received() {
+                    let left: Vec<&str> = suites[i + 1..].iter().map(|s| s.name.as_str()).collect();
+                    if !left.is_empty() {
+                        super::eprint_line(&format!(
+                            "interrupted by {signal}: not run: {}",
+                            left.join(", ")
+                        ));
+                    }
+                    break;
+                }
             }
             reports
         }
@@ -52,19 +70,24 @@ pub fn run_all(
             }
         }
     };
+    // Reports share the directory: distinct names, none the combined one's.
+    let stems = crate::report::unique_stems(reports.iter().map(|r| r.suite.as_str()), combined);
     let mut worst = Status::Clean;
-    for report in &reports {
-        let status = write_reports(args, report, quiet)?;
+    for (report, stem) in reports.iter().zip(&stems) {
+        let status = write_reports(args, report, stem, quiet)?;
         if status.code() > worst.code() {
             worst = status;
         }
     }
     if let Some(name) = combined {
-        let paths = crate::report::write_combined(name, &reports, &args.report_dir)
+        let paths = crate::report::write_combined(name, &reports, &stems, &args.report_dir)
             .map_err(|e| report_dir_error(args, e))?;
         if !quiet {
             announce("combined report", [&paths.junit, &paths.json, &paths.html]);
         }
+    }
+    if let Some(signal) = reports.iter().find_map(|r| r.interrupted) {
+        return Ok(Status::Interrupted(signal));
     }
     Ok(worst)
 }
@@ -75,23 +98,12 @@ fn suite_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let entries = std::fs::read_dir(p).map_err(|e| {
+            let files = crate::fsread::yaml_entries(p).map_err(|e| {
                 CliError::usage(
-                    format!("cannot read suite directory {}: {e}", p.display()),
-                    "pass suite files or a readable directory",
+                    e.to_string(),
+                    "pass suite files or a readable directory of regular suite files",
                 )
             })?;
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.extension().is_some_and(|x| x == "yaml" || x == "yml")
-                        && !f
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.'))
-                })
-                .collect();
-            files.sort();
             if files.is_empty() {
                 return Err(CliError::usage(
                     format!("no suite files (*.yaml) in {}", p.display()),
@@ -176,6 +188,29 @@ fn run_local(
     Ok(report)
 }
 
+/// Creates the report directory and a probe file in it before anything
+/// runs: a run of minutes must not end in "cannot write reports", with the
+/// verdict lost.
+fn check_report_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    let probe = || -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        // Removed when dropped.
+        tempfile::Builder::new()
+            .prefix(".zonechaos-probe-")
+            .tempfile_in(dir)
+            .map(drop)
+    };
+    probe().map_err(|e| {
+        CliError::usage(
+            format!(
+                "cannot write reports to {}: {e} (checked before the run)",
+                dir.display()
+            ),
+            "pass --report-dir with a writable directory",
+        )
+    })
+}
+
 fn report_dir_error(args: &RunArgs, e: std::io::Error) -> CliError {
     CliError::usage(
         format!("cannot write reports to {}: {e}", args.report_dir.display()),
@@ -194,10 +229,11 @@ fn announce(label: &str, paths: [&std::path::Path; 3]) {
 pub(super) fn write_reports(
     args: &RunArgs,
     report: &RunReport,
+    stem: &str,
     quiet: bool,
 ) -> Result<Status, CliError> {
     super::lint::write_output(None, &crate::report::summary(report, super::stdout_color()))?;
-    let paths = crate::report::write_all(report, &args.report_dir)
+    let paths = crate::report::write_all_as(report, &args.report_dir, stem)
         .map_err(|e| report_dir_error(args, e))?;
     if !quiet {
         announce("reports", [&paths.junit, &paths.json, &paths.html]);

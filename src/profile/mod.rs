@@ -156,12 +156,12 @@ pub struct ProfileError {
 impl ClusterProfile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<ClusterProfile, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+        let text = crate::fsread::read_text(path).map_err(|e| ProfileError {
             loc: SourceLoc {
                 file: Arc::from(path),
                 pos: Pos::default(),
             },
-            message: format!("cannot read cluster profile: {e}"),
+            message: format!("cannot read cluster profile: {}", e.reason()),
             hint: "pass --profile with an existing file, e.g. clusters/three-zones.yaml".into(),
         })?;
         ClusterProfile::parse(&text, path)

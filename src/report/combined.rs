@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::markup::escape;
 use super::{RunReport, Verdict, file_stem, fmt_secs, verdict_word};
+use crate::fswrite::write_atomic;
 
 /// Where [`write_combined`] put its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,16 +32,18 @@ pub fn overall(reports: &[RunReport]) -> Verdict {
 }
 
 /// The index page: one row per run (suite, backend, verdict, assertions,
-/// duration) linking `<suite>.html` beside it.
-pub fn index_html(name: &str, reports: &[RunReport]) -> String {
+/// duration) linking `<stem>.html` beside it (`stems` in the order of
+/// `reports`, from [`super::unique_stems`]).
+pub fn index_html(name: &str, reports: &[RunReport], stems: &[String]) -> String {
     let rows: String = reports
         .iter()
-        .map(|r| {
+        .zip(stems)
+        .map(|(r, stem)| {
             let failed = r.steps.iter().filter(|s| s.status.is_failure()).count();
             format!(
                 "<tr class=\"{cls}\"><td><a href=\"{href}.html\">{suite}</a></td><td>{backend}</td><td>{verdict}</td><td>{failed}</td><td>{dur}</td></tr>\n",
                 cls = verdict_word(r.verdict).to_ascii_lowercase(),
-                href = escape(&file_stem(&r.suite)),
+                href = escape(stem),
                 suite = escape(&r.suite),
                 backend = escape(&r.backend),
                 verdict = verdict_word(r.verdict),
@@ -56,9 +59,16 @@ pub fn index_html(name: &str, reports: &[RunReport]) -> String {
     )
 }
 
-/// Writes `<name>.junit.xml`, `<name>.json` and `<name>.html` into `dir`;
-/// the runs' own files are written by [`super::write_all`].
-pub fn write_combined(name: &str, reports: &[RunReport], dir: &Path) -> io::Result<CombinedPaths> {
+/// Writes `<name>.junit.xml`, `<name>.json` and `<name>.html` into `dir`,
+/// atomically; the runs' own files are written by [`super::write_all_as`]
+/// under `stems` (from [`super::unique_stems`] with `name` reserved, so
+/// that no run's file is one of these).
+pub fn write_combined(
+    name: &str,
+    reports: &[RunReport],
+    stems: &[String],
+    dir: &Path,
+) -> io::Result<CombinedPaths> {
     std::fs::create_dir_all(dir)?;
     let stem = file_stem(name);
     let paths = CombinedPaths {
@@ -67,18 +77,20 @@ pub fn write_combined(name: &str, reports: &[RunReport], dir: &Path) -> io::Resu
         html: dir.join(format!("{stem}.html")),
     };
     let xml = super::junit::combined_junit_xml(reports).map_err(io::Error::other)?;
-    std::fs::write(&paths.junit, xml)?;
+    write_atomic(&paths.junit, xml.as_bytes())?;
     let runs: Vec<serde_json::Value> = reports
         .iter()
         .map(|r| serde_json::from_str(&super::json(r)).unwrap_or(serde_json::Value::Null))
         .collect();
     let doc =
         serde_json::json!({"name": name, "verdict": verdict_word(overall(reports)), "runs": runs});
-    std::fs::write(
+    write_atomic(
         &paths.json,
-        serde_json::to_string_pretty(&doc).map_err(io::Error::other)?,
+        serde_json::to_string_pretty(&doc)
+            .map_err(io::Error::other)?
+            .as_bytes(),
     )?;
-    std::fs::write(&paths.html, index_html(name, reports))?;
+    write_atomic(&paths.html, index_html(name, reports, stems).as_bytes())?;
     Ok(paths)
 }
 
@@ -108,7 +120,9 @@ mod tests {
         b.suite = "second <suite>".into();
         b.verdict = Verdict::Failed;
         let dir = tempfile::tempdir().unwrap();
-        let p = write_combined("conformance", &[a.clone(), b], dir.path()).unwrap();
+        let stems =
+            super::super::unique_stems([a.suite.as_str(), b.suite.as_str()], Some("conformance"));
+        let p = write_combined("conformance", &[a.clone(), b], &stems, dir.path()).unwrap();
         let xml = std::fs::read_to_string(&p.junit).unwrap();
         assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
         assert!(xml.contains(&format!("name=\"{}\"", a.suite)));

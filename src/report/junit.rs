@@ -160,7 +160,24 @@ fn test_suite(report: &RunReport) -> TestSuite {
             .iter()
             .filter_map(|step| test_case(&report.suite, step)),
     );
+    if let Some(signal) = report.interrupted {
+        suite.add_property(Property::new("interrupted", signal.name()));
+        suite.add_test_case(interrupted_case(&report.suite, signal));
+    }
     suite
+}
+
+/// An interrupted run is not a verdict: CI must show it as an error even
+/// when the step that was cut short was no assertion.
+fn interrupted_case(suite: &str, signal: crate::interrupt::Signal) -> TestCase {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status.set_type("interrupted");
+    status.set_message(format!(
+        "interrupted by {signal}: the steps after it were skipped, the finally steps ran"
+    ));
+    let mut case = TestCase::new("run interrupted", status);
+    case.set_classname(suite);
+    case
 }
 
 #[cfg(test)]

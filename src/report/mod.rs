@@ -16,6 +16,8 @@ pub mod terminal;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::fswrite::write_atomic;
+
 pub use combined::{CombinedPaths, write_combined};
 pub use html::html;
 pub use json::json;
@@ -39,18 +41,55 @@ pub struct ReportPaths {
 /// Writes `<suite>.junit.xml`, `<suite>.json` and `<suite>.html` into
 /// `dir` (created when missing), the suite name made safe for file names.
 pub fn write_all(report: &RunReport, dir: &Path) -> io::Result<ReportPaths> {
+    write_all_as(report, dir, &file_stem(&report.suite))
+}
+
+/// Writes `<stem>.junit.xml`, `<stem>.json` and `<stem>.html` into `dir`
+/// (created when missing), each atomically and never through a symlink
+/// ([`crate::fswrite::write_atomic`]); `stem` from [`unique_stems`] when
+/// several runs share the directory.
+pub fn write_all_as(report: &RunReport, dir: &Path, stem: &str) -> io::Result<ReportPaths> {
     std::fs::create_dir_all(dir)?;
-    let stem = file_stem(&report.suite);
     let paths = ReportPaths {
         junit: dir.join(format!("{stem}.junit.xml")),
         json: dir.join(format!("{stem}.json")),
         html: dir.join(format!("{stem}.html")),
     };
     let xml = junit_xml(report).map_err(io::Error::other)?;
-    std::fs::write(&paths.junit, xml)?;
-    std::fs::write(&paths.json, json(report))?;
-    std::fs::write(&paths.html, html(report))?;
+    write_atomic(&paths.junit, xml.as_bytes())?;
+    write_atomic(&paths.json, json(report).as_bytes())?;
+    write_atomic(&paths.html, html(report).as_bytes())?;
     Ok(paths)
+}
+
+/// One file stem per suite, in order, for runs whose reports share a
+/// directory: the [`file_stem`], with `-2`, `-3`, ... added when an earlier
+/// suite took it (`a/b` and `a_b` both sanitize to `a_b`), and never
+/// `reserved` (the combined report's stem, so that a suite named
+/// `conformance` cannot overwrite `conformance.json`).
+pub fn unique_stems<'a>(
+    suites: impl IntoIterator<Item = &'a str>,
+    reserved: Option<&str>,
+) -> Vec<String> {
+    let mut used: std::collections::HashSet<String> = reserved.map(file_stem).into_iter().collect();
+    suites
+        .into_iter()
+        .map(|suite| {
+            let base = file_stem(suite);
+            let stem = (1..)
+                .map(|n| {
+                    if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}-{n}")
+                    }
+                })
+                .find(|s| !used.contains(s))
+                .expect("an unbounded range finds an unused name");
+            used.insert(stem.clone());
+            stem
+        })
+        .collect()
 }
 
 /// The suite name as a file name: ASCII letters, digits, `-`, `_` and `.`
@@ -220,6 +259,11 @@ pub(crate) fn verdict_line(report: &RunReport) -> String {
     }
     if t.skipped > 0 {
         line.push_str(&format!(", {} skipped", t.skipped));
+    }
+    if let Some(signal) = report.interrupted {
+        line.push_str(&format!(
+            "; INTERRUPTED by {signal} (steps after it skipped, finally steps run)"
+        ));
     }
     line
 }
@@ -494,6 +538,7 @@ pub(crate) mod testdata {
                 json!({"at_s": 40, "kind": "NodeDeleted", "zone": C, "count": 3}),
                 json!({"at_s": 100, "kind": "NodeAdded", "zone": C, "count": 3}),
             ],
+            interrupted: None,
         }
     }
 
@@ -514,6 +559,7 @@ pub(crate) mod testdata {
             failover: vec![],
             queries: vec![],
             events: vec![],
+            interrupted: None,
         }
     }
 }
@@ -589,5 +635,34 @@ mod tests {
         assert_eq!(json["suite"], "spot zone/loss");
         let html = std::fs::read_to_string(&paths.html).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"));
+    }
+
+    /// issue 10 item 7: suites named `a/b`, `a_b` and `conformance` under a
+    /// combined report `conformance` get distinct stems, none the combined one.
+    #[test]
+    fn colliding_suite_names_get_distinct_stems() {
+        let stems = unique_stems(["a/b", "a_b", "conformance", "a_b-2"], Some("conformance"));
+        assert_eq!(stems, ["a_b", "a_b-2", "conformance-2", "a_b-2-2"]);
+        assert_eq!(unique_stems(["x", "y"], None), ["x", "y"]);
+    }
+
+    /// issue 10 item 9: an interrupted run says so in every format: the
+    /// JSON field, a JUnit error, the HTML banner and the terminal line.
+    #[test]
+    fn an_interrupted_run_is_marked_in_every_format() {
+        let mut report = testdata::sample();
+        report.interrupted = Some(crate::interrupt::Signal::Term);
+        let doc: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
+        assert_eq!(doc["interrupted"], "SIGTERM");
+        let xml = junit_xml(&report).unwrap();
+        assert!(xml.contains("type=\"interrupted\""), "{xml}");
+        assert!(xml.contains("interrupted by SIGTERM"), "{xml}");
+        assert!(html(&report).contains("INTERRUPTED by SIGTERM"));
+        assert!(summary(&report, false).contains("INTERRUPTED by SIGTERM"));
+        let plain: serde_json::Value = serde_json::from_str(&json(&testdata::sample())).unwrap();
+        assert!(
+            plain.get("interrupted").is_none(),
+            "absent when not interrupted"
+        );
     }
 }

@@ -164,6 +164,10 @@ pub struct RunReport {
     pub queries: Vec<String>,
     /// Control-plane events (model or cluster), for the JSON report.
     pub events: Vec<serde_json::Value>,
+    /// The signal that stopped the run early (steps after it skipped, the
+    /// `finally` steps run); absent from the JSON when the run completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<crate::interrupt::Signal>,
 }
 
 impl RunReport {

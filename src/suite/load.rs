@@ -194,10 +194,10 @@ fn at_start(file: &Arc<Path>, message: String, hint: &str) -> SuiteError {
 
 /// Reads and validates a suite file.
 pub fn load_suite(path: &Path) -> Result<Suite, SuiteError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::fsread::read_text(path).map_err(|e| {
         at_start(
             &Arc::from(path),
-            format!("cannot read suite: {e}"),
+            format!("cannot read suite: {}", e.reason()),
             "pass an existing suite file, e.g. suites/zone-c-spot-loss.yaml",
         )
     })?;

@@ -35,6 +35,10 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
     let mut results = Vec::new();
     let mut marks = Vec::new();
     let mut broken = false;
+    // SIGINT/SIGTERM (crate::interrupt): the steps left are skipped, the
+    // finally steps still run.
+    let mut interrupted = None;
+    let mut finally_started = false;
     let all: Vec<(bool, &Step)> = suite
         .steps
         .iter()
@@ -65,7 +69,18 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
             finally,
             evidence: serde_json::Value::Null,
         };
-        if broken && !finally {
+        if finally && !finally_started {
+            finally_started = true;
+            // Signals so far are answered: the finally steps' waits run.
+            crate::interrupt::acknowledge();
+        }
+        if !finally && interrupted.is_none() && crate::interrupt::should_stop() {
+            interrupted = crate::interrupt::received();
+        }
+        if let (Some(signal), false) = (interrupted, finally) {
+            result.status = StepStatus::Skipped;
+            result.message = format!("skipped: the run was interrupted by {signal}");
+        } else if broken && !finally {
             result.status = StepStatus::Skipped;
             result.message = "skipped: an earlier step could not run".into();
         } else {
@@ -90,6 +105,10 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
                     result.evidence = evidence;
                     broken = true;
                 }
+            }
+            // A signal during this step cut it short.
+            if !finally && interrupted.is_none() && crate::interrupt::should_stop() {
+                interrupted = crate::interrupt::received();
             }
         }
         result.ended_s = backend.now().as_secs_f64();
@@ -116,7 +135,12 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
             .collect(),
         profile: suite.profile.name.clone(),
         seed: suite.seed,
-        verdict: RunReport::verdict_of(&results),
+        // An interrupted run proves nothing, whatever its steps so far said.
+        verdict: if interrupted.is_some() {
+            crate::report::Verdict::Error
+        } else {
+            RunReport::verdict_of(&results)
+        },
         duration_s: backend.now().as_secs_f64(),
         wall_ms: u64::try_from(wall.elapsed().as_millis()).unwrap_or(u64::MAX),
         steps: results,
@@ -128,6 +152,7 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
             .iter()
             .filter_map(|e| serde_json::to_value(e).ok())
             .collect(),
+        interrupted,
     }
 }
 

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use super::object::{Kind, Object, ObjectName, Resource, SourceLoc};
 use super::yaml::{self, Node, PathSeg, Pos, Value};
 use crate::errors::LoadError;
+use crate::fsread::{self, YamlFiles};
 
 /// What went wrong with part of a manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -52,18 +53,16 @@ pub struct Loaded {
 }
 
 /// Reads every path: files directly, directories recursively (`*.yaml`,
-/// `*.yml`, sorted, hidden entries skipped).
+/// `*.yml`, sorted, hidden entries skipped), through [`crate::fsread`]:
+/// regular files only, each once, at most 64 MiB each.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, LoadError> {
-    let mut files = Vec::new();
+    let mut files = YamlFiles::new();
     for path in paths {
-        collect_files(path.as_ref(), &mut files)?;
+        files.add(path.as_ref())?;
     }
     let mut loaded = Loaded::default();
-    for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Read {
-            path: file.clone(),
-            source,
-        })?;
+    for file in files.into_files() {
+        let text = fsread::read_text(&file)?;
         load_text(Arc::from(file.as_path()), &text, &mut loaded);
         loaded.files.push(file);
     }
@@ -97,42 +96,6 @@ pub fn load_text(file: Arc<Path>, text: &str, into: &mut Loaded) {
             Err(issue) => into.issues.push(issue),
         }
     }
-}
-
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    if meta.is_file() {
-        out.push(path.to_owned());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|source| LoadError::Read {
-            path: path.to_owned(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-        })
-        .collect();
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
-            collect_files(&entry, out)?;
-        } else if entry
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e == "yaml" || e == "yml")
-        {
-            out.push(entry);
-        }
-    }
-    Ok(())
 }
 
 fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {

@@ -77,18 +77,18 @@ pub fn allow_list(
         .filter(|s| !s.is_empty())
         .map(|s| AllowedContext(s.to_owned()))
         .collect();
-    match std::fs::read_to_string(file) {
+    match crate::fsread::read_text(file) {
         Ok(text) => out.extend(
             text.lines()
                 .map(|l| l.split('#').next().unwrap_or_default().trim())
                 .filter(|l| !l.is_empty())
                 .map(|l| AllowedContext(l.to_owned())),
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) if e.is_not_found() => {}
         Err(e) => {
             return Err(GuardError::BadAllowList {
                 file: file.display().to_string(),
-                message: e.to_string(),
+                message: e.reason(),
             });
         }
     }

@@ -89,7 +89,6 @@ struct Proxy {
 pub struct LocalBackend {
     model: SimBackend,
     binaries: Binaries,
-    dir: tempfile::TempDir,
     target: MeshService,
     pods: BTreeMap<usize, PodProcess>,
     proxies: Vec<Proxy>,
@@ -99,6 +98,9 @@ pub struct LocalBackend {
     started_unix: f64,
     /// Per zone spot-lost in mode `blackhole`: the network of its Spot pods.
     nets: BTreeMap<Zone, ZoneNet>,
+    /// The run's files ([`super::rundir`]). Last: fields drop in order, so
+    /// every process writing into it has stopped before it is removed.
+    dir: tempfile::TempDir,
 }
 
 /// A network namespace per zone in `zones`, before anything else runs:
@@ -164,10 +166,12 @@ impl LocalBackend {
                     suite.load.namespace, suite.load.service
                 ),
             })?;
-        let dir = tempfile::Builder::new()
-            .prefix("zonechaos-local-")
-            .tempdir()
-            .map_err(|e| BackendError::io("create", &std::env::temp_dir(), &e))?;
+        let tmp = std::env::temp_dir();
+        // Directories of runs that were SIGKILLed (nothing else removes them).
+        for stale in super::rundir::sweep(&tmp) {
+            tracing::info!("removed {} (its run is gone)", stale.display());
+        }
+        let dir = super::rundir::create(&tmp).map_err(|e| BackendError::io("create", &tmp, &e))?;
         let nets = zone_nets(&crate::chaos::blackhole_zones(suite), dir.path())?;
         let prom_addr = addr(port()?);
         let mut backend = LocalBackend {
@@ -471,6 +475,13 @@ impl Backend for LocalBackend {
             self.catch_up()?;
             if self.model.world.now >= end {
                 return Ok(());
+            }
+            // SIGINT/SIGTERM: the wait ends now, the runner goes on to the
+            // finally steps.
+            if crate::interrupt::should_stop()
+                && let Some(signal) = crate::interrupt::received()
+            {
+                return Err(BackendError::Interrupted(signal));
             }
             std::thread::sleep(TICK);
         }

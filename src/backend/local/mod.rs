@@ -6,6 +6,7 @@ pub mod backend;
 pub mod envoy;
 pub mod netns;
 pub mod process;
+pub mod rundir;
 
 pub use backend::{Binaries, LocalBackend};
 pub use process::find_envoy;

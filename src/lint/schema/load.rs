@@ -58,19 +58,13 @@ pub(crate) type Index = HashMap<String, HashMap<String, Crd>>;
 
 /// Reads `path` (a directory, searched recursively, or one file).
 pub(crate) fn load(path: &Path) -> Result<CrdSchemas, SchemaLoadError> {
-    let meta = std::fs::metadata(path).map_err(|e| load_error(path, e.to_string()))?;
-    let mut files = Vec::new();
-    if meta.is_file() {
-        files.push(path.to_owned());
-    } else {
-        collect(path, &mut files)?;
-    }
+    let files = crate::fsread::walk_yaml(path).map_err(|e| load_error(path, e.to_string()))?;
     if files.is_empty() {
         return Err(load_error(path, "no YAML files (*.yaml, *.yml) found"));
     }
     let mut index = Index::new();
     for file in &files {
-        let text = std::fs::read_to_string(file).map_err(|e| load_error(file, e.to_string()))?;
+        let text = crate::fsread::read_text(file).map_err(|e| load_error(file, e.reason()))?;
         add_text(file, &text, &mut index)?;
     }
     finish(path, files.len(), index)
@@ -114,32 +108,6 @@ fn at(file: &Path, pos: Pos, message: impl std::fmt::Display) -> SchemaLoadError
         file,
         format!("line {}, column {}: {message}", pos.line, pos.column),
     )
-}
-
-/// `*.yaml` and `*.yml` under `dir`, sorted, hidden entries skipped.
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SchemaLoadError> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| load_error(dir, e.to_string()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-        })
-        .collect();
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
-            collect(&entry, out)?;
-        } else if entry
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e == "yaml" || e == "yml")
-        {
-            out.push(entry);
-        }
-    }
-    Ok(())
 }
 
 /// Adds every CRD of one YAML text; other documents are ignored. A later
