@@ -109,14 +109,14 @@ pub fn check_topology(schemas: Option<&CrdSchemas>, topology: &Topology, out: &m
         note_skipped(topology, out);
         return;
     };
-    for object in &topology.objects {
+    for object in topology.objects() {
         check_object(schemas, object, out);
     }
 }
 
 fn note_skipped(topology: &Topology, out: &mut Findings) {
     let mut relevant = topology
-        .objects
+        .objects()
         .iter()
         .filter(|o| is_istio_or_argo(split_api_version(&o.api_version).0));
     let Some(first) = relevant.next() else {

@@ -758,7 +758,7 @@ fn objects_of_groups_without_a_crd_are_not_checked() {
     assert_eq!(check(Some(&s), &virtual_service("\"bad\"")), []);
     let mut out = Findings::default();
     let t = topology("t.yaml", &virtual_service("\"bad\""));
-    assert!(!check_object(&s, &t.objects[0], &mut out));
+    assert!(!check_object(&s, &t.objects()[0], &mut out));
 }
 
 // --- seeds ---------------------------------------------------------------
@@ -769,7 +769,7 @@ fn seed(name: &str) -> (Vec<Finding>, Vec<String>) {
     let t = topology(name, &text);
     let mut out = Findings::default();
     let mut checked = Vec::new();
-    for object in &t.objects {
+    for object in t.objects() {
         if check_object(real(), object, &mut out) {
             checked.push(object.display_name());
         }
