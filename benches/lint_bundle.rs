@@ -74,20 +74,20 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn time<F: FnMut()>(f: F) -> Duration {
-    time_n(RUNS, f)
+    time_n(RUNS, f).0
 }
 
-fn time_n<F: FnMut()>(runs: usize, mut f: F) -> Duration {
+/// Median wall time and median CPU time of `runs` runs after a warm-up.
+fn time_n<F: FnMut()>(runs: usize, mut f: F) -> (Duration, Duration) {
     f(); // warm-up: page cache, allocator
-    median(
-        (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            })
-            .collect(),
-    )
+    let (wall, cpu): (Vec<Duration>, Vec<Duration>) = (0..runs)
+        .map(|_| {
+            let (t, c) = (Instant::now(), common::cpu_time());
+            f();
+            (t.elapsed(), common::cpu_time().saturating_sub(c))
+        })
+        .unzip();
+    (median(wall), median(cpu))
 }
 
 fn main() {
@@ -158,7 +158,9 @@ fn main() {
 /// parse + lint, so the lint's own share and its cost per object show.
 fn one_namespace(profile: &ClusterProfile) {
     println!("lint_bundle: one namespace, copies of the failover topology, no CRD schemas");
-    println!("  objects   parse ms    parse+lint ms    lint ms   lint us/object  findings  runs");
+    println!(
+        "  objects  parse ms (cpu)  parse+lint ms (cpu)  lint cpu ms  lint cpu us/object  findings  runs"
+    );
     for objects in common::sizes(&[100, 1_000, 10_000, 100_000]) {
         let text = common::one_namespace(objects);
         let runs = if objects >= 10_000 { 3 } else { RUNS };
@@ -184,12 +186,14 @@ fn one_namespace(profile: &ClusterProfile) {
             std::hint::black_box(report);
         });
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let lint_ms = ms(both.saturating_sub(parse));
+        let lint_cpu = ms(both.1.saturating_sub(parse.1));
         println!(
-            "  {count:>7}  {:>9.1}  {:>15.1}  {lint_ms:>9.1}  {:>15.2}  {findings:>8}  {runs:>4}",
-            ms(parse),
-            ms(both),
-            lint_ms * 1000.0 / count as f64,
+            "  {count:>7}  {:>7.1} ({:>7.1})  {:>9.1} ({:>7.1})  {lint_cpu:>11.1}  {:>18.2}  {findings:>8}  {runs:>4}",
+            ms(parse.0),
+            ms(parse.1),
+            ms(both.0),
+            ms(both.1),
+            lint_cpu * 1000.0 / count as f64,
         );
     }
 }

@@ -46,13 +46,16 @@ fn scenarios(profile: &ClusterProfile) -> Vec<Vec<Zone>> {
     scenarios
 }
 
-/// Median world build, baseline, and baseline + every scenario, in ms,
-/// and the rows of one run.
-fn measure(topology: &Topology, profile: &ClusterProfile, runs: usize) -> ([f64; 3], usize) {
+/// Median world build, baseline, baseline + every scenario (wall), and
+/// the CPU time of build + baseline + every scenario (both threads), in
+/// ms, and the rows of one run.
+fn measure(topology: &Topology, profile: &ClusterProfile, runs: usize) -> ([f64; 4], usize) {
     let scenarios = scenarios(profile);
     let (mut builds, mut baselines, mut samples) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cpus = Vec::new();
     let mut rows = 0;
     for _ in 0..runs {
+        let cpu = common::cpu_time();
         let build = Instant::now();
         let world = World::new(topology, profile, Default::default());
         builds.push(build.elapsed());
@@ -68,18 +71,27 @@ fn measure(topology: &Topology, profile: &ClusterProfile, runs: usize) -> ([f64;
             .sum();
         std::hint::black_box(all);
         samples.push(t.elapsed());
+        cpus.push(common::cpu_time().saturating_sub(cpu));
     }
     let median = |mut v: Vec<Duration>| {
         v.sort();
         v[v.len() / 2].as_secs_f64() * 1000.0
     };
-    ([median(builds), median(baselines), median(samples)], rows)
+    (
+        [
+            median(builds),
+            median(baselines),
+            median(samples),
+            median(cpus),
+        ],
+        rows,
+    )
 }
 
 fn one_namespace(profile: &ClusterProfile) {
     println!("whatif: one namespace, copies of the failover topology, every Service, 6 scenarios");
     println!(
-        "  objects  services   world build ms  baseline ms  baseline+6 ms  us/service  rows  runs"
+        "  objects  services  world build ms  baseline ms  baseline+6 ms  cpu ms (all)  cpu us/service    rows  runs"
     );
     for objects in common::sizes(&[100, 1_000, 10_000, 100_000]) {
         let loaded = common::load_one_namespace(objects);
@@ -87,10 +99,10 @@ fn one_namespace(profile: &ClusterProfile) {
         let services = count / common::OBJECTS_PER_COPY;
         let topology = Topology::new(loaded.objects);
         let runs = if objects >= 10_000 { 3 } else { 5 };
-        let ([build, baseline, all], rows) = measure(&topology, profile, runs);
+        let ([build, baseline, all, cpu], rows) = measure(&topology, profile, runs);
         println!(
-            "  {count:>7}  {services:>8}  {build:>15.1}  {baseline:>11.1}  {all:>13.1}  {:>10.1}  {rows:>6}  {runs:>4}",
-            (build + all) * 1000.0 / services as f64
+            "  {count:>7}  {services:>8}  {build:>14.1}  {baseline:>11.1}  {all:>13.1}  {cpu:>12.1}  {:>14.1}  {rows:>6}  {runs:>4}",
+            cpu * 1000.0 / services as f64
         );
     }
 }
@@ -108,15 +120,16 @@ fn main() {
     assert!(loaded.issues.is_empty(), "{:?}", loaded.issues.first());
     let topology = Topology::new(loaded.objects);
     let profile = ClusterProfile::builtin();
-    let ([build, baseline, all], rows) = measure(&topology, &profile, 5);
+    let ([build, baseline, all, cpu], rows) = measure(&topology, &profile, 5);
     println!(
         "whatif: {SERVICES} services x 3 zones ({} objects), {} loss scenarios, median of 5",
-        topology.objects.len(),
+        topology.objects().len(),
         scenarios(&profile).len()
     );
     println!("  world build:                {build:8.1} ms");
     println!("  baseline (intact state):    {baseline:8.1} ms");
     println!("  baseline + all 6 scenarios: {all:8.1} ms");
+    println!("  cpu, build + all (2 threads): {cpu:6.1} ms");
     println!(
         "  threads: {}",
         std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -64,3 +64,20 @@ pub fn load_one_namespace(objects: usize) -> Loaded {
     assert!(loaded.issues.is_empty(), "{:?}", loaded.issues.first());
     loaded
 }
+
+/// CPU time (user + system) of this process so far: on a machine shared
+/// with other builds, wall time varies with their load, CPU time far less.
+pub fn cpu_time() -> std::time::Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    #[allow(unsafe_code)]
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec as u64)
+            + std::time::Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
