@@ -2,17 +2,26 @@
 //! of zone-aware topologies), against the time to only parse the same files
 //! with serde-saphyr, measured in one run.
 //!
-//! `cargo bench --bench lint_bundle` (or `make bench`). Figures go to
-//! BENCHMARKS.md. `LINT_BUNDLE_OBJECTS=N` sets the bundle size, to
-//! measure growth.
+//! `LINT_BUNDLE_OBJECTS=N` sets the size of the first bundle, to measure
+//! growth across namespaces.
+//!
+//! Then the growth inside one namespace: lint of 100 to 100,000 objects
+//! (copies of the failover topology with distinct names, all in namespace
+//! `team`), which must be linear.
+//!
+//! `cargo bench --bench lint_bundle` (or `make bench`); `-- 100 1000`
+//! measures only those one-namespace sizes. Figures go to BENCHMARKS.md.
+
+mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zonechaos::lint::schema::CrdSchemas;
 use zonechaos::lint::{LintOptions, lint};
 use zonechaos::profile::ClusterProfile;
-use zonechaos::topology::load_paths;
+use zonechaos::topology::{Loaded, load_paths, load_text};
 
 const TARGET_OBJECTS: usize = 10_000;
 
@@ -75,17 +84,21 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn time<F: FnMut()>(mut f: F) -> Duration {
+fn time<F: FnMut()>(f: F) -> Duration {
+    time_n(RUNS, f).0
+}
+
+/// Median wall time and median CPU time of `runs` runs after a warm-up.
+fn time_n<F: FnMut()>(runs: usize, mut f: F) -> (Duration, Duration) {
     f(); // warm-up: page cache, allocator
-    median(
-        (0..RUNS)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            })
-            .collect(),
-    )
+    let (wall, cpu): (Vec<Duration>, Vec<Duration>) = (0..runs)
+        .map(|_| {
+            let (t, c) = (Instant::now(), common::cpu_time());
+            f();
+            (t.elapsed(), common::cpu_time().saturating_sub(c))
+        })
+        .unzip();
+    (median(wall), median(cpu))
 }
 
 fn main() {
@@ -149,4 +162,49 @@ fn main() {
         ms(crd_load)
     );
     println!("  findings on the bundle: {findings}");
+    one_namespace(&profile);
+}
+
+/// Lint of growing numbers of objects in one namespace: parse alone, and
+/// parse + lint, so the lint's own share and its cost per object show.
+fn one_namespace(profile: &ClusterProfile) {
+    println!("lint_bundle: one namespace, copies of the failover topology, no CRD schemas");
+    println!(
+        "  objects  parse ms (cpu)  parse+lint ms (cpu)  lint cpu ms  lint cpu us/object  findings  runs"
+    );
+    for objects in common::sizes(&[100, 1_000, 10_000, 100_000]) {
+        let text = common::one_namespace(objects);
+        let runs = if objects >= 10_000 { 3 } else { RUNS };
+        let load = || {
+            let mut loaded = Loaded::default();
+            load_text(
+                Arc::from(Path::new("one-namespace.yaml")),
+                &text,
+                &mut loaded,
+            );
+            loaded
+        };
+        let mut count = 0;
+        let parse = time_n(runs, || {
+            let loaded = load();
+            count = loaded.objects.len();
+            std::hint::black_box(loaded);
+        });
+        let mut findings = 0;
+        let both = time_n(runs, || {
+            let report = lint(load(), profile, None, &LintOptions::default());
+            findings = report.findings.len();
+            std::hint::black_box(report);
+        });
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let lint_cpu = ms(both.1.saturating_sub(parse.1));
+        println!(
+            "  {count:>7}  {:>7.1} ({:>7.1})  {:>9.1} ({:>7.1})  {lint_cpu:>11.1}  {:>18.2}  {findings:>8}  {runs:>4}",
+            ms(parse.0),
+            ms(parse.1),
+            ms(both.0),
+            ms(both.1),
+            lint_cpu * 1000.0 / count as f64,
+        );
+    }
 }

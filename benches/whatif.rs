@@ -3,7 +3,14 @@
 //! Service, three zone-pinned Rollouts, a DestinationRule with
 //! failoverPriority on the zone, a VirtualService, three PDBs).
 //!
-//! `cargo bench --bench whatif`. Figures go to BENCHMARKS.md.
+//! Then the growth inside one namespace: every Service of 100 to 100,000
+//! objects (copies of the failover topology with distinct names, all in
+//! namespace `team`), the same six scenarios.
+//!
+//! `cargo bench --bench whatif`; `-- 100 1000` measures only those
+//! one-namespace sizes. Figures go to BENCHMARKS.md.
+
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +34,79 @@ fn namespace(ns: &str) -> String {
     out
 }
 
+/// Every single-zone and every two-zone loss of the profile's zones.
+fn scenarios(profile: &ClusterProfile) -> Vec<Vec<Zone>> {
+    let zones: Vec<Zone> = profile.zone_names().cloned().collect();
+    let mut scenarios: Vec<Vec<Zone>> = zones.iter().map(|z| vec![z.clone()]).collect();
+    for i in 0..zones.len() {
+        for j in i + 1..zones.len() {
+            scenarios.push(vec![zones[i].clone(), zones[j].clone()]);
+        }
+    }
+    scenarios
+}
+
+/// Median world build, baseline, baseline + every scenario (wall), and
+/// the CPU time of build + baseline + every scenario (both threads), in
+/// ms, and the rows of one run.
+fn measure(topology: &Topology, profile: &ClusterProfile, runs: usize) -> ([f64; 4], usize) {
+    let scenarios = scenarios(profile);
+    let (mut builds, mut baselines, mut samples) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cpus = Vec::new();
+    let mut rows = 0;
+    for _ in 0..runs {
+        let cpu = common::cpu_time();
+        let build = Instant::now();
+        let world = World::new(topology, profile, Default::default());
+        builds.push(build.elapsed());
+        let targets: Vec<_> = world.mesh.services.clone();
+        let t = Instant::now();
+        // The intact state is predicted once; each scenario clones the world.
+        let baseline = Baseline::new(&world, &targets, 50.0);
+        baselines.push(t.elapsed());
+        let all = baseline.lose_all(&scenarios, LossMode::Spot);
+        rows = all
+            .iter()
+            .map(|w| w.services.iter().map(|s| s.zones.len()).sum::<usize>())
+            .sum();
+        std::hint::black_box(all);
+        samples.push(t.elapsed());
+        cpus.push(common::cpu_time().saturating_sub(cpu));
+    }
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64() * 1000.0
+    };
+    (
+        [
+            median(builds),
+            median(baselines),
+            median(samples),
+            median(cpus),
+        ],
+        rows,
+    )
+}
+
+fn one_namespace(profile: &ClusterProfile) {
+    println!("whatif: one namespace, copies of the failover topology, every Service, 6 scenarios");
+    println!(
+        "  objects  services  world build ms  baseline ms  baseline+6 ms  cpu ms (all)  cpu us/service    rows  runs"
+    );
+    for objects in common::sizes(&[100, 1_000, 10_000, 100_000]) {
+        let loaded = common::load_one_namespace(objects);
+        let count = loaded.objects.len();
+        let services = count / common::OBJECTS_PER_COPY;
+        let topology = Topology::new(loaded.objects);
+        let runs = if objects >= 10_000 { 3 } else { 5 };
+        let ([build, baseline, all, cpu], rows) = measure(&topology, profile, runs);
+        println!(
+            "  {count:>7}  {services:>8}  {build:>14.1}  {baseline:>11.1}  {all:>13.1}  {cpu:>12.1}  {:>14.1}  {rows:>6}  {runs:>4}",
+            cpu * 1000.0 / services as f64
+        );
+    }
+}
+
 fn main() {
     let mut loaded = Loaded::default();
     for i in 0..SERVICES {
@@ -40,54 +120,20 @@ fn main() {
     assert!(loaded.issues.is_empty(), "{:?}", loaded.issues.first());
     let topology = Topology::new(loaded.objects);
     let profile = ClusterProfile::builtin();
-    let build = Instant::now();
-    let world = World::new(&topology, &profile, Default::default());
-    let build = build.elapsed();
-    let zones: Vec<Zone> = profile.zone_names().cloned().collect();
-    let mut scenarios: Vec<Vec<Zone>> = zones.iter().map(|z| vec![z.clone()]).collect();
-    for i in 0..zones.len() {
-        for j in i + 1..zones.len() {
-            scenarios.push(vec![zones[i].clone(), zones[j].clone()]);
-        }
-    }
-    let targets: Vec<_> = world.mesh.services.clone();
-    let mut samples: Vec<Duration> = Vec::new();
-    let mut baselines: Vec<Duration> = Vec::new();
-    let mut rows = 0;
-    for _ in 0..5 {
-        let t = Instant::now();
-        // The intact state is predicted once; each scenario clones the world.
-        let baseline = Baseline::new(&world, &targets, 50.0);
-        baselines.push(t.elapsed());
-        let all = baseline.lose_all(&scenarios, LossMode::Spot);
-        rows = all
-            .iter()
-            .map(|w| w.services.iter().map(|s| s.zones.len()).sum::<usize>())
-            .sum();
-        std::hint::black_box(all);
-        samples.push(t.elapsed());
-    }
-    baselines.sort();
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let ([build, baseline, all, cpu], rows) = measure(&topology, &profile, 5);
     println!(
-        "whatif: {SERVICES} services x 3 zones ({} objects, {} pods), {} loss scenarios",
-        topology.objects.len(),
-        world.pods.len(),
-        scenarios.len()
+        "whatif: {SERVICES} services x 3 zones ({} objects), {} loss scenarios, median of 5",
+        topology.objects().len(),
+        scenarios(&profile).len()
     );
-    println!("  world build (once):                 {:8.1} ms", ms(build));
-    println!(
-        "  baseline (intact state), median of 5: {:6.1} ms",
-        ms(baselines[2])
-    );
-    println!(
-        "  baseline + all 6 scenarios, median of 5: {:6.1} ms",
-        ms(samples[2])
-    );
+    println!("  world build:                {build:8.1} ms");
+    println!("  baseline (intact state):    {baseline:8.1} ms");
+    println!("  baseline + all 6 scenarios: {all:8.1} ms");
+    println!("  cpu, build + all (2 threads): {cpu:6.1} ms");
     println!(
         "  threads: {}",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!("  rows (scenario x service x client zone): {rows}");
+    one_namespace(&profile);
 }

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::ServiceSpec;
 use crate::profile::ClusterProfile;
 use crate::topology::argo::split_ref;
 use crate::topology::istio::{DestinationRuleSpec, VirtualServiceSpec, service_of_host};
+use crate::topology::label_index::Selection;
 use crate::topology::labels::{Labels, map_matches};
 use crate::topology::{Object, ObjectName, Topology, Workload};
 use crate::zone::Zone;
@@ -28,7 +29,6 @@ pub struct LintContext<'a> {
     virtual_services: HashMap<Key, (&'a Object, &'a VirtualServiceSpec)>,
     destination_rules: HashMap<Key, (&'a Object, &'a DestinationRuleSpec)>,
     rules_by_host: HashMap<Key, Vec<(&'a Object, &'a DestinationRuleSpec)>>,
-    workloads_by_ns: HashMap<String, Vec<Workload<'a>>>,
 }
 
 /// Endpoints of one workload behind a host (or subset): the workload and
@@ -57,7 +57,6 @@ impl<'a> LintContext<'a> {
                 .map(|(o, s)| (key(o), (o, s)))
                 .collect(),
             rules_by_host: HashMap::new(),
-            workloads_by_ns: HashMap::new(),
         };
         for (o, dr) in topology.destination_rules() {
             if let Some(svc) = ctx.resolve_host(&dr.host, &o.name.namespace) {
@@ -66,12 +65,6 @@ impl<'a> LintContext<'a> {
                     .or_default()
                     .push((o, dr));
             }
-        }
-        for w in topology.workloads() {
-            ctx.workloads_by_ns
-                .entry(w.object.name.namespace.clone())
-                .or_default()
-                .push(w);
         }
         ctx
     }
@@ -129,13 +122,6 @@ impl<'a> LintContext<'a> {
             .map_or(&[], Vec::as_slice)
     }
 
-    /// Every Rollout and Deployment of a namespace.
-    pub fn workloads_in(&self, namespace: &str) -> &[Workload<'a>] {
-        self.workloads_by_ns
-            .get(namespace)
-            .map_or(&[], Vec::as_slice)
-    }
-
     /// Zones a workload's pods can run in: pinned zones, or every zone.
     pub fn workload_zones(&self, w: &Workload<'_>) -> BTreeSet<Zone> {
         match w.pinned_zones(self.zone_key()) {
@@ -156,15 +142,14 @@ impl<'a> LintContext<'a> {
         let Some(selector) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
             return Vec::new();
         };
-        self.workloads_in(&service.namespace)
-            .iter()
-            .filter(|w| {
-                let labels = w.pod_labels();
-                map_matches(selector, &labels) && subset.is_none_or(|s| map_matches(s, &labels))
-            })
+        // Through the topology's label index: one posting list per
+        // Service, not a scan of the namespace (issue 10 item 13).
+        self.topology
+            .workloads_selected(&service.namespace, Selection::Labels(selector))
+            .filter(|w| subset.is_none_or(|s| map_matches(s, w.pod_labels_ref())))
             .map(|w| EndpointGroup {
-                workload: *w,
-                zones: self.workload_zones(w),
+                workload: w,
+                zones: self.workload_zones(&w),
             })
             .collect()
     }

@@ -86,7 +86,7 @@ pub fn lint(
     LintReport {
         findings,
         files: loaded.files,
-        objects: topology.objects.len(),
+        objects: topology.objects().len(),
         bad_input,
     }
 }
@@ -156,5 +156,36 @@ mod reference_topology_tests {
                 .collect();
             assert!(errors.is_empty(), "{name}: {errors:#?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::test_support::lint_str;
+    use crate::topology::labels::work::evaluations;
+    use crate::topology::test_support::failover_copies;
+
+    /// Label-selector evaluations of one lint, and its findings.
+    fn work(copies: usize) -> (u64, usize) {
+        let before = evaluations();
+        let report = lint_str(&failover_copies(copies));
+        (evaluations() - before, report.findings.len())
+    }
+
+    /// issue 10 item 13: lint of N copies of the failover topology in one
+    /// namespace cost N² (every Service, subset and PDB matched against
+    /// every workload of the namespace). Counted, not timed: doubling the
+    /// copies must about double the selector evaluations (a scan per
+    /// object would quadruple them). The time is in BENCHMARKS.md.
+    #[test]
+    fn selector_work_grows_linearly_in_one_namespace() {
+        let (small, findings_small) = work(40);
+        let (large, findings_large) = work(80);
+        assert!(small >= 40 * 3, "{small} evaluations for 40 copies");
+        assert!(
+            large * 10 <= small * 25,
+            "{small} evaluations for 40 copies, {large} for 80"
+        );
+        assert_eq!(findings_large, 2 * findings_small);
     }
 }

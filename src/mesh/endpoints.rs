@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::model::World;
 use crate::model::mesh_config::MeshService;
 use crate::model::pod::PodId;
+use crate::topology::label_index::Constraint;
 use crate::topology::labels::{Labels, map_matches};
 use crate::zone::Zone;
 
@@ -30,8 +31,13 @@ pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> 
     if service.selector.is_empty() {
         return Vec::new();
     }
+    // Through the world's label index: a Service costs its own workloads'
+    // pods, not the namespace's (issue 10 item 13).
     world
-        .workloads_in(&service.name.namespace)
+        .workload_candidates(
+            &service.name.namespace,
+            Constraint::of_map(&service.selector),
+        )
         .iter()
         .flat_map(|&w| world.workload_pods(w))
         .filter(|(_, p)| map_matches(&service.selector, &p.labels) && world.pod_ready(p))

@@ -56,17 +56,22 @@ fn request_matches(route: &HttpRoute, proxy: &ClientProxy) -> bool {
             .any(|m| match_applies(m, proxy) && m.is_source_only())
 }
 
-fn vs_covers(vs: &VirtualServiceSpec, service: &MeshService) -> bool {
+/// The spellings of a Service's host a sidecar VirtualService may list.
+fn host_spellings(service: &MeshService) -> [String; 4] {
     let short = &service.name.name;
     let ns = &service.name.namespace;
+    [
+        short.clone(),
+        format!("{short}.{ns}"),
+        format!("{short}.{ns}.svc"),
+        format!("{short}.{ns}.svc.cluster.local"),
+    ]
+}
+
+fn vs_covers(vs: &VirtualServiceSpec, spellings: &[String; 4]) -> bool {
+    crate::topology::labels::work::count();
     let sidecar = vs.gateways.is_empty() || vs.gateways.iter().any(|g| g == "mesh");
-    sidecar
-        && vs.hosts.iter().any(|h| {
-            h == short
-                || *h == format!("{short}.{ns}")
-                || *h == format!("{short}.{ns}.svc")
-                || *h == format!("{short}.{ns}.svc.cluster.local")
-        })
+    sidecar && vs.hosts.iter().any(|h| spellings.contains(h))
 }
 
 /// The route a plain request from `proxy` to `service` takes.
@@ -76,10 +81,17 @@ pub fn select_route(mesh: &MeshConfig, proxy: &ClientProxy, service: &MeshServic
     if proxy.namespace != service.name.namespace {
         namespaces.push(proxy.namespace.as_str());
     }
+    // Through the host index: the VirtualServices naming this Service, not
+    // every VirtualService of the namespace (issue 10 item 13).
+    let spellings = host_spellings(service);
     let found = namespaces
         .iter()
-        .flat_map(|ns| mesh.virtual_services_in(ns))
-        .filter(|(_, v)| vs_covers(&v.spec, service))
+        .flat_map(|ns| {
+            spellings
+                .iter()
+                .flat_map(move |h| mesh.virtual_services_with_host(ns, h))
+        })
+        .filter(|(_, v)| vs_covers(&v.spec, &spellings))
         .min_by_key(|(i, _)| *i);
     let Some((vi, vs)) = found else {
         return RouteChoice::Default;

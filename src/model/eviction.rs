@@ -8,6 +8,7 @@ use crate::model::World;
 use crate::model::pod::{Pod, PodId};
 use crate::model::world::EventKind;
 use crate::topology::ObjectName;
+use crate::topology::label_index::Constraint;
 use crate::topology::labels::selector_matches;
 use crate::topology::pdb::{BadBudgetValue, desired_healthy};
 
@@ -67,8 +68,9 @@ impl World {
     pub fn pdb_status(&self, pdb: usize) -> Result<PdbStatus, BadBudgetValue> {
         let b = &self.pdbs[pdb];
         let selector = b.spec.selector.clone().unwrap_or_default();
-        // Expected pods: the scale of every owner whose pods the selector matches.
-        let in_ns = self.workloads_in(&b.name.namespace);
+        // Expected pods: the scale of every owner whose pods the selector
+        // matches; the label index narrows the owners to look at.
+        let in_ns = self.workload_candidates(&b.name.namespace, Constraint::of_selector(&selector));
         let expected: i32 = in_ns
             .iter()
             .map(|&w| &self.workloads[w])

@@ -67,6 +67,8 @@ type Key = (String, String);
 struct MeshIndex {
     virtual_services: HashMap<Key, usize>,
     virtual_services_by_ns: HashMap<String, Vec<usize>>,
+    /// (VirtualService namespace, host as written) -> VirtualServices.
+    virtual_services_by_host: HashMap<Key, Vec<usize>>,
     destination_rules: HashMap<Key, usize>,
     destination_rules_by_service: HashMap<Key, Vec<usize>>,
     services: HashMap<Key, usize>,
@@ -138,6 +140,16 @@ impl MeshConfig {
                 .entry(v.name.namespace.clone())
                 .or_default()
                 .push(i);
+            for host in &v.spec.hosts {
+                let list = index
+                    .virtual_services_by_host
+                    .entry((v.name.namespace.clone(), host.clone()))
+                    .or_default();
+                // A host listed twice names the VirtualService once.
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
         }
         for (i, s) in self.services.iter().enumerate() {
             index.services.entry(key(&s.name)).or_insert(i);
@@ -164,6 +176,21 @@ impl MeshConfig {
         self.index
             .virtual_services_by_ns
             .get(namespace)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&i| (i, &self.virtual_services[i]))
+    }
+
+    /// VirtualServices of a namespace that list `host` exactly as written,
+    /// in apply order.
+    pub fn virtual_services_with_host(
+        &self,
+        namespace: &str,
+        host: &str,
+    ) -> impl Iterator<Item = (usize, &MeshObject<VirtualServiceSpec>)> {
+        self.index
+            .virtual_services_by_host
+            .get(&(namespace.to_owned(), host.to_owned()))
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .map(|&i| (i, &self.virtual_services[i]))

@@ -18,6 +18,7 @@ use crate::model::node::{Node, NodeId, nodes_from_profile};
 use crate::model::pod::{Pod, PodId, PodPhase};
 use crate::model::rollout::RolloutState;
 use crate::profile::{CapacityType, ClusterProfile};
+use crate::topology::label_index::{Constraint, LabelIndex};
 use crate::topology::labels::Labels;
 use crate::topology::{ObjectName, Topology, Workload as TopologyWorkload};
 use crate::zone::Zone;
@@ -194,10 +195,14 @@ pub struct World {
     pub rollouts: Vec<RolloutState>,
     /// Pod indices per workload (pods are never removed, so this only grows).
     pods_by_workload: Vec<Vec<usize>>,
-    /// Workload indices per namespace.
-    workloads_by_ns: std::collections::HashMap<String, Vec<usize>>,
+    /// Workload indices by namespace and template label, so Services and
+    /// PDBs find their workloads without scanning the namespace.
+    workload_labels: LabelIndex,
     pod_seq: u64,
 }
+
+/// The labels a ReplicaSet adds to its pods: `hash_label` of a [`Workload`].
+const TEMPLATE_HASH_LABELS: [&str; 2] = ["rollouts-pod-template-hash", "pod-template-hash"];
 
 /// FNV-1a, enough for stable, short template hashes.
 pub fn template_hash(text: &str) -> String {
@@ -241,7 +246,7 @@ impl World {
             mesh: MeshConfig::from_topology(topology),
             rollouts: Vec::new(),
             pods_by_workload: Vec::new(),
-            workloads_by_ns: Default::default(),
+            workload_labels: LabelIndex::default(),
             pod_seq: 0,
         };
         for w in topology.workloads() {
@@ -273,11 +278,11 @@ impl World {
                 ));
             }
             world.pods_by_workload.push(Vec::new());
-            world
-                .workloads_by_ns
-                .entry(w.object.name.namespace.clone())
-                .or_default()
-                .push(world.workloads.len());
+            world.workload_labels.insert(
+                world.workloads.len(),
+                &w.object.name.namespace,
+                w.pod_labels_ref(),
+            );
             world.workloads.push(Workload {
                 name: w.object.name.clone(),
                 kind: w.object.kind_name.clone(),
@@ -293,9 +298,9 @@ impl World {
                     desired: w.replicas,
                 }],
                 hash_label: if is_rollout {
-                    "rollouts-pod-template-hash"
+                    TEMPLATE_HASH_LABELS[0]
                 } else {
-                    "pod-template-hash"
+                    TEMPLATE_HASH_LABELS[1]
                 },
             });
         }
@@ -372,9 +377,23 @@ impl World {
 
     /// Indices of the workloads of a namespace.
     pub fn workloads_in(&self, namespace: &str) -> &[usize] {
-        self.workloads_by_ns
-            .get(namespace)
-            .map_or(&[], Vec::as_slice)
+        self.workload_labels.in_namespace(namespace)
+    }
+
+    /// Indices of the workloads of a namespace whose pods may meet every
+    /// constraint, in order: a superset the caller still matches pod by pod
+    /// (see [`LabelIndex::candidates`]).
+    pub fn workload_candidates<'c>(
+        &self,
+        namespace: &str,
+        constraints: impl IntoIterator<Item = Constraint<'c>>,
+    ) -> &[usize] {
+        // Pods carry the template-hash label besides the template's labels,
+        // so a constraint on it says nothing about the template.
+        let on_template = constraints
+            .into_iter()
+            .filter(|c| !TEMPLATE_HASH_LABELS.contains(&c.key()));
+        self.workload_labels.candidates(namespace, on_template)
     }
 
     /// Indices of a workload's pods, deleted ones included.

@@ -270,10 +270,13 @@ fn steps(out: &mut String, report: &RunReport, color: bool) {
         ("message", false),
     ]);
     for step in &report.steps {
+        // Every free-text cell is cut: one 70,000-character name must not
+        // widen the whole table (issue 10 item 1).
+        let kind = truncate(&one_line(&step.kind), TITLE_MAX);
         let kind = if step.finally {
-            format!("{} (finally)", one_line(&step.kind))
+            format!("{kind} (finally)")
         } else {
-            one_line(&step.kind)
+            kind
         };
         table.rows.push(Row::Cells(vec![
             Cell::plain(step.index.to_string()),
@@ -311,7 +314,7 @@ fn failover(out: &mut String, report: &RunReport, color: bool) {
     ]);
     for f in &report.failover {
         table.rows.push(Row::Cells(vec![
-            Cell::plain(one_line(f.zone.as_str())),
+            Cell::plain(truncate(&one_line(f.zone.as_str()), TITLE_MAX)),
             Cell::plain(fmt_opt_secs(f.predicted_s)),
             Cell::plain(fmt_opt_secs(f.measured_s)),
             Cell::plain(f.lost_requests.to_string()),
@@ -386,6 +389,24 @@ mod tests {
             "{}",
             lines[at + 1]
         );
+    }
+
+    /// issue 10 item 1: cells of 70,000 characters (past u16::MAX, where
+    /// `{:width$}` panics) are cut, so no line of the summary is longer
+    /// than the cut columns.
+    #[test]
+    fn names_past_u16_max_are_cut_in_every_cell() {
+        let long = "n".repeat(70_000);
+        let mut report = testdata::sample();
+        report.steps[0].kind = long.clone();
+        report.steps[0].title = long.clone();
+        report.steps[0].message = long.clone();
+        report.failover[0].zone = crate::zone::Zone::from(long.as_str());
+        let text = summary(&report, true);
+        for line in text.lines().filter(|l| l.starts_with('|')) {
+            assert!(width(line) < 400, "{} characters: {line:.300}", width(line));
+        }
+        assert!(text.contains(&format!("{}...", "n".repeat(TITLE_MAX - 3))));
     }
 
     #[test]

@@ -49,10 +49,17 @@ impl<'a> Workload<'a> {
 
     /// Labels of the pods this workload creates.
     pub fn pod_labels(&self) -> Labels {
+        self.pod_labels_ref().clone()
+    }
+
+    /// Labels of the pods this workload creates, borrowed (empty when the
+    /// template has none).
+    pub fn pod_labels_ref(&self) -> &'a Labels {
+        static NONE: Labels = Labels::new();
         self.template
             .and_then(|t| t.metadata.as_ref())
-            .and_then(|m| m.labels.clone())
-            .unwrap_or_default()
+            .and_then(|m| m.labels.as_ref())
+            .unwrap_or(&NONE)
     }
 
     /// The pod spec of the template.

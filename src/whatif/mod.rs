@@ -355,7 +355,10 @@ pub fn render(w: &WhatIf) -> String {
         out.push('\n');
     }
     for svc in &w.services {
-        out.push_str(&format!("clients calling {}\n", svc.service));
+        out.push_str(&format!(
+            "clients calling {}\n",
+            crate::spec::quote(&svc.service)
+        ));
         let mut rows = vec![[
             "client zone".to_owned(),
             "route".into(),
@@ -428,9 +431,18 @@ pub fn render(w: &WhatIf) -> String {
     out
 }
 
+/// Columns as wide as their widest cell. A cell longer than
+/// [`crate::spec::QUOTE_LIMIT`] characters (a 70,000-character route or
+/// PDB name) is cut with an ellipsis, the full text staying in `--format
+/// json`; padding is written out rather than through `{:<w$}`, whose width
+/// stops at u16::MAX and panics beyond (issue 10 item 1).
 fn table(rows: &[[String; 5]]) -> String {
+    let rows: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| r.each_ref().map(|c| crate::spec::quote(c)))
+        .collect();
     let mut widths = [0usize; 5];
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count());
         }
@@ -441,7 +453,7 @@ fn table(rows: &[[String; 5]]) -> String {
             .iter()
             .enumerate()
             .filter(|(i, _)| widths[*i] > 0)
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .map(|(i, c)| pad(c, widths[i]))
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
@@ -456,6 +468,12 @@ fn table(rows: &[[String; 5]]) -> String {
         }
     }
     out
+}
+
+/// `cell` followed by spaces up to `width` characters.
+fn pad(cell: &str, width: usize) -> String {
+    let fill = width.saturating_sub(cell.chars().count());
+    format!("{cell}{}", " ".repeat(fill))
 }
 
 #[cfg(test)]
@@ -562,5 +580,46 @@ mod tests {
             assert_eq!(row.after.shares.get("503 UH").copied(), Some(1.0));
         }
         assert!(render(&w).contains("never"));
+    }
+
+    /// Label-selector evaluations of `whatif --all-services --lose c` on
+    /// `copies` copies of the failover topology in one namespace (world
+    /// build included; one thread, so the count is this test's alone).
+    fn selector_work(copies: usize) -> (u64, usize) {
+        let mut loaded = crate::topology::Loaded::default();
+        crate::topology::load_text(
+            std::sync::Arc::from(Path::new("copies.yaml")),
+            &crate::topology::test_support::failover_copies(copies),
+            &mut loaded,
+        );
+        let topology = Topology::new(loaded.objects);
+        let before = crate::topology::labels::work::evaluations();
+        let w = whatif(
+            &topology,
+            &ClusterProfile::builtin(),
+            Targets::All,
+            &[Zone::from("us-east-1c")],
+            LossMode::Spot,
+            50.0,
+        )
+        .unwrap();
+        let rows = w.services.iter().map(|s| s.zones.len()).sum();
+        (crate::topology::labels::work::evaluations() - before, rows)
+    }
+
+    /// issue 10 item 13: whatif --all-services on N copies in one namespace
+    /// cost N² (each Service's endpoints and each PDB's status scanned every
+    /// pod of the namespace). Counted, not timed: doubling the copies must
+    /// about double the selector evaluations. The time is in BENCHMARKS.md.
+    #[test]
+    fn selector_work_grows_linearly_in_one_namespace() {
+        let (small, rows_small) = selector_work(20);
+        let (large, rows_large) = selector_work(40);
+        assert_eq!((rows_small, rows_large), (20 * 3, 40 * 3));
+        assert!(small >= 20 * 3, "{small} evaluations for 20 copies");
+        assert!(
+            large * 10 <= small * 25,
+            "{small} evaluations for 20 copies, {large} for 40"
+        );
     }
 }

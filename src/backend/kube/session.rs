@@ -270,7 +270,7 @@ impl KubeSession {
         let opts = WaitOptions::timeout(READY_TIMEOUT);
         self.runtime
             .block_on(async {
-                for o in &suite.topology.objects {
+                for o in suite.topology.objects() {
                     if o.kind == Kind::Rollout {
                         wait_rollout_phase(
                             &self.client,
@@ -342,7 +342,7 @@ impl KubeSession {
 /// Zone of every workload the render creates for `suite`: its Rollouts and
 /// Deployments, and one load client per target Service and zone.
 pub fn workload_zones(suite: &Suite) -> std::collections::BTreeMap<String, crate::zone::Zone> {
-    let objects = &suite.topology.objects;
+    let objects = suite.topology.objects();
     let mut out = std::collections::BTreeMap::new();
     for o in objects {
         if matches!(o.kind, Kind::Rollout | Kind::Deployment)

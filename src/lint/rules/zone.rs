@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::lint::catalog;
 use crate::lint::context::LintContext;
 use crate::lint::finding::Findings;
-use crate::topology::labels::selector_matches;
+use crate::topology::label_index::Selection;
 use crate::topology::pdb::desired_healthy;
 use crate::topology::{Object, Workload};
 use crate::zone::Zone;
@@ -137,16 +137,19 @@ fn check_zone_routes(ctx: &LintContext<'_>, out: &mut Findings) {
 
 /// Zone-pinned workloads whose zone labels disagree with their affinity.
 fn check_workload_labels(ctx: &LintContext<'_>, out: &mut Findings) {
-    let pdb_selected = |w: &Workload<'_>| {
-        let labels = w.pod_labels();
-        ctx.topology.pdbs().any(|(o, pdb)| {
-            o.name.namespace == w.object.name.namespace
-                && pdb
-                    .selector
-                    .as_ref()
-                    .is_some_and(|s| selector_matches(s, &labels))
+    // Workloads some PDB of their namespace selects, found from the PDBs'
+    // side through the label index rather than every PDB per workload.
+    let covered: HashSet<*const Object> = ctx
+        .topology
+        .pdbs()
+        .filter_map(|(o, pdb)| Some((o, pdb.selector.as_ref()?)))
+        .flat_map(|(o, selector)| {
+            ctx.topology
+                .workloads_selected(&o.name.namespace, Selection::Selector(selector))
         })
-    };
+        .map(|w| std::ptr::from_ref(w.object))
+        .collect();
+    let pdb_selected = |w: &Workload<'_>| covered.contains(&std::ptr::from_ref(w.object));
     for w in ctx.topology.workloads() {
         let Some(pinned) = w.pinned_zones(ctx.zone_key()) else {
             continue;
@@ -197,10 +200,9 @@ fn check_workload_labels(ctx: &LintContext<'_>, out: &mut Findings) {
 fn check_pdbs(ctx: &LintContext<'_>, out: &mut Findings) {
     for (object, pdb) in ctx.topology.pdbs() {
         let selector = pdb.selector.clone().unwrap_or_default();
-        let selected: Vec<&Workload<'_>> = ctx
-            .workloads_in(&object.name.namespace)
-            .iter()
-            .filter(|w| selector_matches(&selector, &w.pod_labels()))
+        let selected: Vec<Workload<'_>> = ctx
+            .topology
+            .workloads_selected(&object.name.namespace, Selection::Selector(&selector))
             .collect();
         if selected.is_empty() {
             out.at(

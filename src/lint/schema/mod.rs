@@ -161,7 +161,7 @@ pub fn check_topology(schemas: Option<&CrdSchemas>, topology: &Topology, out: &m
         None => note_skipped(topology, &mut from_schemas),
         Some(schemas) => {
             let mut reported = validate::Reported::new();
-            for object in &topology.objects {
+            for object in topology.objects() {
                 check_object(schemas, object, &mut from_schemas, &mut reported);
             }
         }
@@ -172,7 +172,7 @@ pub fn check_topology(schemas: Option<&CrdSchemas>, topology: &Topology, out: &m
         .map(|f| (&*f.loc.file, f.loc.pos.line))
         .collect();
     let mut from_code = Findings::default();
-    for object in &topology.objects {
+    for object in topology.objects() {
         builtin::check_object(object, &mut from_code);
     }
     let from_code: Vec<Finding> = from_code
@@ -187,7 +187,7 @@ pub fn check_topology(schemas: Option<&CrdSchemas>, topology: &Topology, out: &m
 
 fn note_skipped(topology: &Topology, out: &mut Findings) {
     let mut relevant = topology
-        .objects
+        .objects()
         .iter()
         .filter(|o| is_istio_or_argo(split_api_version(&o.api_version).0));
     let Some(first) = relevant.next() else {

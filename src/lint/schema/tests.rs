@@ -760,7 +760,7 @@ fn objects_of_groups_without_a_crd_are_not_checked() {
     let t = topology("t.yaml", &virtual_service("\"bad\""));
     assert!(!check_object(
         &s,
-        &t.objects[0],
+        &t.objects()[0],
         &mut out,
         &mut validate::Reported::new()
     ));
@@ -775,7 +775,7 @@ fn seed(name: &str) -> (Vec<Finding>, Vec<String>) {
     let mut out = Findings::default();
     let mut reported = validate::Reported::new();
     let mut checked = Vec::new();
-    for object in &t.objects {
+    for object in t.objects() {
         if check_object(real(), object, &mut out, &mut reported) {
             checked.push(object.display_name());
         }

@@ -194,11 +194,7 @@ pub fn render_paths(
             None => format!("{}; {}", e.message, e.hint),
         })
     })?;
-    let loaded = crate::topology::Loaded {
-        objects: topology.objects,
-        ..Default::default()
-    };
-    render(&loaded.objects, profile, options)
+    render(topology.objects(), profile, options)
 }
 
 fn check_options(options: &RenderOptions) -> Result<(), RenderError> {
