@@ -39,6 +39,23 @@ pub struct LimitError {
     pub hint: String,
 }
 
+impl LimitError {
+    /// The message with its `file:line:col` in front when it has one.
+    pub fn located(&self) -> String {
+        match &self.loc {
+            Some(loc) => format!("{loc}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+impl From<LimitError> for crate::cli::CliError {
+    /// A limit is bad input (exit 2), with its position and hint.
+    fn from(e: LimitError) -> crate::cli::CliError {
+        crate::cli::CliError::usage(e.located(), e.hint)
+    }
+}
+
 /// Requests per second of one client zone, within [`MIN_RPS`]..=[`MAX_RPS`].
 /// Every command and suite field that takes a rate parses it here.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]

@@ -146,7 +146,7 @@ fn run_local(
 ) -> Result<RunReport, CliError> {
     // One process per pod: refuse before starting any (issue 10 item 5).
     crate::limits::check_topology(&suite.topology, crate::limits::MAX_LOCAL_PODS)
-        .map_err(|e| super::whatif::limit_error(e).context(&suite.name))?;
+        .map_err(|e| CliError::from(e).context(&suite.name))?;
     let repo = std::env::current_dir().unwrap_or_default();
     let app = std::env::current_exe().map_err(|e| {
         CliError::infrastructure(format!("cannot find the zonechaos binary: {e}"), "")

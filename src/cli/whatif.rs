@@ -57,15 +57,6 @@ pub struct WhatIfArgs {
     pub format: WhatIfFormat,
 }
 
-/// A limit exceeded by the topology, at its file and line.
-pub(crate) fn limit_error(e: crate::limits::LimitError) -> CliError {
-    let message = match &e.loc {
-        Some(loc) => format!("{loc}: {}", e.message),
-        None => e.message,
-    };
-    CliError::usage(message, e.hint)
-}
-
 /// Runs `whatif`.
 pub fn run(args: &WhatIfArgs) -> Result<Status, CliError> {
     let profile = load_profile(args.profile.as_deref())?;
@@ -98,7 +89,7 @@ pub fn run(args: &WhatIfArgs) -> Result<Status, CliError> {
         ModeArg::Drain => LossMode::Drain,
     };
     let topology = Topology::new(loaded.objects);
-    crate::limits::check_topology(&topology, crate::limits::MAX_PODS).map_err(limit_error)?;
+    crate::limits::check_topology(&topology, crate::limits::MAX_PODS)?;
     let targets = match (service, args.all_services) {
         (Some((ns, name)), _) => crate::whatif::Targets::One(ns, name),
         (None, true) => crate::whatif::Targets::All,

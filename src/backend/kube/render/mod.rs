@@ -188,12 +188,8 @@ pub fn render_paths(
     loaded.require_valid()?;
     // What kind would run must fit the same limits as every backend.
     let topology = crate::topology::Topology::new(loaded.objects);
-    crate::limits::check_topology(&topology, crate::limits::MAX_PODS).map_err(|e| {
-        RenderError::BadOption(match e.loc {
-            Some(loc) => format!("{loc}: {}; {}", e.message, e.hint),
-            None => format!("{}; {}", e.message, e.hint),
-        })
-    })?;
+    crate::limits::check_topology(&topology, crate::limits::MAX_PODS)
+        .map_err(|e| RenderError::BadOption(format!("{}; {}", e.located(), e.hint)))?;
     render(topology.objects(), profile, options)
 }
 
