@@ -72,25 +72,38 @@ proptest! {
     }
 }
 
-/// Every file of `fuzz/corpus/<target>/` through its target.
+/// Every file of `fuzz/corpus/<target>/` (crashes and hostile seeds) and
+/// of the project's own reference files (seeds not copied into the corpus)
+/// through its target.
 #[test]
 fn the_fuzz_corpus_replays() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     type Target = fn(&[u8]);
-    let targets: [(&str, Target); 4] = [
-        ("topology", fuzzing::topology),
-        ("suite", fuzzing::suite),
-        ("profile", fuzzing::profile),
-        ("cli", fuzzing::cli),
+    let targets: [(&str, Target, &[&str]); 4] = [
+        (
+            "topology",
+            fuzzing::topology,
+            &["suites/topologies", "tests/fixtures/hostile"],
+        ),
+        ("suite", fuzzing::suite, &["suites"]),
+        ("profile", fuzzing::profile, &["clusters"]),
+        ("cli", fuzzing::cli, &[]),
     ];
-    for (name, target) in targets {
-        let dir = root.join(name);
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.expect("corpus entry").path())
-            .collect();
+    for (name, target, seeds) in targets {
+        let corpus = format!("fuzz/corpus/{name}");
+        let mut files = Vec::new();
+        for dir in std::iter::once(corpus.as_str()).chain(seeds.iter().copied()) {
+            let dir = repo.join(dir);
+            let entries =
+                std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            files.extend(
+                entries
+                    .map(|e| e.expect("corpus entry").path())
+                    .filter(|p| p.is_file()),
+            );
+        }
         files.sort();
-        assert!(!files.is_empty(), "{name}: empty corpus");
+        assert!(files.len() > seeds.len(), "{name}: too few corpus files");
         for file in files {
             let bytes = std::fs::read(&file).expect("corpus file");
             target(&bytes);
