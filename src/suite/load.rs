@@ -164,18 +164,19 @@ impl Ctx<'_> {
 /// (a Service without a selector picks none).
 fn service_pods(topology: &Topology, namespace: &str, service: &str) -> u64 {
     let Some(selector) = topology
-        .services()
-        .find(|(o, _)| o.name.namespace == namespace && o.name.name == service)
-        .and_then(|(_, spec)| spec.selector.as_ref())
+        .find(Kind::Service, namespace, service)
+        .and_then(|o| match &o.resource {
+            crate::topology::Resource::Service(spec) => spec.selector.as_ref(),
+            _ => None,
+        })
     else {
         return 0;
     };
     topology
-        .workloads()
-        .filter(|w| {
-            w.object.name.namespace == namespace
-                && crate::topology::labels::map_matches(selector, &w.pod_labels())
-        })
+        .workloads_selected(
+            namespace,
+            crate::topology::label_index::Selection::Labels(selector),
+        )
         .map(|w| u64::try_from(w.replicas).unwrap_or(0))
         .sum()
 }
