@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::mesh::endpoints::{Endpoint, service_endpoints};
+use crate::mesh::endpoints::{Endpoint, EndpointMemo, service_endpoints};
 use crate::mesh::locality::{EffectiveLocality, Locality, place};
 use crate::mesh::outlier::DEFAULT_MAX_EJECTION_PERCENT;
 use crate::mesh::routing::ClientProxy;
@@ -14,7 +14,7 @@ use crate::model::clock::{SimDuration, parse_duration};
 use crate::model::mesh_config::{MeshConfig, MeshObject, MeshService};
 use crate::model::pod::PodId;
 use crate::topology::ObjectName;
-use crate::topology::istio::{DestinationRuleSpec, OutlierDetection, Subset, TrafficPolicy};
+use crate::topology::istio::{DestinationRuleSpec, LoadBalancerSettings, OutlierDetection, Subset};
 use crate::topology::labels::map_matches;
 use crate::zone::Zone;
 
@@ -155,18 +155,26 @@ pub fn effective_rule<'a>(
     merged
 }
 
+/// The fields of a traffic policy a cluster uses, borrowed from the rule.
+struct Policy<'a> {
+    load_balancer: Option<&'a LoadBalancerSettings>,
+    outlier_detection: Option<&'a OutlierDetection>,
+}
+
 /// Subset fields override the top-level policy field by field.
-fn effective_policy(rule: Option<&DestinationRuleSpec>, subset: Option<&Subset>) -> TrafficPolicy {
-    let top = rule
-        .and_then(|r| r.traffic_policy.clone())
-        .unwrap_or_default();
-    let Some(sp) = subset.and_then(|s| s.traffic_policy.as_ref()) else {
-        return top;
-    };
-    TrafficPolicy {
-        load_balancer: sp.load_balancer.clone().or(top.load_balancer),
-        outlier_detection: sp.outlier_detection.clone().or(top.outlier_detection),
-        port_level_settings: top.port_level_settings,
+fn effective_policy<'a>(
+    rule: Option<&'a DestinationRuleSpec>,
+    subset: Option<&'a Subset>,
+) -> Policy<'a> {
+    let top = rule.and_then(|r| r.traffic_policy.as_ref());
+    let sub = subset.and_then(|s| s.traffic_policy.as_ref());
+    Policy {
+        load_balancer: sub
+            .and_then(|p| p.load_balancer.as_ref())
+            .or_else(|| top.and_then(|p| p.load_balancer.as_ref())),
+        outlier_detection: sub
+            .and_then(|p| p.outlier_detection.as_ref())
+            .or_else(|| top.and_then(|p| p.outlier_detection.as_ref())),
     }
 }
 
@@ -188,6 +196,44 @@ pub fn build_cluster(
     service: &MeshService,
     subset: Option<&str>,
 ) -> ClusterView {
+    build_cluster_of(
+        world,
+        mesh,
+        proxy,
+        service,
+        subset,
+        &service_endpoints(world, service),
+    )
+}
+
+/// [`build_cluster`] in the memo's world, reusing its Service endpoints.
+pub fn build_cluster_in(
+    memo: &EndpointMemo<'_>,
+    proxy: &ClientProxy,
+    service: &MeshService,
+    subset: Option<&str>,
+) -> ClusterView {
+    let world = memo.world();
+    build_cluster_of(
+        world,
+        &world.mesh,
+        proxy,
+        service,
+        subset,
+        &memo.of(service),
+    )
+}
+
+/// [`build_cluster`] from the Service's endpoints, already computed (see
+/// [`crate::mesh::endpoints::EndpointMemo`]).
+fn build_cluster_of(
+    world: &World,
+    mesh: &MeshConfig,
+    proxy: &ClientProxy,
+    service: &MeshService,
+    subset: Option<&str>,
+    endpoints: &[Endpoint],
+) -> ClusterView {
     let key = ClusterKey {
         service: service.name.clone(),
         port: service.port,
@@ -207,23 +253,19 @@ pub fn build_cluster(
         };
     }
     let policy = effective_policy(rule.as_deref(), subset_spec);
-    let endpoints: Vec<Endpoint> = service_endpoints(world, service)
-        .into_iter()
+    let endpoints: Vec<&Endpoint> = endpoints
+        .iter()
         .filter(|e| subset_spec.is_none_or(|s| map_matches(&s.labels, &e.labels)))
         .collect();
-    let outlier = policy
-        .outlier_detection
-        .as_ref()
-        .map(OutlierSettings::from_istio);
+    let outlier = policy.outlier_detection.map(OutlierSettings::from_istio);
     let region = world.profile.region.as_str();
     let setting = policy
         .load_balancer
-        .as_ref()
-        .and_then(|l| l.locality_lb_setting.clone());
+        .and_then(|l| l.locality_lb_setting.as_ref());
     let eff = match setting {
         Some(s) => EffectiveLocality {
             enabled: s.enabled != Some(false),
-            setting: s,
+            setting: Cow::Borrowed(s),
             outlier_detection: outlier.is_some(),
         },
         // Service trafficDistribution without a DR setting: failoverPriority
@@ -235,19 +277,19 @@ pub fn build_cluster(
         {
             EffectiveLocality {
                 enabled: true,
-                setting: crate::topology::istio::LocalityLbSetting {
+                setting: Cow::Owned(crate::topology::istio::LocalityLbSetting {
                     failover_priority: vec![
                         world.profile.node_labels.region.clone(),
                         world.profile.node_labels.zone.clone(),
                     ],
                     ..Default::default()
-                },
+                }),
                 outlier_detection: true,
             }
         }
         None => EffectiveLocality {
             enabled: true,
-            setting: Default::default(),
+            setting: Cow::default(),
             outlier_detection: outlier.is_some(),
         },
     };
@@ -272,7 +314,7 @@ pub fn build_cluster(
         .zip(placements)
         .filter_map(|(e, p)| {
             p.map(|p| Host {
-                endpoint: e,
+                endpoint: e.clone(),
                 priority: p.priority,
                 weight: p.weight,
             })

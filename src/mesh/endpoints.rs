@@ -1,11 +1,15 @@
 //! Service endpoints as istiod's EDS sees them: ready pods selected by the
 //! Service, each with its locality and labels.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::model::World;
 use crate::model::mesh_config::MeshService;
 use crate::model::pod::PodId;
+use crate::topology::ObjectName;
 use crate::topology::label_index::Constraint;
 use crate::topology::labels::{Labels, map_matches};
 use crate::zone::Zone;
@@ -52,4 +56,39 @@ pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> 
             })
         })
         .collect()
+}
+
+/// A world's Service endpoints, each Service's computed at most once: the
+/// clusters of every client zone (and subset) of a Service share them.
+/// It borrows the world, so the world cannot change while it is in use.
+pub struct EndpointMemo<'w> {
+    world: &'w World,
+    by_service: RefCell<HashMap<ObjectName, Rc<[Endpoint]>>>,
+}
+
+impl<'w> EndpointMemo<'w> {
+    /// An empty memo of `world`.
+    pub fn new(world: &'w World) -> EndpointMemo<'w> {
+        EndpointMemo {
+            world,
+            by_service: RefCell::default(),
+        }
+    }
+
+    /// The world it reads.
+    pub fn world(&self) -> &'w World {
+        self.world
+    }
+
+    /// [`service_endpoints`] of `service`, from the memo after the first call.
+    pub fn of(&self, service: &MeshService) -> Rc<[Endpoint]> {
+        if let Some(e) = self.by_service.borrow().get(&service.name) {
+            return Rc::clone(e);
+        }
+        let endpoints: Rc<[Endpoint]> = service_endpoints(self.world, service).into();
+        self.by_service
+            .borrow_mut()
+            .insert(service.name.clone(), Rc::clone(&endpoints));
+        endpoints
+    }
 }

@@ -21,11 +21,11 @@ pub struct Locality<'a> {
 /// The settings in force for one cluster: the DestinationRule's, or the
 /// mesh default `{enabled: true}`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EffectiveLocality {
+pub struct EffectiveLocality<'a> {
     /// Locality LB on at all.
     pub enabled: bool,
     /// The setting (empty lists for the mesh default).
-    pub setting: LocalityLbSetting,
+    pub setting: std::borrow::Cow<'a, LocalityLbSetting>,
     /// Outlier detection is configured (priorities are assigned only then).
     pub outlier_detection: bool,
 }
@@ -42,7 +42,7 @@ pub struct Placement {
 /// Priorities and weights for endpoints seen from `client`. `None` for an
 /// endpoint means it is dropped (distribute with no matching `to`).
 pub fn place(
-    eff: &EffectiveLocality,
+    eff: &EffectiveLocality<'_>,
     client: &Locality<'_>,
     client_labels: &Labels,
     endpoints: &[(Locality<'_>, &Labels)],
@@ -220,15 +220,15 @@ mod tests {
         .into()
     }
 
-    fn eff(setting: LocalityLbSetting, outlier: bool) -> EffectiveLocality {
+    fn eff(setting: LocalityLbSetting, outlier: bool) -> EffectiveLocality<'static> {
         EffectiveLocality {
             enabled: true,
-            setting,
+            setting: std::borrow::Cow::Owned(setting),
             outlier_detection: outlier,
         }
     }
 
-    fn priorities(e: &EffectiveLocality, client: &str) -> Vec<Option<u32>> {
+    fn priorities(e: &EffectiveLocality<'_>, client: &str) -> Vec<Option<u32>> {
         let zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
         let ls: Vec<Labels> = zones.iter().map(|z| labels(z)).collect();
         let eps: Vec<(Locality, &Labels)> =

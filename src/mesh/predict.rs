@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::mesh::cluster::{ClusterView, build_cluster};
+use crate::mesh::cluster::{ClusterView, build_cluster_in};
+use crate::mesh::endpoints::EndpointMemo;
 use crate::mesh::lb::priority_loads;
 use crate::mesh::outlier::max_ejectable_hosts;
 use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
@@ -68,13 +69,30 @@ fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<Stri
         let total_w: f64 = live.iter().map(|h| h.weight.unwrap_or(1.0)).sum();
         for h in &live {
             let share = weight * load * h.weight.unwrap_or(1.0) / total_w.max(f64::MIN_POSITIVE);
-            *shares.entry(h.endpoint.zone.to_string()).or_default() += share;
+            add_share(shares, h.endpoint.zone.as_str(), share);
+        }
+    }
+}
+
+/// Adds to a zone's share, allocating its key only the first time.
+fn add_share(shares: &mut BTreeMap<String, f64>, zone: &str, share: f64) {
+    match shares.get_mut(zone) {
+        Some(v) => *v += share,
+        None => {
+            shares.insert(zone.to_owned(), share);
         }
     }
 }
 
 /// Where `client`'s requests to `target` go in the current world.
 pub fn predict(world: &World, client: &Client, target: &MeshService) -> Prediction {
+    predict_in(&EndpointMemo::new(world), client, target)
+}
+
+/// [`predict`] with the world's endpoints memoized, for predicting many
+/// clients of one world state.
+pub fn predict_in(memo: &EndpointMemo<'_>, client: &Client, target: &MeshService) -> Prediction {
+    let world = memo.world();
     let route = client_route(&world.mesh, &client.proxy, target);
     let split = route.split();
     let mut shares = BTreeMap::new();
@@ -103,7 +121,7 @@ pub fn predict(world: &World, client: &Client, target: &MeshService) -> Predicti
         let Some(svc) = d.service() else {
             continue;
         };
-        let c = build_cluster(world, &world.mesh, &client.proxy, svc, d.subset);
+        let c = build_cluster_in(memo, &client.proxy, svc, d.subset);
         clusters.push(format!(
             "{} [{}]",
             c.key,
@@ -131,6 +149,16 @@ pub fn predict(world: &World, client: &Client, target: &MeshService) -> Predicti
 /// Blackholed hosts (connects time out) fail only after the connect
 /// timeout, so ejection starts that much later.
 pub fn abrupt_failover_seconds(world: &World, client: &Client, target: &MeshService) -> f64 {
+    abrupt_failover_seconds_in(&EndpointMemo::new(world), client, target)
+}
+
+/// [`abrupt_failover_seconds`] with the world's endpoints memoized.
+pub fn abrupt_failover_seconds_in(
+    memo: &EndpointMemo<'_>,
+    client: &Client,
+    target: &MeshService,
+) -> f64 {
+    let world = memo.world();
     let route = client_route(&world.mesh, &client.proxy, target);
     let attempts_per_s = client.rps * f64::from(1 + DEFAULT_RETRIES);
     let grace = world.timing.node_monitor_grace.as_secs_f64();
@@ -139,7 +167,7 @@ pub fn abrupt_failover_seconds(world: &World, client: &Client, target: &MeshServ
         let Some(svc) = d.service() else {
             continue;
         };
-        let c = build_cluster(world, &world.mesh, &client.proxy, svc, d.subset);
+        let c = build_cluster_in(memo, &client.proxy, svc, d.subset);
         // Only dead hosts in priorities that receive traffic matter: before
         // ejection (Envoy still counts them healthy) or once it is done.
         let Some(max_p) = c.hosts.iter().map(|h| h.priority).max() else {

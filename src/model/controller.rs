@@ -1,6 +1,8 @@
 //! The Argo Rollouts reconcile loop on the world, and the user actions
 //! (new image, promote, abort, retry) that the chaos steps call.
 
+use std::sync::Arc;
+
 use crate::model::clock::SimTime;
 use crate::model::rollout::{
     RolloutPhase, RolloutState, abort_scale_down_due, is_pause, pause_done,
@@ -41,7 +43,7 @@ impl World {
             .ok_or_else(|| RolloutActionError::NotFound(rollout.to_owned()))?;
         let w = self.rollouts[i].workload;
         let stable_image = self.workloads[w].replica_sets[0].image.clone();
-        let r = &mut self.rollouts[i];
+        let r = Arc::make_mut(&mut self.rollouts[i]);
         r.current_hash = if image == stable_image {
             r.stable_hash.clone()
         } else {
@@ -68,7 +70,7 @@ impl World {
         let i = self
             .rollout_index(rollout)
             .ok_or_else(|| RolloutActionError::NotFound(rollout.to_owned()))?;
-        let r = &mut self.rollouts[i];
+        let r = Arc::make_mut(&mut self.rollouts[i]);
         if !r.paused_indefinitely && r.pause_started.is_none() {
             return Err(RolloutActionError::NotPaused(rollout.to_owned()));
         }
@@ -87,7 +89,7 @@ impl World {
             .rollout_index(rollout)
             .ok_or_else(|| RolloutActionError::NotFound(rollout.to_owned()))?;
         let now = self.now;
-        let r = &mut self.rollouts[i];
+        let r = Arc::make_mut(&mut self.rollouts[i]);
         r.aborted_at = Some(now);
         r.paused_indefinitely = false;
         r.pause_started = None;
@@ -102,7 +104,7 @@ impl World {
         let i = self
             .rollout_index(rollout)
             .ok_or_else(|| RolloutActionError::NotFound(rollout.to_owned()))?;
-        let r = &mut self.rollouts[i];
+        let r = Arc::make_mut(&mut self.rollouts[i]);
         r.aborted_at = None;
         r.step_index = 0;
         self.reconcile_rollouts();
@@ -126,7 +128,7 @@ impl World {
 
     fn reconcile_rollout(&mut self, i: usize) {
         let now = self.now;
-        let mut r = self.rollouts[i].clone();
+        let mut r = RolloutState::clone(&self.rollouts[i]);
         let w = r.workload;
         let replicas = r.replicas();
         let stable_image = self.workloads[w].replica_sets[0].image.clone();
@@ -220,7 +222,7 @@ impl World {
             });
         }
         if self.workloads[w].replica_sets != sets {
-            self.workloads[w].replica_sets = sets;
+            Arc::make_mut(&mut self.workloads[w]).replica_sets = sets;
         }
         r.status.canary_weight = r.weight;
         r.status.stable_weight = 100 - r.weight;
@@ -234,7 +236,10 @@ impl World {
             .map(|c| r.step_index.min(c.steps.len()));
         r.status.observed_generation = r.generation.to_string();
         let changed_phase = self.rollouts[i].status.phase != r.status.phase;
-        self.rollouts[i] = r;
+        // An unchanged state stays shared with other copies of the world.
+        if !self.rollouts[i].same_as(&r) {
+            self.rollouts[i] = Arc::new(r);
+        }
         if changed_phase {
             let r = &self.rollouts[i];
             let message = format!(
@@ -289,7 +294,10 @@ impl World {
             r.weight = 0;
             write_weights(r, &mut self.mesh, 0);
             let image = r.current_image.clone();
-            if let Some(rs) = self.workloads[w].replica_sets.first_mut() {
+            if let Some(rs) = Arc::make_mut(&mut self.workloads[w])
+                .replica_sets
+                .first_mut()
+            {
                 rs.image = image;
             }
             set_status(r, RolloutPhase::Healthy, String::new());
@@ -313,12 +321,15 @@ impl World {
             (&c.canary_service, &canary_hash.to_owned()),
         ] {
             let Some(svc) = svc else { continue };
-            if let Some(s) = self
-                .mesh
-                .services
-                .iter_mut()
-                .find(|s| s.name.namespace == r.name.namespace && &s.name.name == svc)
-            {
+            let ns = &r.name.namespace;
+            let Some(current) = self.mesh.service(ns, svc) else {
+                continue;
+            };
+            // Unchanged selectors leave a shared mesh shared.
+            if current.selector.get("rollouts-pod-template-hash") == Some(hash) {
+                continue;
+            }
+            if let Some(s) = Arc::make_mut(&mut self.mesh).service_mut(ns, svc) {
                 s.selector
                     .insert("rollouts-pod-template-hash".into(), hash.clone());
             }
@@ -459,12 +470,13 @@ mod tests {
     fn indefinite_pause_waits_for_promote() {
         let mut w = world("suites/topologies/zone-pinned.yaml");
         let i = w.rollout_index("test-b").unwrap();
-        let steps = &mut std::sync::Arc::make_mut(&mut w.rollouts[i].spec)
-            .strategy
-            .canary
-            .as_mut()
-            .unwrap()
-            .steps;
+        let steps =
+            &mut std::sync::Arc::make_mut(&mut std::sync::Arc::make_mut(&mut w.rollouts[i]).spec)
+                .strategy
+                .canary
+                .as_mut()
+                .unwrap()
+                .steps;
         steps[1].pause.as_mut().unwrap().duration = None;
         w.set_image("test-b", "myapp:v2").unwrap();
         run_until(&mut w, 3600);

@@ -2,6 +2,7 @@
 //! it, and the policy/v1 Eviction API that consults them (SEMANTICS.md §1).
 
 use k8s_openapi::api::policy::v1::PodDisruptionBudgetSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 
 use crate::model::World;
@@ -67,20 +68,22 @@ impl World {
     /// The budget's status as the disruption controller computes it.
     pub fn pdb_status(&self, pdb: usize) -> Result<PdbStatus, BadBudgetValue> {
         let b = &self.pdbs[pdb];
-        let selector = b.spec.selector.clone().unwrap_or_default();
+        // A missing selector reads as the empty one (no copy per call).
+        let empty = LabelSelector::default();
+        let selector = b.spec.selector.as_ref().unwrap_or(&empty);
         // Expected pods: the scale of every owner whose pods the selector
         // matches; the label index narrows the owners to look at.
-        let in_ns = self.workload_candidates(&b.name.namespace, Constraint::of_selector(&selector));
+        let in_ns = self.workload_candidates(&b.name.namespace, Constraint::of_selector(selector));
         let expected: i32 = in_ns
             .iter()
             .map(|&w| &self.workloads[w])
-            .filter(|w| selector_matches(&selector, &w.labels))
+            .filter(|w| selector_matches(selector, &w.labels))
             .map(|w| w.replicas)
             .sum();
         let healthy = in_ns
             .iter()
             .flat_map(|&w| self.workload_pods(w))
-            .filter(|(_, p)| selector_matches(&selector, &p.labels) && self.pod_ready(p))
+            .filter(|(_, p)| selector_matches(selector, &p.labels) && self.pod_ready(p))
             .count() as i32;
         let desired = desired_healthy(&b.spec, expected)?;
         Ok(PdbStatus {

@@ -273,6 +273,15 @@ impl MeshConfig {
         self.services.get(i)
     }
 
+    /// A Service by namespace and name, to patch (Argo's selector hash).
+    pub fn service_mut(&mut self, namespace: &str, name: &str) -> Option<&mut MeshService> {
+        let i = *self
+            .index
+            .services
+            .get(&(namespace.to_owned(), name.to_owned()))?;
+        self.services.get_mut(i)
+    }
+
     /// The Service an Istio host names, seen from `namespace`.
     pub fn resolve_host(&self, host: &str, namespace: &str) -> Option<&MeshService> {
         let (ns, name) = service_of_host(host, namespace)?;

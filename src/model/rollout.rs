@@ -6,6 +6,8 @@
 use serde::Serialize;
 
 use crate::model::clock::{SimDuration, SimTime, parse_duration};
+use std::sync::Arc;
+
 use crate::model::mesh_config::MeshConfig;
 use crate::topology::ObjectName;
 use crate::topology::argo::{CanaryStep, RolloutSpec, split_ref};
@@ -83,6 +85,42 @@ pub struct RolloutState {
 }
 
 impl RolloutState {
+    /// Equal to `other`, comparing the shared spec by pointer first (a
+    /// reconcile never replaces it, so the deep compare is rarely needed).
+    pub fn same_as(&self, other: &RolloutState) -> bool {
+        // Exhaustive, so a new field cannot be forgotten here.
+        let RolloutState {
+            workload,
+            name,
+            spec,
+            stable_hash,
+            current_hash,
+            current_image,
+            step_index,
+            weight,
+            pause_started,
+            paused_indefinitely,
+            aborted_at,
+            unavailable_since,
+            status,
+            generation,
+        } = self;
+        *workload == other.workload
+            && *step_index == other.step_index
+            && *weight == other.weight
+            && *generation == other.generation
+            && *pause_started == other.pause_started
+            && *paused_indefinitely == other.paused_indefinitely
+            && *aborted_at == other.aborted_at
+            && *unavailable_since == other.unavailable_since
+            && *stable_hash == other.stable_hash
+            && *current_hash == other.current_hash
+            && *current_image == other.current_image
+            && *name == other.name
+            && *status == other.status
+            && (Arc::ptr_eq(spec, &other.spec) || **spec == *other.spec)
+    }
+
     /// Starts a Rollout in its stable, healthy state.
     pub fn new(
         workload: usize,
@@ -290,9 +328,45 @@ fn route_indices(
     }
 }
 
+/// Which side of the split a route destination is: `Some(true)` canary,
+/// `Some(false)` stable, `None` neither (Argo deletes it on update).
+fn destination_role(
+    canary: &crate::topology::argo::CanaryStrategy,
+    istio: &crate::topology::argo::IstioTrafficRouting,
+    d: &crate::topology::istio::HttpRouteDestination,
+) -> Option<bool> {
+    match &istio.destination_rule {
+        Some(dr) => {
+            let subset = d.destination.subset.as_deref();
+            if subset == Some(dr.canary_subset_name.as_str()) {
+                Some(true)
+            } else if subset == Some(dr.stable_subset_name.as_str()) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        None => {
+            let is = |s: &Option<String>| {
+                s.as_deref()
+                    .is_some_and(|s| host_is(&d.destination.host, s))
+            };
+            if is(&canary.canary_service) {
+                Some(true)
+            } else if is(&canary.stable_service) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+    }
+}
+
 /// Writes the canary weight into the named routes: canary gets `weight`,
 /// stable `100 - weight`, every other destination is deleted (full Update).
-pub fn write_weights(r: &RolloutState, mesh: &mut MeshConfig, weight: i32) {
+/// A VirtualService already in that state is left alone, so a shared mesh
+/// is only copied when Argo would really write.
+pub fn write_weights(r: &RolloutState, mesh: &mut Arc<MeshConfig>, weight: i32) {
     let Some(canary) = r.spec.strategy.canary.as_ref() else {
         return;
     };
@@ -303,51 +377,32 @@ pub fn write_weights(r: &RolloutState, mesh: &mut MeshConfig, weight: i32) {
     else {
         return;
     };
-    let ns = r.name.namespace.clone();
+    let want = |canary_side: bool| Some(i64::from(if canary_side { weight } else { 100 - weight }));
     for (_, vref) in istio.virtual_service_refs() {
-        let (name, vns) = split_ref(&vref.name, &ns);
-        let Some(vs) = mesh.virtual_service_mut(vns, name) else {
+        let (name, vns) = split_ref(&vref.name, &r.name.namespace);
+        let Some(vs) = mesh.virtual_service(vns, name) else {
             continue;
         };
         let Ok(indices) = route_indices(&vs.spec, vref.routes.as_deref()) else {
             continue;
         };
+        let written = vs.managed_by.as_deref() == Some(r.name.name.as_str())
+            && indices.iter().all(|&i| {
+                vs.spec.http[i].route.iter().all(|d| {
+                    destination_role(canary, istio, d).is_some_and(|c| d.weight == want(c))
+                })
+            });
+        if written {
+            continue;
+        }
+        let Some(vs) = Arc::make_mut(mesh).virtual_service_mut(vns, name) else {
+            continue;
+        };
         for i in indices {
-            let route = &mut vs.spec.http[i];
-            route.route.retain_mut(|d| {
-                let role = match &istio.destination_rule {
-                    Some(dr) => {
-                        let subset = d.destination.subset.as_deref();
-                        if subset == Some(dr.canary_subset_name.as_str()) {
-                            Some(true)
-                        } else if subset == Some(dr.stable_subset_name.as_str()) {
-                            Some(false)
-                        } else {
-                            None
-                        }
-                    }
-                    None => {
-                        if canary
-                            .canary_service
-                            .as_deref()
-                            .is_some_and(|s| host_is(&d.destination.host, s))
-                        {
-                            Some(true)
-                        } else if canary
-                            .stable_service
-                            .as_deref()
-                            .is_some_and(|s| host_is(&d.destination.host, s))
-                        {
-                            Some(false)
-                        } else {
-                            None
-                        }
-                    }
-                };
-                match role {
-                    Some(true) => d.weight = Some(i64::from(weight)),
-                    Some(false) => d.weight = Some(i64::from(100 - weight)),
-                    None => {}
+            vs.spec.http[i].route.retain_mut(|d| {
+                let role = destination_role(canary, istio, d);
+                if let Some(c) = role {
+                    d.weight = want(c);
                 }
                 role.is_some()
             });
@@ -357,8 +412,14 @@ pub fn write_weights(r: &RolloutState, mesh: &mut MeshConfig, weight: i32) {
 }
 
 /// Injects `rollouts-pod-template-hash` into the Rollout's two subsets and
-/// drops every other subset (the merge patch replaces the whole list).
-pub fn update_destination_rule_hashes(r: &RolloutState, mesh: &mut MeshConfig, canary_hash: &str) {
+/// drops every other subset (the merge patch replaces the whole list). A
+/// DestinationRule already in that state is left alone (see
+/// [`write_weights`]).
+pub fn update_destination_rule_hashes(
+    r: &RolloutState,
+    mesh: &mut Arc<MeshConfig>,
+    canary_hash: &str,
+) {
     let Some(dref) = r
         .spec
         .strategy
@@ -371,16 +432,36 @@ pub fn update_destination_rule_hashes(r: &RolloutState, mesh: &mut MeshConfig, c
         return;
     };
     let (name, ns) = split_ref(&dref.name, &r.name.namespace);
-    let Some(dr) = mesh.destination_rule_mut(ns, name) else {
+    let hash_of = |subset: &str| -> Option<&str> {
+        if subset == dref.stable_subset_name {
+            Some(&r.stable_hash)
+        } else if subset == dref.canary_subset_name {
+            Some(canary_hash)
+        } else {
+            None
+        }
+    };
+    let Some(dr) = mesh.destination_rule(ns, name) else {
+        return;
+    };
+    let written = dr.managed_by.as_deref() == Some(r.name.name.as_str())
+        && dr.spec.subsets.iter().all(|s| {
+            hash_of(&s.name).is_some_and(|h| {
+                s.labels
+                    .get("rollouts-pod-template-hash")
+                    .map(String::as_str)
+                    == Some(h)
+            })
+        });
+    if written {
+        return;
+    }
+    let Some(dr) = Arc::make_mut(mesh).destination_rule_mut(ns, name) else {
         return;
     };
     let mut kept = Vec::new();
     for mut subset in std::mem::take(&mut dr.spec.subsets) {
-        let hash: &str = if subset.name == dref.stable_subset_name {
-            &r.stable_hash
-        } else if subset.name == dref.canary_subset_name {
-            canary_hash
-        } else {
+        let Some(hash) = hash_of(&subset.name) else {
             continue;
         };
         subset

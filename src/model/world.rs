@@ -7,6 +7,7 @@
 //! [`crate::model::scheduler`] and [`crate::model::controller`] (Argo).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -179,25 +180,28 @@ pub struct World {
     pub profile: ClusterProfile,
     /// Nodes.
     pub nodes: Vec<Node>,
-    /// Workloads.
-    pub workloads: Vec<Workload>,
+    /// Workloads (each shared between copies of the world until written).
+    pub workloads: Vec<Arc<Workload>>,
     /// Pods, including deleted ones.
     pub pods: Vec<Pod>,
-    /// Budgets.
-    pub pdbs: Vec<Pdb>,
+    /// Budgets (fixed after build; shared between copies of the world).
+    pub pdbs: Arc<Vec<Pdb>>,
     /// Drains, running and finished.
     pub drains: Vec<Drain>,
     /// Event log.
     pub events: Vec<Event>,
-    /// Mesh objects as stored in the cluster (Argo rewrites them).
-    pub mesh: MeshConfig,
-    /// Argo Rollouts controller state, one per Rollout.
-    pub rollouts: Vec<RolloutState>,
+    /// Mesh objects as stored in the cluster (Argo rewrites them). Shared
+    /// between copies of the world until one writes (`Arc::make_mut`), so
+    /// `whatif` scenarios do not copy every mesh object.
+    pub mesh: Arc<MeshConfig>,
+    /// Argo Rollouts controller state, one per Rollout (each shared between
+    /// copies of the world until written).
+    pub rollouts: Vec<Arc<RolloutState>>,
     /// Pod indices per workload (pods are never removed, so this only grows).
     pods_by_workload: Vec<Vec<usize>>,
     /// Workload indices by namespace and template label, so Services and
     /// PDBs find their workloads without scanning the namespace.
-    workload_labels: LabelIndex,
+    workload_labels: Arc<LabelIndex>,
     pod_seq: u64,
 }
 
@@ -240,13 +244,13 @@ impl World {
             nodes: nodes_from_profile(profile),
             workloads: Vec::new(),
             pods: Vec::new(),
-            pdbs: Vec::new(),
+            pdbs: Arc::default(),
             drains: Vec::new(),
             events: Vec::new(),
-            mesh: MeshConfig::from_topology(topology),
+            mesh: Arc::new(MeshConfig::from_topology(topology)),
             rollouts: Vec::new(),
             pods_by_workload: Vec::new(),
-            workload_labels: LabelIndex::default(),
+            workload_labels: Arc::default(),
             pod_seq: 0,
         };
         for w in topology.workloads() {
@@ -269,21 +273,21 @@ impl World {
             let is_rollout = w.rollout.is_some();
             let hash = template_hash(&template_json);
             if let Some(spec) = w.rollout {
-                world.rollouts.push(RolloutState::new(
+                world.rollouts.push(Arc::new(RolloutState::new(
                     world.workloads.len(),
                     w.object.name.clone(),
                     spec.clone(),
                     hash.clone(),
                     image.clone(),
-                ));
+                )));
             }
             world.pods_by_workload.push(Vec::new());
-            world.workload_labels.insert(
+            Arc::make_mut(&mut world.workload_labels).insert(
                 world.workloads.len(),
                 &w.object.name.namespace,
                 w.pod_labels_ref(),
             );
-            world.workloads.push(Workload {
+            world.workloads.push(Arc::new(Workload {
                 name: w.object.name.clone(),
                 kind: w.object.kind_name.clone(),
                 replicas: w.replicas,
@@ -302,14 +306,17 @@ impl World {
                 } else {
                     TEMPLATE_HASH_LABELS[1]
                 },
-            });
+            }));
         }
-        for (o, spec) in topology.pdbs() {
-            world.pdbs.push(Pdb {
-                name: o.name.clone(),
-                spec: spec.clone(),
-            });
-        }
+        world.pdbs = Arc::new(
+            topology
+                .pdbs()
+                .map(|(o, spec)| Pdb {
+                    name: o.name.clone(),
+                    spec: spec.clone(),
+                })
+                .collect(),
+        );
         world.reconcile_replica_sets();
         world.schedule_pending();
         world.reconcile_rollouts();

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::mesh::predict::{Prediction, abrupt_failover_seconds, predict};
+use crate::mesh::endpoints::EndpointMemo;
+use crate::mesh::predict::{Prediction, abrupt_failover_seconds_in, predict_in};
 use crate::mesh::proxy::Client;
 use crate::model::World;
 use crate::model::clock::SimDuration;
@@ -136,12 +137,13 @@ pub struct Baseline<'a> {
 impl<'a> Baseline<'a> {
     /// Predictions and budgets of the intact world.
     pub fn new(base: &'a World, targets: &'a [MeshService], rps: f64) -> Baseline<'a> {
+        let memo = EndpointMemo::new(base);
         let before = targets
             .iter()
             .map(|t| {
                 clients(base, t, rps)
                     .iter()
-                    .map(|c| predict(base, c, t))
+                    .map(|c| predict_in(&memo, c, t))
                     .collect()
             })
             .collect();
@@ -208,9 +210,10 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
                 let nodes = world.zone_nodes(z, Some(CapacityType::Spot));
                 world.lose_nodes(&nodes);
             }
+            let memo = EndpointMemo::new(&world);
             for (ti, t) in targets.iter().enumerate() {
                 for (ci, c) in clients_of(t).iter().enumerate() {
-                    latency[ti][ci] = abrupt_failover_seconds(&world, c, t);
+                    latency[ti][ci] = abrupt_failover_seconds_in(&memo, c, t);
                 }
             }
             let settled = world.now + world.timing.node_monitor_grace + SimDuration::secs(1);
@@ -235,6 +238,7 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
         }
     }
     let budgets_after = world.pdb_statuses();
+    let memo = EndpointMemo::new(&world);
     let services = targets
         .iter()
         .zip(before)
@@ -246,7 +250,7 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
                 .zip(before)
                 .zip(secs)
                 .map(|((c, before), secs)| {
-                    let after = predict(&world, c, t);
+                    let after = predict_in(&memo, c, t);
                     let failover_s = (after.success() >= 0.99).then_some(secs);
                     ZoneRow {
                         client: c.zone.clone(),

@@ -1053,7 +1053,9 @@ mod tests {
     #[test]
     fn distribute_weights_become_locality_weights() {
         let mut w = world(FAILOVER);
-        let rule = w.mesh.destination_rule_mut("default", "test").unwrap();
+        let rule = std::sync::Arc::make_mut(&mut w.mesh)
+            .destination_rule_mut("default", "test")
+            .unwrap();
         let tp = rule.spec.traffic_policy.as_mut().unwrap();
         tp.load_balancer.as_mut().unwrap().locality_lb_setting = Some(LocalityLbSetting {
             distribute: vec![LocalityDistribute {
@@ -1241,7 +1243,9 @@ mod tests {
         assert!(canary.exists());
         // Drop the canary subset from every rule: its cluster disappears.
         for name in ["test-a", "test-b", "test-c"] {
-            let d = w.mesh.destination_rule_mut("default", name).unwrap();
+            let d = std::sync::Arc::make_mut(&mut w.mesh)
+                .destination_rule_mut("default", name)
+                .unwrap();
             d.spec.subsets.retain(|s| !s.name.starts_with("canary"));
         }
         let cfg = config(&w, &c);
