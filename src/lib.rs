@@ -24,6 +24,7 @@ pub mod limits;
 pub mod lint;
 pub mod mesh;
 pub mod model;
+pub mod parallel;
 pub mod pins;
 pub mod process;
 pub mod profile;

@@ -69,6 +69,9 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, LoadError> {
     Ok(loaded)
 }
 
+/// Bundles of fewer documents are typed on the calling thread.
+const PARALLEL_DOCUMENTS: usize = 2000;
+
 /// Reads one YAML text (already in memory) as if it came from `file`.
 pub fn load_text(file: Arc<Path>, text: &str, into: &mut Loaded) {
     let docs = match yaml::parse_documents(text) {
@@ -87,8 +90,13 @@ pub fn load_text(file: Arc<Path>, text: &str, into: &mut Loaded) {
             return;
         }
     };
-    for doc in docs {
-        match object_from_node(file.clone(), doc) {
+    // Typing each document is independent work: spread it over the cores
+    // for large bundles (issue 10 item 13).
+    let typed = crate::parallel::map_ordered(docs, PARALLEL_DOCUMENTS, |doc| {
+        object_from_node(file.clone(), doc)
+    });
+    for result in typed {
+        match result {
             Ok((object, issue)) => {
                 into.issues.extend(issue);
                 into.objects.push(object);

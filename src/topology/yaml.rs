@@ -384,8 +384,112 @@ pub struct SyntaxError {
 }
 
 /// Parses every document of a multi-document YAML text. Empty documents
-/// (a lone `---`, comments only) are skipped.
+/// (a lone `---`, comments only) are skipped. A large text is cut at
+/// document markers and its parts parsed on every core, since parsing is
+/// most of a large bundle's load time (issue 10 item 13); positions and the
+/// first error are those of a parse in one piece.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks = document_chunks(text, parts);
+    if chunks.len() < 2 {
+        return parse_chunk(text);
+    }
+    let parse_part = |(lines_before, chunk): (u32, &str)| {
+        let mut parsed = parse_chunk(chunk);
+        match &mut parsed {
+            Ok(nodes) => nodes.iter_mut().for_each(|n| n.shift_lines(lines_before)),
+            Err(err) => err.pos.shift_lines(lines_before),
+        }
+        parsed
+    };
+    let parsed: Vec<Result<Vec<Node>, SyntaxError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|&part| {
+                // The main thread's stack size, so nesting that parses in
+                // one piece parses in parts too.
+                std::thread::Builder::new()
+                    .stack_size(PARSE_STACK_BYTES)
+                    .spawn_scoped(scope, move || parse_part(part))
+                    .map_err(|_| part)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                // A parse thread cannot panic short of a bug in the parser;
+                // its panic is then the caller's.
+                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                // No thread to be had: this part is parsed here.
+                Err(part) => parse_part(part),
+            })
+            .collect()
+    });
+    // In text order: the first part that fails is the error a parse in one
+    // piece reports (documents share no state: anchors end with theirs).
+    let mut nodes = Vec::new();
+    for part in parsed {
+        nodes.extend(part?);
+    }
+    Ok(nodes)
+}
+
+/// Stack of a parse thread: the usual main-thread size.
+const PARSE_STACK_BYTES: usize = 8 << 20;
+
+/// Texts shorter than this are parsed in one piece.
+const PARALLEL_PARSE_BYTES: usize = 1 << 20;
+
+/// Cuts `text` into up to `parts` runs of whole documents, each with the
+/// number of lines before it. Cuts are made only before a line that starts
+/// with the `---` marker, which YAML 1.2 forbids inside any content (spec
+/// 9.1, `c-forbidden`), so no scalar is split. A text with directives
+/// (`%YAML`, `%TAG`, which belong to the document after them) is not cut.
+fn document_chunks(text: &str, parts: usize) -> Vec<(u32, &str)> {
+    if parts < 2
+        || text.len() < PARALLEL_PARSE_BYTES
+        || text.starts_with('%')
+        || text.contains("\n%")
+    {
+        return vec![(0, text)];
+    }
+    let mut cuts = vec![0];
+    for k in 1..parts {
+        let from = (text.len() * k / parts).max(*cuts.last().unwrap_or(&0));
+        if let Some(cut) = next_document_marker(text, from)
+            && cut > *cuts.last().unwrap_or(&0)
+        {
+            cuts.push(cut);
+        }
+    }
+    cuts.push(text.len());
+    let mut lines = 0u32;
+    let mut out = Vec::new();
+    for pair in cuts.windows(2) {
+        let chunk = &text[pair[0]..pair[1]];
+        out.push((lines, chunk));
+        let in_chunk = chunk.bytes().filter(|&b| b == b'\n').count();
+        lines = lines.saturating_add(u32::try_from(in_chunk).unwrap_or(u32::MAX));
+    }
+    out
+}
+
+/// Byte offset of the first line at or after `from` that is a `---`
+/// document marker (followed by a space, a tab or the line end).
+fn next_document_marker(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    loop {
+        let line = at + text.get(at..)?.find("\n---")? + 1;
+        match bytes.get(line + 3) {
+            None | Some(b'\n' | b'\r' | b' ' | b'\t') => return Some(line),
+            Some(_) => at = line,
+        }
+    }
+}
+
+/// One run of whole documents, positions relative to its start.
+fn parse_chunk(text: &str) -> Result<Vec<Node>, SyntaxError> {
     DUPLICATE_AT.set(None);
     let docs: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, parse_options())
         .map_err(|err| SyntaxError {
@@ -401,6 +505,33 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
         .flatten()
         .filter(|n| n.value != Value::Null)
         .collect())
+}
+
+impl Pos {
+    /// Moves a known position `lines` down (0:0, unknown, stays).
+    fn shift_lines(&mut self, lines: u32) {
+        if self.line > 0 {
+            self.line = self.line.saturating_add(lines);
+        }
+    }
+}
+
+impl Node {
+    /// Moves every position of the tree `lines` down.
+    fn shift_lines(&mut self, lines: u32) {
+        if lines == 0 {
+            return;
+        }
+        self.pos.shift_lines(lines);
+        match &mut self.value {
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.shift_lines(lines)),
+            Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                k.pos.shift_lines(lines);
+                v.shift_lines(lines);
+            }),
+            _ => {}
+        }
+    }
 }
 
 /// Kubernetes manifests are read with YAML 1.2 core booleans (so a key `y`
@@ -452,6 +583,56 @@ fn first_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bundle past the parallel threshold: `n` small documents.
+    fn big_bundle(n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata:\n  text: \"quoted\\n---\\nnot a marker\"\n  block: |\n    line\n    --- indented, not a marker\n"
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_large_text_parsed_in_parts_equals_one_piece() {
+        let text = big_bundle(12_000);
+        assert!(text.len() > PARALLEL_PARSE_BYTES);
+        let chunks = document_chunks(&text, 2);
+        assert_eq!(chunks.len(), 2, "the text is cut once for two cores");
+        assert!(chunks[1].1.starts_with("---\n"));
+        let parts = parse_documents(&text).unwrap();
+        assert_eq!(
+            parts,
+            parse_chunk(&text).unwrap(),
+            "same nodes, same positions"
+        );
+        assert_eq!(parts.len(), 12_000);
+    }
+
+    #[test]
+    fn an_error_in_a_later_part_has_its_one_piece_position() {
+        let text = big_bundle(12_000) + "---\nkind: [unclosed\n";
+        let whole = parse_chunk(&text).unwrap_err();
+        let parts = parse_documents(&text).unwrap_err();
+        assert_eq!(parts, whole);
+        assert!(parts.pos.line > 12_000 * 9, "{:?}", parts.pos);
+    }
+
+    #[test]
+    fn texts_with_directives_or_under_the_threshold_are_not_cut() {
+        let text = big_bundle(12_000);
+        assert_eq!(document_chunks(&text[..1000], 2).len(), 1);
+        assert_eq!(document_chunks(&format!("%YAML 1.2\n{text}"), 2).len(), 1);
+        let with_tag = format!(
+            "{}%TAG ! tag:example.com,2000:\n{}",
+            &text[..text.len() / 2],
+            &text[text.len() / 2..]
+        );
+        assert_eq!(document_chunks(&with_tag, 2).len(), 1);
+        assert_eq!(document_chunks(&text, 1).len(), 1);
+    }
 
     #[test]
     fn keeps_positions_of_keys_and_values() {

@@ -164,24 +164,7 @@ impl<'a> Baseline<'a> {
     /// Predicts several scenarios, spread over the machine's cores (each
     /// scenario works on its own copy of the world).
     pub fn lose_all(&self, scenarios: &[Vec<Zone>], mode: LossMode) -> Vec<WhatIf> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(scenarios.len().max(1));
-        let mut results: Vec<Option<WhatIf>> = vec![None; scenarios.len()];
-        std::thread::scope(|scope| {
-            for (t, chunk) in results
-                .chunks_mut(scenarios.len().div_ceil(threads))
-                .enumerate()
-            {
-                let first = t * scenarios.len().div_ceil(threads);
-                scope.spawn(move || {
-                    for (k, slot) in chunk.iter_mut().enumerate() {
-                        *slot = Some(self.lose(&scenarios[first + k], mode));
-                    }
-                });
-            }
-        });
-        results.into_iter().flatten().collect()
+        crate::parallel::map_ordered(scenarios.iter().collect(), 2, |lost| self.lose(lost, mode))
     }
 }
 
