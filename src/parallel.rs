@@ -1,6 +1,8 @@
 //! Order-keeping parallel map over the machine's cores, for work made of
 //! independent items (whatif scenarios, the documents of a large bundle).
 
+use std::sync::{Mutex, PoisonError};
+
 /// Applies `f` to every item, in contiguous runs, one run per core, and
 /// returns the results in item order. Fewer than `min_items` items, or one
 /// core, run on the calling thread.
@@ -19,19 +21,39 @@ pub fn map_ordered<T: Send, R: Send>(
     while items.peek().is_some() {
         runs.push(items.by_ref().take(run).collect());
     }
-    let f = &f;
+    // Each run waits in a slot, so a run whose thread cannot start is
+    // still there to be done on this thread.
+    let slots: Vec<Mutex<Option<Vec<T>>>> = runs.into_iter().map(|r| Mutex::new(Some(r))).collect();
+    let work = |slot: &Mutex<Option<Vec<T>>>| -> Vec<R> {
+        let run = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        run.unwrap_or_default().into_iter().map(&f).collect()
+    };
+    let work = &work;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = runs
-            .into_iter()
-            .map(|run| scope.spawn(move || run.into_iter().map(f).collect::<Vec<R>>()))
+        let handles: Vec<_> = slots
+            .iter()
+            .map(|slot| {
+                // The main thread's stack size: recursive work (a deeply
+                // nested document) that fits there fits in a worker too.
+                let spawned = std::thread::Builder::new()
+                    .stack_size(WORKER_STACK_BYTES)
+                    .spawn_scoped(scope, move || work(slot));
+                (slot, spawned.ok())
+            })
             .collect();
         handles
             .into_iter()
-            // A worker panics only where `f` would have on this thread.
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .flat_map(|(slot, handle)| match handle {
+                // A worker panics only where `f` would have on this thread.
+                Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                None => work(slot),
+            })
             .collect()
     })
 }
+
+/// Stack of a worker: the usual main-thread size.
+const WORKER_STACK_BYTES: usize = 8 << 20;
 
 #[cfg(test)]
 mod tests {

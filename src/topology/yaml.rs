@@ -402,29 +402,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
         }
         parsed
     };
-    let parsed: Vec<Result<Vec<Node>, SyntaxError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|&part| {
-                // The main thread's stack size, so nesting that parses in
-                // one piece parses in parts too.
-                std::thread::Builder::new()
-                    .stack_size(PARSE_STACK_BYTES)
-                    .spawn_scoped(scope, move || parse_part(part))
-                    .map_err(|_| part)
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h {
-                // A parse thread cannot panic short of a bug in the parser;
-                // its panic is then the caller's.
-                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                // No thread to be had: this part is parsed here.
-                Err(part) => parse_part(part),
-            })
-            .collect()
-    });
+    let parsed = crate::parallel::map_ordered(chunks, 2, parse_part);
     // In text order: the first part that fails is the error a parse in one
     // piece reports (documents share no state: anchors end with theirs).
     let mut nodes = Vec::new();
@@ -433,9 +411,6 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
     }
     Ok(nodes)
 }
-
-/// Stack of a parse thread: the usual main-thread size.
-const PARSE_STACK_BYTES: usize = 8 << 20;
 
 /// Texts shorter than this are parsed in one piece.
 const PARALLEL_PARSE_BYTES: usize = 1 << 20;
