@@ -88,6 +88,27 @@ fn measure(topology: &Topology, profile: &ClusterProfile, runs: usize) -> ([f64;
     )
 }
 
+/// Fastest of `runs` of the baseline and of one scenario's `lose`, each on
+/// this thread alone, in ms: the per-scenario cost without the second
+/// thread's contention, steadier on a noisy machine than the wall time.
+fn one_thread(topology: &Topology, profile: &ClusterProfile, runs: usize) -> (f64, f64) {
+    let world = World::new(topology, profile, Default::default());
+    let targets: Vec<_> = world.mesh.services.clone();
+    let scenarios = scenarios(profile);
+    let (mut baseline_best, mut scenario_best) = (f64::MAX, f64::MAX);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let baseline = Baseline::new(&world, &targets, 50.0);
+        baseline_best = baseline_best.min(t.elapsed().as_secs_f64() * 1000.0);
+        for lost in &scenarios {
+            let t = Instant::now();
+            std::hint::black_box(baseline.lose(lost, LossMode::Spot));
+            scenario_best = scenario_best.min(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    (baseline_best, scenario_best)
+}
+
 fn one_namespace(profile: &ClusterProfile) {
     println!("whatif: one namespace, copies of the failover topology, every Service, 6 scenarios");
     println!(
@@ -135,5 +156,9 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!("  rows (scenario x service x client zone): {rows}");
+    let (baseline_one, scenario_one) = one_thread(&topology, &profile, 5);
+    println!(
+        "  one thread, fastest of 5: baseline {baseline_one:.1} ms, one scenario {scenario_one:.1} ms"
+    );
     one_namespace(&profile);
 }

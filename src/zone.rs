@@ -7,7 +7,7 @@ use std::fmt;
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
-pub struct Zone(pub String);
+pub struct Zone(pub std::sync::Arc<str>);
 
 /// A region, as the node label `topology.kubernetes.io/region` gives it (`us-east-1`).
 #[derive(
@@ -31,7 +31,12 @@ macro_rules! string_newtype {
         }
         impl From<&str> for $t {
             fn from(s: &str) -> Self {
-                $t(s.to_owned())
+                $t(s.into())
+            }
+        }
+        impl From<String> for $t {
+            fn from(s: String) -> Self {
+                $t(s.into())
             }
         }
     };

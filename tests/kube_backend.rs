@@ -413,7 +413,7 @@ fn every_rendered_workload_has_its_zone_for_the_istio_cross_check() {
         ("loadgen-test-c", "us-east-1c"),
     ] {
         assert_eq!(
-            zones.get(workload).map(|z| z.0.as_str()),
+            zones.get(workload).map(|z| z.as_str()),
             Some(zone),
             "{workload}: {zones:?}"
         );

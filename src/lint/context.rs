@@ -125,7 +125,7 @@ impl<'a> LintContext<'a> {
     /// Zones a workload's pods can run in: pinned zones, or every zone.
     pub fn workload_zones(&self, w: &Workload<'_>) -> BTreeSet<Zone> {
         match w.pinned_zones(self.zone_key()) {
-            Some(zones) => zones.into_iter().map(Zone).collect(),
+            Some(zones) => zones.into_iter().map(Zone::from).collect(),
             None => self.profile.zone_names().cloned().collect(),
         }
     }

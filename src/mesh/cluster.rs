@@ -15,7 +15,7 @@ use crate::model::mesh_config::{MeshConfig, MeshObject, MeshService};
 use crate::model::pod::PodId;
 use crate::topology::ObjectName;
 use crate::topology::istio::{DestinationRuleSpec, LoadBalancerSettings, OutlierDetection, Subset};
-use crate::topology::labels::map_matches;
+use crate::topology::labels::{Labels, SharedLabelsTest, map_matches};
 use crate::zone::Zone;
 
 /// Identity of a cluster.
@@ -253,9 +253,11 @@ fn build_cluster_of(
         };
     }
     let policy = effective_policy(rule.as_deref(), subset_spec);
+    let mut in_subset =
+        SharedLabelsTest::new(|l: &Labels| subset_spec.is_none_or(|s| map_matches(&s.labels, l)));
     let endpoints: Vec<&Endpoint> = endpoints
         .iter()
-        .filter(|e| subset_spec.is_none_or(|s| map_matches(&s.labels, &e.labels)))
+        .filter(|e| in_subset.matches(&e.labels))
         .collect();
     let outlier = policy.outlier_detection.map(OutlierSettings::from_istio);
     let region = world.profile.region.as_str();

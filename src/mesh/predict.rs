@@ -4,8 +4,10 @@
 //! by simulating requests.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
-use crate::mesh::cluster::{ClusterView, build_cluster_in};
+use crate::mesh::cluster::{ClusterKey, ClusterView, build_cluster_in};
 use crate::mesh::endpoints::EndpointMemo;
 use crate::mesh::lb::priority_loads;
 use crate::mesh::outlier::max_ejectable_hosts;
@@ -13,6 +15,7 @@ use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
 use crate::mesh::route::{ClientRoute, Split, client_route};
 use crate::model::World;
 use crate::model::mesh_config::MeshService;
+use crate::zone::Zone;
 
 /// Where one client zone's requests go.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -20,10 +23,38 @@ pub struct Prediction {
     /// The route taken: `vs/route`, `default route`, or `404 (no route)`.
     pub route: String,
     /// Share of requests per outcome: "us-east-1a" for a serving zone, or
-    /// "503 UH", "503 NC", "404 NR", "503 UF".
-    pub shares: BTreeMap<String, f64>,
+    /// "503 UH", "503 NC", "404 NR", "503 UF". Zone keys share the zone's
+    /// text instead of copying it into every prediction.
+    pub shares: BTreeMap<Arc<str>, f64>,
     /// Clusters used, with their priorities by zone.
-    pub clusters: Vec<String>,
+    pub clusters: Vec<ClusterUse>,
+}
+
+/// A cluster a prediction used: written `KEY [P0:ZONExN ...]` (Display and
+/// JSON), kept as data so predicting does not format text nobody may read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterUse {
+    /// The cluster.
+    pub key: ClusterKey,
+    /// Hosts per (priority, zone).
+    pub zones: Vec<(u32, Zone, usize)>,
+}
+
+impl fmt::Display for ClusterUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} [", self.key)?;
+        for (i, (p, z, n)) in self.zones.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}P{p}:{z}x{n}")?;
+        }
+        f.write_str("]")
+    }
+}
+
+impl serde::Serialize for ClusterUse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl Prediction {
@@ -39,7 +70,7 @@ impl Prediction {
 
 /// Steady-state distribution of a cluster: hosts that do not serve are
 /// assumed ejected (or gone from EDS).
-fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<String, f64>) {
+fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<Arc<str>, f64>) {
     if !cluster.exists {
         *shares.entry("503 NC".into()).or_default() += weight;
         return;
@@ -69,17 +100,17 @@ fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<Stri
         let total_w: f64 = live.iter().map(|h| h.weight.unwrap_or(1.0)).sum();
         for h in &live {
             let share = weight * load * h.weight.unwrap_or(1.0) / total_w.max(f64::MIN_POSITIVE);
-            add_share(shares, h.endpoint.zone.as_str(), share);
+            add_share(shares, &h.endpoint.zone, share);
         }
     }
 }
 
-/// Adds to a zone's share, allocating its key only the first time.
-fn add_share(shares: &mut BTreeMap<String, f64>, zone: &str, share: f64) {
-    match shares.get_mut(zone) {
+/// Adds to a zone's share, its key sharing the zone's text.
+fn add_share(shares: &mut BTreeMap<Arc<str>, f64>, zone: &Zone, share: f64) {
+    match shares.get_mut(zone.as_str()) {
         Some(v) => *v += share,
         None => {
-            shares.insert(zone.to_owned(), share);
+            shares.insert(Arc::clone(&zone.0), share);
         }
     }
 }
@@ -122,16 +153,9 @@ pub fn predict_in(memo: &EndpointMemo<'_>, client: &Client, target: &MeshService
             continue;
         };
         let c = build_cluster_in(memo, &client.proxy, svc, d.subset);
-        clusters.push(format!(
-            "{} [{}]",
-            c.key,
-            c.zones_by_priority()
-                .iter()
-                .map(|(p, z, n)| format!("P{p}:{z}x{n}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
         cluster_shares(&c, w, &mut shares);
+        let zones = c.zones_by_priority();
+        clusters.push(ClusterUse { key: c.key, zones });
     }
     Prediction {
         route: route.to_string(),

@@ -56,18 +56,6 @@ fn request_matches(route: &HttpRoute, proxy: &ClientProxy) -> bool {
             .any(|m| match_applies(m, proxy) && m.is_source_only())
 }
 
-/// The spellings of a Service's host a sidecar VirtualService may list.
-fn host_spellings(service: &MeshService) -> [String; 4] {
-    let short = &service.name.name;
-    let ns = &service.name.namespace;
-    [
-        short.clone(),
-        format!("{short}.{ns}"),
-        format!("{short}.{ns}.svc"),
-        format!("{short}.{ns}.svc.cluster.local"),
-    ]
-}
-
 fn vs_covers(vs: &VirtualServiceSpec, spellings: &[String; 4]) -> bool {
     crate::topology::labels::work::count();
     let sidecar = vs.gateways.is_empty() || vs.gateways.iter().any(|g| g == "mesh");
@@ -77,13 +65,15 @@ fn vs_covers(vs: &VirtualServiceSpec, spellings: &[String; 4]) -> bool {
 /// The route a plain request from `proxy` to `service` takes.
 pub fn select_route(mesh: &MeshConfig, proxy: &ClientProxy, service: &MeshService) -> RouteChoice {
     // For sidecars the first VirtualService for a host wins.
-    let mut namespaces = vec![service.name.namespace.as_str()];
-    if proxy.namespace != service.name.namespace {
-        namespaces.push(proxy.namespace.as_str());
-    }
+    let both = [service.name.namespace.as_str(), proxy.namespace.as_str()];
+    let namespaces = if both[0] == both[1] {
+        &both[..1]
+    } else {
+        &both[..]
+    };
     // Through the host index: the VirtualServices naming this Service, not
     // every VirtualService of the namespace (issue 10 item 13).
-    let spellings = host_spellings(service);
+    let spellings = service.host_spellings();
     let found = namespaces
         .iter()
         .flat_map(|ns| {
@@ -91,7 +81,7 @@ pub fn select_route(mesh: &MeshConfig, proxy: &ClientProxy, service: &MeshServic
                 .iter()
                 .flat_map(move |h| mesh.virtual_services_with_host(ns, h))
         })
-        .filter(|(_, v)| vs_covers(&v.spec, &spellings))
+        .filter(|(_, v)| vs_covers(&v.spec, spellings))
         .min_by_key(|(i, _)| *i);
     let Some((vi, vs)) = found else {
         return RouteChoice::Default;

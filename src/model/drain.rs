@@ -23,6 +23,10 @@ pub struct Drain {
     pub evicted: Vec<String>,
     /// Refused evictions: (time, pod, pdb).
     pub refusals: Vec<(SimTime, String, Option<String>)>,
+    /// The index in the world's budgets of each refusing budget, one entry
+    /// per refusal that names one.
+    #[serde(skip)]
+    pub refused_by: Vec<usize>,
     /// Finished (all pods gone or deadline passed).
     pub finished: Option<bool>,
     /// Nodes to take down when the deadline passes (Spot notice cut-off).
@@ -58,6 +62,7 @@ impl World {
             next_try: self.now,
             evicted: Vec::new(),
             refusals: Vec::new(),
+            refused_by: Vec::new(),
             finished: None,
             then_lose,
         });
@@ -102,7 +107,10 @@ impl World {
                     Ok(()) => self.drains[d].evicted.push(name),
                     Err(refusal) => {
                         let pdb = match &refusal {
-                            EvictionRefusal::Budget { pdb } => Some(pdb.clone()),
+                            EvictionRefusal::Budget { pdb, index } => {
+                                self.drains[d].refused_by.push(*index);
+                                Some(pdb.clone())
+                            }
                             EvictionRefusal::TooManyBudgets => None,
                         };
                         self.drains[d]

@@ -44,6 +44,18 @@ pub struct MeshService {
     pub port: u16,
     /// `spec.trafficDistribution` (PreferClose / PreferSameZone).
     pub traffic_distribution: Option<String>,
+    /// The spellings of its host a VirtualService may list, written once
+    /// (routes are selected for every prediction).
+    #[serde(skip)]
+    host_spellings: std::sync::Arc<[String; 4]>,
+}
+
+impl MeshService {
+    /// `name`, `name.ns`, `name.ns.svc`, `name.ns.svc.cluster.local`: the
+    /// spellings of its host a sidecar VirtualService may list.
+    pub fn host_spellings(&self) -> &[String; 4] {
+        &self.host_spellings
+    }
 }
 
 /// Everything istiod reads.
@@ -60,26 +72,65 @@ pub struct MeshConfig {
     index: MeshIndex,
 }
 
-type Key = (String, String);
+/// A map keyed by namespace, then name (or host), read with borrowed text:
+/// a lookup allocates nothing (a `(String, String)` key would cost two
+/// copies per lookup, and routes are looked up for every prediction).
+#[derive(Debug, Clone, PartialEq)]
+struct ByNamespace<V>(HashMap<String, HashMap<String, V>>);
+
+impl<V> Default for ByNamespace<V> {
+    fn default() -> Self {
+        ByNamespace(HashMap::new())
+    }
+}
+
+impl<V: Default> ByNamespace<V> {
+    /// The value at (namespace, name), inserted as the default if absent
+    /// (when the index is built, so the copies of the key do not matter).
+    fn entry(&mut self, namespace: &str, name: &str) -> &mut V {
+        self.0
+            .entry(namespace.to_owned())
+            .or_default()
+            .entry(name.to_owned())
+            .or_default()
+    }
+}
+
+impl<V> ByNamespace<V> {
+    /// The value at (namespace, name).
+    fn get(&self, namespace: &str, name: &str) -> Option<&V> {
+        self.0.get(namespace)?.get(name)
+    }
+}
 
 /// Name and host indexes, so lookups stay O(1) in large meshes.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct MeshIndex {
-    virtual_services: HashMap<Key, usize>,
+    /// First VirtualService of each name (a later duplicate is ignored).
+    virtual_services: ByNamespace<Option<usize>>,
     virtual_services_by_ns: HashMap<String, Vec<usize>>,
     /// (VirtualService namespace, host as written) -> VirtualServices.
-    virtual_services_by_host: HashMap<Key, Vec<usize>>,
-    destination_rules: HashMap<Key, usize>,
-    destination_rules_by_service: HashMap<Key, Vec<usize>>,
-    services: HashMap<Key, usize>,
+    virtual_services_by_host: ByNamespace<Vec<usize>>,
+    destination_rules: ByNamespace<Option<usize>>,
+    destination_rules_by_service: ByNamespace<Vec<usize>>,
+    services: ByNamespace<Option<usize>>,
 }
 
-fn key(name: &ObjectName) -> Key {
-    (name.namespace.clone(), name.name.clone())
+/// Records `i` under `name` unless an earlier object holds the name.
+fn first_of_name(map: &mut ByNamespace<Option<usize>>, name: &ObjectName, i: usize) {
+    map.entry(&name.namespace, &name.name).get_or_insert(i);
 }
 
 fn service_of(name: ObjectName, spec: &ServiceSpec) -> MeshService {
+    let (short, ns) = (&name.name, &name.namespace);
+    let host_spellings = std::sync::Arc::new([
+        short.clone(),
+        format!("{short}.{ns}"),
+        format!("{short}.{ns}.svc"),
+        format!("{short}.{ns}.svc.cluster.local"),
+    ]);
     MeshService {
+        host_spellings,
         name,
         selector: spec.selector.clone().unwrap_or_default(),
         port: spec
@@ -134,7 +185,7 @@ impl MeshConfig {
     fn reindexed(mut self) -> MeshConfig {
         let mut index = MeshIndex::default();
         for (i, v) in self.virtual_services.iter().enumerate() {
-            index.virtual_services.entry(key(&v.name)).or_insert(i);
+            first_of_name(&mut index.virtual_services, &v.name, i);
             index
                 .virtual_services_by_ns
                 .entry(v.name.namespace.clone())
@@ -143,8 +194,7 @@ impl MeshConfig {
             for host in &v.spec.hosts {
                 let list = index
                     .virtual_services_by_host
-                    .entry((v.name.namespace.clone(), host.clone()))
-                    .or_default();
+                    .entry(&v.name.namespace, host);
                 // A host listed twice names the VirtualService once.
                 if list.last() != Some(&i) {
                     list.push(i);
@@ -152,16 +202,12 @@ impl MeshConfig {
             }
         }
         for (i, s) in self.services.iter().enumerate() {
-            index.services.entry(key(&s.name)).or_insert(i);
+            first_of_name(&mut index.services, &s.name, i);
         }
         for (i, d) in self.destination_rules.iter().enumerate() {
-            index.destination_rules.entry(key(&d.name)).or_insert(i);
+            first_of_name(&mut index.destination_rules, &d.name, i);
             if let Some((ns, name)) = service_of_host(&d.spec.host, &d.name.namespace) {
-                index
-                    .destination_rules_by_service
-                    .entry((ns.to_owned(), name.to_owned()))
-                    .or_default()
-                    .push(i);
+                index.destination_rules_by_service.entry(ns, name).push(i);
             }
         }
         self.index = index;
@@ -190,7 +236,7 @@ impl MeshConfig {
     ) -> impl Iterator<Item = (usize, &MeshObject<VirtualServiceSpec>)> {
         self.index
             .virtual_services_by_host
-            .get(&(namespace.to_owned(), host.to_owned()))
+            .get(namespace, host)
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .map(|&i| (i, &self.virtual_services[i]))
@@ -203,7 +249,7 @@ impl MeshConfig {
     ) -> impl Iterator<Item = &MeshObject<DestinationRuleSpec>> {
         self.index
             .destination_rules_by_service
-            .get(&key(service))
+            .get(&service.namespace, &service.name)
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .map(|&i| &self.destination_rules[i])
@@ -219,7 +265,8 @@ impl MeshConfig {
         let i = *self
             .index
             .destination_rules
-            .get(&(namespace.to_owned(), name.to_owned()))?;
+            .get(namespace, name)?
+            .as_ref()?;
         Some(&self.destination_rules[i]).filter(|d| d.rejected.is_none())
     }
 
@@ -229,10 +276,7 @@ impl MeshConfig {
         namespace: &str,
         name: &str,
     ) -> Option<&mut MeshObject<VirtualServiceSpec>> {
-        let i = *self
-            .index
-            .virtual_services
-            .get(&(namespace.to_owned(), name.to_owned()))?;
+        let i = *self.index.virtual_services.get(namespace, name)?.as_ref()?;
         self.virtual_services.get_mut(i)
     }
 
@@ -242,10 +286,7 @@ impl MeshConfig {
         namespace: &str,
         name: &str,
     ) -> Option<&MeshObject<VirtualServiceSpec>> {
-        let i = *self
-            .index
-            .virtual_services
-            .get(&(namespace.to_owned(), name.to_owned()))?;
+        let i = *self.index.virtual_services.get(namespace, name)?.as_ref()?;
         self.virtual_services.get(i)
     }
 
@@ -258,7 +299,8 @@ impl MeshConfig {
         let i = *self
             .index
             .destination_rules
-            .get(&(namespace.to_owned(), name.to_owned()))?;
+            .get(namespace, name)?
+            .as_ref()?;
         self.destination_rules
             .get_mut(i)
             .filter(|d| d.rejected.is_none())
@@ -266,19 +308,13 @@ impl MeshConfig {
 
     /// A Service by namespace and name.
     pub fn service(&self, namespace: &str, name: &str) -> Option<&MeshService> {
-        let i = *self
-            .index
-            .services
-            .get(&(namespace.to_owned(), name.to_owned()))?;
+        let i = *self.index.services.get(namespace, name)?.as_ref()?;
         self.services.get(i)
     }
 
     /// A Service by namespace and name, to patch (Argo's selector hash).
     pub fn service_mut(&mut self, namespace: &str, name: &str) -> Option<&mut MeshService> {
-        let i = *self
-            .index
-            .services
-            .get(&(namespace.to_owned(), name.to_owned()))?;
+        let i = *self.index.services.get(namespace, name)?.as_ref()?;
         self.services.get_mut(i)
     }
 

@@ -1,9 +1,12 @@
 //! The scheduler: binds Pending pods to nodes (SEMANTICS.md §1).
 
+use std::collections::HashMap;
+
 use crate::model::World;
 use crate::model::node::NodeId;
 use crate::model::pod::PodPhase;
 use crate::model::world::EventKind;
+use crate::topology::labels::Labels;
 
 impl World {
     /// Binds Pending pods to nodes that fit: schedulable, in an allowed zone,
@@ -15,6 +18,11 @@ impl World {
                 load[n.0] += 1;
             }
         }
+        // Pods of one ReplicaSet on nodes of one zone see the same endpoint
+        // labels: one shared map each (the mesh matches it once, not per pod).
+        // The key holds the pod labels' `Arc`, so its address stays theirs.
+        type Shared = (std::sync::Arc<Labels>, std::sync::Arc<Labels>);
+        let mut shared: HashMap<(usize, Option<String>, Option<String>), Shared> = HashMap::new();
         for i in 0..self.pods.len() {
             if self.pods[i].phase != PodPhase::Pending {
                 continue;
@@ -36,14 +44,28 @@ impl World {
                     load[ni] += 1;
                     let ready_at = self.now + self.timing.pod_startup;
                     let keys = &self.profile.node_labels;
-                    let mut endpoint_labels = (*self.pods[i].labels).clone();
-                    for key in [&keys.zone, &keys.region] {
-                        if let Some(v) = self.nodes[ni].labels.get(key) {
-                            endpoint_labels.insert(key.clone(), v.clone());
-                        }
-                    }
+                    let node_labels = &self.nodes[ni].labels;
+                    let pod_labels = &self.pods[i].labels;
+                    let key = (
+                        std::sync::Arc::as_ptr(pod_labels) as usize,
+                        node_labels.get(&keys.zone).cloned(),
+                        node_labels.get(&keys.region).cloned(),
+                    );
+                    let endpoint_labels = shared
+                        .entry(key)
+                        .or_insert_with(|| {
+                            let mut labels = (**pod_labels).clone();
+                            for key in [&keys.zone, &keys.region] {
+                                if let Some(v) = node_labels.get(key) {
+                                    labels.insert(key.clone(), v.clone());
+                                }
+                            }
+                            (pod_labels.clone(), std::sync::Arc::new(labels))
+                        })
+                        .1
+                        .clone();
                     let pod = &mut self.pods[i];
-                    pod.endpoint_labels = Some(std::sync::Arc::new(endpoint_labels));
+                    pod.endpoint_labels = Some(endpoint_labels);
                     pod.node = Some(NodeId(ni));
                     pod.phase = PodPhase::Running;
                     pod.ready_at = Some(ready_at);

@@ -7,13 +7,18 @@ use crate::model::World;
 use crate::model::eviction::PdbStatus;
 
 impl World {
-    /// Every PodDisruptionBudget's status by name; a budget whose values
+    /// Every PodDisruptionBudget's status by [`World::pdb_name`] (namespaced
+    /// when two namespaces share a name); a budget whose values
     /// cannot be read is left out.
     pub fn pdb_statuses(&self) -> BTreeMap<String, PdbStatus> {
         self.pdbs
             .iter()
             .enumerate()
-            .filter_map(|(i, pdb)| self.pdb_status(i).ok().map(|s| (pdb.name.name.clone(), s)))
+            .filter_map(|(i, _)| {
+                self.pdb_status(i)
+                    .ok()
+                    .map(|s| (self.pdb_name(i).to_owned(), s))
+            })
             .collect()
     }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::drain::Drain;
-use crate::model::eviction::Pdb;
+use crate::model::eviction::{Pdb, PdbCoverage};
 use crate::model::mesh_config::MeshConfig;
 use crate::model::node::{Node, NodeId, nodes_from_profile};
 use crate::model::pod::{Pod, PodId, PodPhase};
@@ -186,6 +186,8 @@ pub struct World {
     pub pods: Vec<Pod>,
     /// Budgets (fixed after build; shared between copies of the world).
     pub pdbs: Arc<Vec<Pdb>>,
+    /// The workloads each budget may cover (fixed after build).
+    pub(super) pdb_coverage: Arc<PdbCoverage>,
     /// Drains, running and finished.
     pub drains: Vec<Drain>,
     /// Event log.
@@ -245,6 +247,7 @@ impl World {
             workloads: Vec::new(),
             pods: Vec::new(),
             pdbs: Arc::default(),
+            pdb_coverage: Arc::default(),
             drains: Vec::new(),
             events: Vec::new(),
             mesh: Arc::new(MeshConfig::from_topology(topology)),
@@ -294,7 +297,7 @@ impl World {
                 labels: w.pod_labels(),
                 zones: w
                     .pinned_zones(&zone_key)
-                    .map(|z| z.into_iter().map(Zone).collect()),
+                    .map(|z| z.into_iter().map(Zone::from).collect()),
                 capacity,
                 replica_sets: vec![ReplicaSet {
                     hash,
@@ -317,6 +320,7 @@ impl World {
                 })
                 .collect(),
         );
+        world.pdb_coverage = Arc::new(PdbCoverage::of(&world));
         world.reconcile_replica_sets();
         world.schedule_pending();
         world.reconcile_rollouts();
@@ -417,13 +421,27 @@ impl World {
     pub(super) fn create_pod(&mut self, workload: usize, hash: &str) -> PodId {
         self.pod_seq += 1;
         let w = &self.workloads[workload];
-        let mut labels = w.labels.clone();
-        labels.insert(w.hash_label.to_owned(), hash.to_owned());
+        // Pods of one ReplicaSet share one label map, so selectors are
+        // evaluated once per ReplicaSet (`SharedLabelsTest`); the newest
+        // pod of the workload is nearly always of the same hash.
+        let same_set = self.pods_by_workload[workload]
+            .iter()
+            .rev()
+            .map(|&i| &self.pods[i])
+            .find(|p| p.template_hash == hash);
+        let labels = match same_set {
+            Some(p) => std::sync::Arc::clone(&p.labels),
+            None => {
+                let mut labels = w.labels.clone();
+                labels.insert(w.hash_label.to_owned(), hash.to_owned());
+                std::sync::Arc::new(labels)
+            }
+        };
         let pod = Pod {
             name: format!("{}-{}-{}", w.name.name, hash, self.pod_seq),
             workload,
             template_hash: hash.to_owned(),
-            labels: std::sync::Arc::new(labels),
+            labels,
             node: None,
             phase: PodPhase::Pending,
             created: self.now,

@@ -27,7 +27,7 @@ pub fn istio_matrix(
             let client = zones.get(s.labels.get("source_workload")?)?;
             let code = s.labels.get("response_code")?.clone();
             let mut labels = BTreeMap::from([
-                ("client_zone".to_owned(), client.0.clone()),
+                ("client_zone".to_owned(), client.to_string()),
                 ("code".to_owned(), code),
             ]);
             if let Some(server) = s
@@ -35,7 +35,7 @@ pub fn istio_matrix(
                 .get("destination_workload")
                 .and_then(|w| zones.get(w))
             {
-                labels.insert("serving_zone".to_owned(), server.0.clone());
+                labels.insert("serving_zone".to_owned(), server.to_string());
             }
             Some(Series {
                 labels,

@@ -36,7 +36,7 @@ pub struct Series {
 
 /// What a counter series' labels mean.
 fn outcome(labels: &BTreeMap<String, String>) -> Option<(Zone, Outcome)> {
-    let client = Zone(labels.get("client_zone")?.clone());
+    let client = Zone::from(labels.get("client_zone")?.as_str());
     let code: u16 = labels.get("code")?.parse().ok()?;
     let serving = labels
         .get("serving_zone")
@@ -44,7 +44,7 @@ fn outcome(labels: &BTreeMap<String, String>) -> Option<(Zone, Outcome)> {
         .unwrap_or("none");
     let o = if (200..300).contains(&code) && serving != "none" {
         Outcome::Served {
-            zone: Zone(serving.to_owned()),
+            zone: Zone::from(serving),
             canary: false,
         }
     } else if code == 0 {

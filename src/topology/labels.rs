@@ -37,6 +37,36 @@ pub fn map_matches(wanted: &Labels, labels: &Labels) -> bool {
     wanted.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// A label test asked of many pods in a row, most of which share one label
+/// map (the pods of a ReplicaSet hold the same `Arc`): the answer for the
+/// last map is kept, so a Service or PDB costs one evaluation per
+/// ReplicaSet instead of one per pod. It holds that map, so its address
+/// cannot be reused by another while the answer is kept.
+pub struct SharedLabelsTest<F> {
+    test: F,
+    last: Option<(std::sync::Arc<Labels>, bool)>,
+}
+
+impl<F: Fn(&Labels) -> bool> SharedLabelsTest<F> {
+    /// A test with no answer kept yet.
+    pub fn new(test: F) -> SharedLabelsTest<F> {
+        SharedLabelsTest { test, last: None }
+    }
+
+    /// The test's answer for `labels`, evaluated only when they are not the
+    /// map of the previous call.
+    pub fn matches(&mut self, labels: &std::sync::Arc<Labels>) -> bool {
+        if let Some((seen, answer)) = &self.last
+            && std::sync::Arc::ptr_eq(seen, labels)
+        {
+            return *answer;
+        }
+        let answer = (self.test)(labels);
+        self.last = Some((std::sync::Arc::clone(labels), answer));
+        answer
+    }
+}
+
 /// A count of selector evaluations on this thread (and of VirtualService
 /// host matches, `mesh::routing`), in test builds only: a
 /// deterministic measure of work, so tests can assert that lint and whatif
@@ -74,6 +104,25 @@ pub(crate) fn labels(pairs: &[(&str, &str)]) -> Labels {
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    #[test]
+    fn a_shared_labels_test_evaluates_once_per_shared_map_and_follows_changes() {
+        let calls = std::cell::Cell::new(0);
+        let mut test = SharedLabelsTest::new(|l: &Labels| {
+            calls.set(calls.get() + 1);
+            l.get("app").is_some_and(|v| v == "a")
+        });
+        let a = std::sync::Arc::new(labels(&[("app", "a")]));
+        let b = std::sync::Arc::new(labels(&[("app", "b")]));
+        // Equal content in another allocation is evaluated again.
+        let a2 = std::sync::Arc::new(labels(&[("app", "a")]));
+        let answers: Vec<bool> = [&a, &a, &a, &b, &b, &a, &a2]
+            .into_iter()
+            .map(|l| test.matches(l))
+            .collect();
+        assert_eq!(answers, [true, true, true, false, false, true, true]);
+        assert_eq!(calls.get(), 4);
+    }
 
     #[test]
     fn match_labels_and_expressions() {

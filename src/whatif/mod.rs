@@ -2,14 +2,16 @@
 //! per client zone, the route, serving zones and errors before and after,
 //! the PDB and Rollout states, and the predicted failover latency.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::mesh::endpoints::EndpointMemo;
 use crate::mesh::predict::{Prediction, abrupt_failover_seconds_in, predict_in};
 use crate::mesh::proxy::Client;
 use crate::model::World;
 use crate::model::clock::SimDuration;
+use crate::model::eviction::PdbStatus;
 use crate::model::mesh_config::MeshService;
+use crate::model::rollout::RolloutPhase;
 use crate::profile::{CapacityType, ClusterProfile};
 use crate::topology::Topology;
 use crate::zone::Zone;
@@ -29,8 +31,8 @@ pub enum LossMode {
 pub struct ZoneRow {
     /// The client zone.
     pub client: Zone,
-    /// Before the loss.
-    pub before: Prediction,
+    /// Before the loss (shared by every scenario of one baseline).
+    pub before: Arc<Prediction>,
     /// After the loss has settled.
     pub after: Prediction,
     /// Seconds until its requests succeed again (None: they never do).
@@ -53,12 +55,12 @@ pub struct BudgetRow {
 /// A Rollout before and after.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RolloutRow {
-    /// Rollout name.
-    pub name: String,
+    /// Rollout name, `namespace/name` (shared by every scenario).
+    pub name: Arc<str>,
     /// Phase before.
-    pub before: String,
+    pub before: RolloutPhase,
     /// Phase after.
-    pub after: String,
+    pub after: RolloutPhase,
     /// Status message after.
     pub message: String,
 }
@@ -129,30 +131,40 @@ pub fn whatif_world(
 pub struct Baseline<'a> {
     base: &'a World,
     targets: &'a [MeshService],
-    rps: f64,
-    before: Vec<Vec<Prediction>>,
-    budgets_before: BTreeMap<String, crate::model::eviction::PdbStatus>,
+    /// Per target, a client in each zone (they depend on the profile only).
+    clients: Vec<Vec<Client>>,
+    before: Vec<Vec<Arc<Prediction>>>,
+    /// Per budget of the world, its status (None: unreadable values).
+    budgets_before: Vec<Option<PdbStatus>>,
+    rollout_names: Vec<Arc<str>>,
 }
 
 impl<'a> Baseline<'a> {
     /// Predictions and budgets of the intact world.
     pub fn new(base: &'a World, targets: &'a [MeshService], rps: f64) -> Baseline<'a> {
         let memo = EndpointMemo::new(base);
+        let clients: Vec<Vec<Client>> = targets.iter().map(|t| clients(base, t, rps)).collect();
         let before = targets
             .iter()
-            .map(|t| {
-                clients(base, t, rps)
+            .zip(&clients)
+            .map(|(t, clients)| {
+                clients
                     .iter()
-                    .map(|c| predict_in(&memo, c, t))
+                    .map(|c| Arc::new(predict_in(&memo, c, t)))
                     .collect()
             })
             .collect();
         Baseline {
             base,
             targets,
-            rps,
+            clients,
             before,
-            budgets_before: base.pdb_statuses(),
+            budgets_before: budget_statuses(base),
+            rollout_names: base
+                .rollouts
+                .iter()
+                .map(|r| Arc::from(r.name.to_string()))
+                .collect(),
         }
     }
 
@@ -168,6 +180,13 @@ impl<'a> Baseline<'a> {
     }
 }
 
+/// Every budget's status, by its index in the world.
+fn budget_statuses(world: &World) -> Vec<Option<PdbStatus>> {
+    (0..world.pdbs.len())
+        .map(|i| world.pdb_status(i).ok())
+        .collect()
+}
+
 fn clients(world: &World, t: &MeshService, rps: f64) -> Vec<Client> {
     world
         .profile
@@ -177,16 +196,14 @@ fn clients(world: &World, t: &MeshService, rps: f64) -> Vec<Client> {
 }
 
 fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
-    let (base, targets, rps) = (baseline.base, baseline.targets, baseline.rps);
-    let clients_of = |t: &MeshService| clients(base, t, rps);
-    let before = baseline.before.clone();
-    let budgets_before = &baseline.budgets_before;
+    let (base, targets) = (baseline.base, baseline.targets);
+    let before = &baseline.before;
     let mut world = base.clone();
     let mut latency: Vec<Vec<f64>> = targets
         .iter()
         .map(|_| vec![0.0; base.profile.zones.len()])
         .collect();
-    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    let mut refused = vec![0usize; base.pdbs.len()];
     match mode {
         LossMode::Spot => {
             for z in lost {
@@ -195,7 +212,7 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
             }
             let memo = EndpointMemo::new(&world);
             for (ti, t) in targets.iter().enumerate() {
-                for (ci, c) in clients_of(t).iter().enumerate() {
+                for (ci, c) in baseline.clients[ti].iter().enumerate() {
                     latency[ti][ci] = abrupt_failover_seconds_in(&memo, c, t);
                 }
             }
@@ -211,24 +228,21 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
                 let next = world.now + world.timing.drain_retry;
                 world.advance(next);
             }
-            for d in &world.drains {
-                for (_, _, pdb) in &d.refusals {
-                    if let Some(p) = pdb {
-                        *refused.entry(p.clone()).or_default() += 1;
-                    }
-                }
+            for &b in world.drains.iter().flat_map(|d| &d.refused_by) {
+                refused[b] += 1;
             }
         }
     }
-    let budgets_after = world.pdb_statuses();
+    let budgets_after = budget_statuses(&world);
     let memo = EndpointMemo::new(&world);
     let services = targets
         .iter()
+        .zip(&baseline.clients)
         .zip(before)
         .zip(latency)
-        .map(|((t, before), secs)| ServiceRows {
+        .map(|(((t, clients), before), secs)| ServiceRows {
             service: t.name.to_string(),
-            zones: clients_of(t)
+            zones: clients
                 .iter()
                 .zip(before)
                 .zip(secs)
@@ -237,7 +251,7 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
                     let failover_s = (after.success() >= 0.99).then_some(secs);
                     ZoneRow {
                         client: c.zone.clone(),
-                        before,
+                        before: Arc::clone(before),
                         after,
                         failover_s,
                     }
@@ -245,23 +259,31 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
                 .collect(),
         })
         .collect();
-    let budgets = budgets_before
+    // Budgets by name (namespaced where two namespaces share one).
+    let mut budgets: Vec<BudgetRow> = baseline
+        .budgets_before
         .iter()
-        .map(|(name, b)| BudgetRow {
-            name: name.clone(),
-            before: b.disruptions_allowed,
-            after: budgets_after.get(name).map_or(0, |a| a.disruptions_allowed),
-            refused: refused.get(name).copied().unwrap_or(0),
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let b = b.as_ref()?;
+            Some(BudgetRow {
+                name: base.pdb_name(i).to_owned(),
+                before: b.disruptions_allowed,
+                after: budgets_after[i].map_or(0, |a| a.disruptions_allowed),
+                refused: refused[i],
+            })
         })
         .collect();
+    budgets.sort_by(|a, b| a.name.cmp(&b.name));
     let rollouts = base
         .rollouts
         .iter()
         .zip(&world.rollouts)
-        .map(|(b, a)| RolloutRow {
-            name: b.name.to_string(),
-            before: format!("{:?}", b.status.phase),
-            after: format!("{:?}", a.status.phase),
+        .zip(&baseline.rollout_names)
+        .map(|((b, a), name)| RolloutRow {
+            name: Arc::clone(name),
+            before: b.status.phase,
+            after: a.status.phase,
             message: a.status.message.clone(),
         })
         .collect();
@@ -406,9 +428,9 @@ pub fn render(w: &WhatIf) -> String {
         ]];
         for r in &w.rollouts {
             rows.push([
-                r.name.clone(),
-                r.before.clone(),
-                r.after.clone(),
+                r.name.to_string(),
+                format!("{:?}", r.before),
+                format!("{:?}", r.after),
                 r.message.clone(),
                 String::new(),
             ]);
@@ -504,11 +526,11 @@ mod tests {
         let r = w
             .rollouts
             .iter()
-            .find(|r| r.name == "default/test-c")
+            .find(|r| &*r.name == "default/test-c")
             .unwrap();
         assert_eq!(
-            (r.before.as_str(), r.after.as_str()),
-            ("Healthy", "Progressing")
+            (r.before, r.after),
+            (RolloutPhase::Healthy, RolloutPhase::Progressing)
         );
         let text = render(&w);
         assert!(
@@ -567,6 +589,62 @@ mod tests {
             assert_eq!(row.after.shares.get("503 UH").copied(), Some(1.0));
         }
         assert!(render(&w).contains("never"));
+    }
+
+    /// Found at stop 17: budgets were keyed by their bare name, so two
+    /// namespaces' `test-b-pdb` merged into one row (the second's status
+    /// replaced the first's, their refusals added up). Each namespace keeps
+    /// its own row, qualified because the name is shared.
+    #[test]
+    fn same_named_budgets_in_two_namespaces_keep_their_own_rows() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/topologies/zone-pinned.yaml"),
+        )
+        .unwrap();
+        let one = text.replace("namespace: default", "namespace: team-one");
+        // team-two's zone-b budget lets every pod go: its drain is not blocked.
+        let two = text
+            .replace("namespace: default", "namespace: team-two")
+            .replace(
+                "name: test-b-pdb\n  namespace: team-two\nspec:\n  minAvailable: 1",
+                "name: test-b-pdb\n  namespace: team-two\nspec:\n  minAvailable: 0",
+            );
+        assert_ne!(
+            two,
+            text.replace("namespace: default", "namespace: team-two")
+        );
+        let mut loaded = crate::topology::Loaded::default();
+        crate::topology::load_text(
+            std::sync::Arc::from(Path::new("two-teams.yaml")),
+            &format!("{one}\n---\n{two}"),
+            &mut loaded,
+        );
+        let w = whatif(
+            &Topology::new(loaded.objects),
+            &ClusterProfile::builtin(),
+            Targets::One("team-one", "test"),
+            &[Zone::from("us-east-1b")],
+            LossMode::Drain,
+            50.0,
+        )
+        .unwrap();
+        let names: Vec<&str> = w.budgets.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "team-one/test-a-pdb",
+                "team-one/test-b-pdb",
+                "team-one/test-c-pdb",
+                "team-two/test-a-pdb",
+                "team-two/test-b-pdb",
+                "team-two/test-c-pdb",
+            ]
+        );
+        let row = |n: &str| w.budgets.iter().find(|b| b.name == n).unwrap();
+        let (blocked, free) = (row("team-one/test-b-pdb"), row("team-two/test-b-pdb"));
+        assert!(blocked.refused > 0 && blocked.after == 0, "{blocked:?}");
+        assert_eq!(free.refused, 0, "{free:?}");
+        assert!(free.before > blocked.before, "{free:?} vs {blocked:?}");
     }
 
     /// Label-selector evaluations of `whatif --all-services --lose c` on

@@ -348,7 +348,7 @@ pub fn workload_zones(suite: &Suite) -> std::collections::BTreeMap<String, crate
         if matches!(o.kind, Kind::Rollout | Kind::Deployment)
             && let Ok(zone) = crate::backend::kube::render::workload::zone_of(o, &suite.profile)
         {
-            out.insert(o.name.name.clone(), crate::zone::Zone(zone));
+            out.insert(o.name.name.clone(), crate::zone::Zone::from(zone));
         }
     }
     for target in crate::backend::kube::render::loadgen::targets(objects) {

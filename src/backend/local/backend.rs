@@ -346,7 +346,7 @@ impl LocalBackend {
                 )
             };
             // Pods of a blackhole zone's Spot nodes run in its namespace.
-            let net = self.nets.get(&Zone(zone.clone())).filter(|_| spot);
+            let net = self.nets.get(&Zone::from(zone.as_str())).filter(|_| spot);
             let (mut cmd, listen) = match net {
                 Some(n) => (
                     n.command(&self.binaries.app),

@@ -87,7 +87,7 @@ impl NodeInfo {
             name: NodeName(node.metadata.name.clone().unwrap_or_default()),
             zone: labels
                 .and_then(|l| l.get(ZONE_LABEL))
-                .map(|z| Zone(z.clone())),
+                .map(|z| Zone::from(z.as_str())),
             capacity_type: labels.and_then(|l| l.get(capacity_label)).cloned(),
             unschedulable: node
                 .spec
