@@ -29,6 +29,25 @@ pub fn config_yaml(loadgens: &[SocketAddr], envoys: &[SocketAddr]) -> String {
     )
 }
 
+/// How long a starting Prometheus may take to answer `/-/ready`. Generous:
+/// one CI run on a loaded 2-core machine saw no ready answer within 20 s
+/// while other test binaries ran beside it.
+const READY_WITHIN: Duration = Duration::from_secs(60);
+
+/// The last lines of a child's log, for an error that should explain itself.
+fn log_tail(log: &Path) -> String {
+    let Ok(text) = std::fs::read_to_string(log) else {
+        return String::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(5)..];
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; its log ends:\n  {}", tail.join("\n  "))
+    }
+}
+
 /// A running Prometheus.
 #[derive(Debug)]
 pub struct Prometheus {
@@ -69,29 +88,38 @@ impl Prometheus {
             .arg(format!("--web.listen-address={addr}"))
             .arg("--storage.tsdb.retention.time=1d")
             .arg("--log.level=warn");
-        let process = spawn_quiet("prometheus", cmd, &dir.join("prometheus.log"))
-            .map_err(|e| e.to_string())?;
+        let log = dir.join("prometheus.log");
+        let process = spawn_quiet("prometheus", cmd, &log).map_err(|e| e.to_string())?;
         let query = PromQuery::new(&format!("http://{addr}"), Duration::from_secs(10))?;
         let mut p = Prometheus {
             addr,
             process,
             query: Some(query),
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + READY_WITHIN;
+        let mut last_probe = String::from("no probe yet");
         while Instant::now() < deadline {
-            if http_status(addr, "/-/ready").is_ok_and(|code| code == 200) {
-                return Ok(p);
+            match http_status(addr, "/-/ready") {
+                Ok(200) => return Ok(p),
+                Ok(code) => last_probe = format!("/-/ready answered {code}"),
+                Err(e) => last_probe = format!("/-/ready: {e}"),
             }
             if !p.process.is_running() {
                 return Err(format!(
-                    "prometheus exited at start (see {})",
-                    dir.join("prometheus.log").display()
+                    "prometheus exited at start (see {}){}",
+                    log.display(),
+                    log_tail(&log)
                 ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         p.process.kill();
-        Err("prometheus not ready after 20 s".into())
+        Err(format!(
+            "prometheus not ready after {} s; last probe: {last_probe} (see {}){}",
+            READY_WITHIN.as_secs(),
+            log.display(),
+            log_tail(&log)
+        ))
     }
 
     /// A range query (unix seconds), as series of (time, value).
@@ -113,7 +141,9 @@ impl Prometheus {
 /// checks; answers are read by their status line only).
 pub fn http_status(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    // A readiness probe: a short read timeout, so a slow answer costs one
+    // retry rather than the start deadline.
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
@@ -146,6 +176,32 @@ mod tests {
         assert!(y.contains("\"127.0.0.1:15001\""));
         let node = crate::topology::yaml::parse_documents(&y).unwrap();
         assert_eq!(node.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_binary_that_exits_at_start_is_reported_with_its_log() {
+        // `sh` refuses Prometheus's long flags and exits, writing why.
+        let dir = tempfile::tempdir().unwrap();
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let err = Prometheus::start(Path::new("/bin/sh"), dir.path(), addr, &[], &[]).unwrap_err();
+        assert!(err.starts_with("prometheus exited at start"), "{err}");
+        assert!(err.contains("its log ends:"), "{err}");
+    }
+
+    #[test]
+    fn the_log_tail_keeps_the_last_five_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("p.log");
+        std::fs::write(
+            &log,
+            (1..=8).map(|i| format!("line {i}\n")).collect::<String>(),
+        )
+        .unwrap();
+        let tail = log_tail(&log);
+        assert!(tail.contains("line 4") && tail.contains("line 8"), "{tail}");
+        assert!(!tail.contains("line 3"), "{tail}");
+        assert_eq!(log_tail(&dir.path().join("missing.log")), "");
     }
 
     #[test]
