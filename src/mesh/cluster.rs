@@ -15,7 +15,7 @@ use crate::model::mesh_config::{MeshConfig, MeshObject, MeshService};
 use crate::model::pod::PodId;
 use crate::topology::ObjectName;
 use crate::topology::istio::{DestinationRuleSpec, LoadBalancerSettings, OutlierDetection, Subset};
-use crate::topology::labels::{Labels, SharedLabelsTest, map_matches};
+use crate::topology::labels::{Labels, SharedLabelsMemo, map_matches};
 use crate::zone::Zone;
 
 /// Identity of a cluster.
@@ -254,10 +254,10 @@ fn build_cluster_of(
     }
     let policy = effective_policy(rule.as_deref(), subset_spec);
     let mut in_subset =
-        SharedLabelsTest::new(|l: &Labels| subset_spec.is_none_or(|s| map_matches(&s.labels, l)));
+        SharedLabelsMemo::new(|l: &Labels| subset_spec.is_none_or(|s| map_matches(&s.labels, l)));
     let endpoints: Vec<&Endpoint> = endpoints
         .iter()
-        .filter(|e| in_subset.matches(&e.labels))
+        .filter(|e| in_subset.get(&e.labels))
         .collect();
     let outlier = policy.outlier_detection.map(OutlierSettings::from_istio);
     let region = world.profile.region.as_str();

@@ -1,8 +1,8 @@
 //! Service endpoints as istiod's EDS sees them: ready pods selected by the
 //! Service, each with its locality and labels.
 
+use foldhash::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use crate::model::mesh_config::MeshService;
 use crate::model::pod::PodId;
 use crate::topology::ObjectName;
 use crate::topology::label_index::Constraint;
-use crate::topology::labels::{Labels, SharedLabelsTest, map_matches};
+use crate::topology::labels::{Labels, SharedLabelsMemo, map_matches};
 use crate::zone::Zone;
 
 /// One endpoint of a Service.
@@ -37,7 +37,7 @@ pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> 
     }
     // Through the world's label index: a Service costs its own workloads'
     // pods, not the namespace's (issue 10 item 13).
-    let mut selects = SharedLabelsTest::new(|l: &Labels| map_matches(&service.selector, l));
+    let mut selects = SharedLabelsMemo::new(|l: &Labels| map_matches(&service.selector, l));
     world
         .workload_candidates(
             &service.name.namespace,
@@ -45,7 +45,7 @@ pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> 
         )
         .iter()
         .flat_map(|&w| world.workload_pods(w))
-        .filter(|(_, p)| selects.matches(&p.labels) && world.pod_ready(p))
+        .filter(|(_, p)| selects.get(&p.labels) && world.pod_ready(p))
         .filter_map(|(PodId(i), p)| {
             let node = &world.nodes[p.node?.0];
             Some(Endpoint {

@@ -3,7 +3,7 @@
 //! which endpoints are kept, their priority, and their locality weight.
 
 use crate::topology::istio::LocalityLbSetting;
-use crate::topology::labels::Labels;
+use crate::topology::labels::{Labels, SharedLabelsMemo};
 use crate::zone::LocalityPattern;
 
 /// A locality: region, zone, subzone (subzone empty here). Borrowed: it is
@@ -70,18 +70,15 @@ pub fn place(
             endpoints.len()
         ];
     }
+    // Endpoints of one ReplicaSet in one zone share their label map.
+    let mut by_labels_of = SharedLabelsMemo::new(|labels: &Labels| {
+        (!s.failover_priority.is_empty())
+            .then(|| failover_priority(&s.failover_priority, client_labels, labels))
+    });
     let raw: Vec<u32> = endpoints
         .iter()
         .map(|(loc, labels)| {
-            let by_labels = if s.failover_priority.is_empty() {
-                None
-            } else {
-                Some(failover_priority(
-                    &s.failover_priority,
-                    client_labels,
-                    labels,
-                ))
-            };
+            let by_labels = by_labels_of.get(labels);
             match by_labels {
                 // failoverPriority alone replaces the locality priorities.
                 Some(p) if s.failover.is_empty() => p,

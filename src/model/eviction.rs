@@ -12,7 +12,7 @@ use crate::model::pod::{Pod, PodId};
 use crate::model::world::EventKind;
 use crate::topology::ObjectName;
 use crate::topology::label_index::Constraint;
-use crate::topology::labels::{Labels, SharedLabelsTest, selector_matches};
+use crate::topology::labels::{Labels, SharedLabelsMemo, selector_matches};
 use crate::topology::pdb::{BadBudgetValue, desired_healthy};
 
 /// A PodDisruptionBudget in the model.
@@ -153,11 +153,11 @@ impl World {
             .iter()
             .map(|&w| self.workloads[w].replicas)
             .sum();
-        let mut selects = SharedLabelsTest::new(|l: &Labels| selector_matches(selector, l));
+        let mut selects = SharedLabelsMemo::new(|l: &Labels| selector_matches(selector, l));
         let healthy = self.pdb_coverage.candidates[pdb]
             .iter()
             .flat_map(|&w| self.workload_pods(w))
-            .filter(|(_, p)| selects.matches(&p.labels) && self.pod_ready(p))
+            .filter(|(_, p)| selects.get(&p.labels) && self.pod_ready(p))
             .count() as i32;
         let desired = desired_healthy(&b.spec, expected)?;
         Ok(PdbStatus {

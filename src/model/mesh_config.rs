@@ -7,7 +7,7 @@
 //! the model; what Istio makes of it (routing, clusters, validation) stays
 //! in [`crate::mesh`].
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use k8s_openapi::api::core::v1::ServiceSpec;
 
@@ -80,7 +80,7 @@ struct ByNamespace<V>(HashMap<String, HashMap<String, V>>);
 
 impl<V> Default for ByNamespace<V> {
     fn default() -> Self {
-        ByNamespace(HashMap::new())
+        ByNamespace(HashMap::default())
     }
 }
 

@@ -8,7 +8,7 @@
 //! the matching items, in insertion order, and the caller still evaluates
 //! the selector on each, so results (and their order) are those of a scan.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 

@@ -37,33 +37,37 @@ pub fn map_matches(wanted: &Labels, labels: &Labels) -> bool {
     wanted.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-/// A label test asked of many pods in a row, most of which share one label
-/// map (the pods of a ReplicaSet hold the same `Arc`): the answer for the
-/// last map is kept, so a Service or PDB costs one evaluation per
-/// ReplicaSet instead of one per pod. It holds that map, so its address
-/// cannot be reused by another while the answer is kept.
-pub struct SharedLabelsTest<F> {
-    test: F,
-    last: Option<(std::sync::Arc<Labels>, bool)>,
+/// A function of a label map asked of many pods or endpoints in a row,
+/// most of which share one map (the pods of a ReplicaSet hold the same
+/// `Arc`, and so do its endpoints in one zone): the answer for the last map
+/// is kept, so a Service, PDB or subset costs one evaluation per ReplicaSet
+/// instead of one per pod. It borrows that map, so the address it compares
+/// cannot be reused by another map while the answer is kept.
+pub struct SharedLabelsMemo<'a, F, T> {
+    compute: F,
+    last: Option<(&'a Labels, T)>,
 }
 
-impl<F: Fn(&Labels) -> bool> SharedLabelsTest<F> {
-    /// A test with no answer kept yet.
-    pub fn new(test: F) -> SharedLabelsTest<F> {
-        SharedLabelsTest { test, last: None }
+impl<'a, F: Fn(&Labels) -> T, T: Copy> SharedLabelsMemo<'a, F, T> {
+    /// A memo with no answer kept yet.
+    pub fn new(compute: F) -> SharedLabelsMemo<'a, F, T> {
+        SharedLabelsMemo {
+            compute,
+            last: None,
+        }
     }
 
-    /// The test's answer for `labels`, evaluated only when they are not the
-    /// map of the previous call.
-    pub fn matches(&mut self, labels: &std::sync::Arc<Labels>) -> bool {
-        if let Some((seen, answer)) = &self.last
-            && std::sync::Arc::ptr_eq(seen, labels)
+    /// The function's value for `labels`, computed only when they are not
+    /// the map of the previous call.
+    pub fn get(&mut self, labels: &'a Labels) -> T {
+        if let Some((seen, value)) = self.last
+            && std::ptr::eq(seen, labels)
         {
-            return *answer;
+            return value;
         }
-        let answer = (self.test)(labels);
-        self.last = Some((std::sync::Arc::clone(labels), answer));
-        answer
+        let value = (self.compute)(labels);
+        self.last = Some((labels, value));
+        value
     }
 }
 
@@ -106,9 +110,9 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     #[test]
-    fn a_shared_labels_test_evaluates_once_per_shared_map_and_follows_changes() {
+    fn a_shared_labels_memo_evaluates_once_per_shared_map_and_follows_changes() {
         let calls = std::cell::Cell::new(0);
-        let mut test = SharedLabelsTest::new(|l: &Labels| {
+        let mut test = SharedLabelsMemo::new(|l: &Labels| {
             calls.set(calls.get() + 1);
             l.get("app").is_some_and(|v| v == "a")
         });
@@ -118,7 +122,7 @@ mod tests {
         let a2 = std::sync::Arc::new(labels(&[("app", "a")]));
         let answers: Vec<bool> = [&a, &a, &a, &b, &b, &a, &a2]
             .into_iter()
-            .map(|l| test.matches(l))
+            .map(|l| test.get(l))
             .collect();
         assert_eq!(answers, [true, true, true, false, false, true, true]);
         assert_eq!(calls.get(), 4);
