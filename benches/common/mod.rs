@@ -81,3 +81,8 @@ pub fn cpu_time() -> std::time::Duration {
     };
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
+
+/// The allocator the `zonechaos` binary uses (`src/main.rs`), so the figures
+/// are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -652,6 +652,24 @@ mod tests {
         assert!(!err.message.ends_with("column 3"), "{err:?}");
     }
 
+    /// A repeat of an early key or of a late key in a large map, and a large
+    /// map without repeats.
+    #[test]
+    fn duplicates_are_found_in_large_maps_too() {
+        let keys = |n: usize| (0..n).map(|i| format!("k{i}: {i}\n")).collect::<String>();
+        for (repeat, first_line) in [("k3", 4), ("k15", 16), ("k16", 17), ("k30", 31)] {
+            let text = format!("{}{repeat}: x\n", keys(40));
+            let err = parse_documents(&text).unwrap_err();
+            let want = format!("duplicate key `{repeat}` at line 41, first at line {first_line}");
+            assert!(err.message.contains(&want), "{repeat}: {err:?}");
+        }
+        let docs = parse_documents(&keys(100)).unwrap();
+        let Value::Map(entries) = &docs[0].value else {
+            panic!("a map")
+        };
+        assert_eq!(entries.len(), 100);
+    }
+
     #[test]
     fn empty_documents_are_skipped() {
         let docs = parse_documents("---\n# nothing\n---\na: 1\n---\n").unwrap();
