@@ -7,7 +7,7 @@ use std::fmt;
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
-pub struct Zone(pub std::sync::Arc<str>);
+pub struct Zone(pub smol_str::SmolStr);
 
 /// A region, as the node label `topology.kubernetes.io/region` gives it (`us-east-1`).
 #[derive(

@@ -3,9 +3,9 @@
 //! after a loss. `whatif` is built on this; `sim` measures the same things
 //! by simulating requests.
 
+use smol_str::SmolStr;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 use crate::mesh::cluster::{ClusterKey, ClusterView, build_cluster_in};
 use crate::mesh::endpoints::EndpointMemo;
@@ -25,7 +25,7 @@ pub struct Prediction {
     /// Share of requests per outcome: "us-east-1a" for a serving zone, or
     /// "503 UH", "503 NC", "404 NR", "503 UF". Zone keys share the zone's
     /// text instead of copying it into every prediction.
-    pub shares: BTreeMap<Arc<str>, f64>,
+    pub shares: BTreeMap<SmolStr, f64>,
     /// Clusters used, with their priorities by zone.
     pub clusters: Vec<ClusterUse>,
 }
@@ -70,7 +70,7 @@ impl Prediction {
 
 /// Steady-state distribution of a cluster: hosts that do not serve are
 /// assumed ejected (or gone from EDS).
-fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<Arc<str>, f64>) {
+fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<SmolStr, f64>) {
     if !cluster.exists {
         *shares.entry("503 NC".into()).or_default() += weight;
         return;
@@ -106,11 +106,11 @@ fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<Arc<
 }
 
 /// Adds to a zone's share, its key sharing the zone's text.
-fn add_share(shares: &mut BTreeMap<Arc<str>, f64>, zone: &Zone, share: f64) {
+fn add_share(shares: &mut BTreeMap<SmolStr, f64>, zone: &Zone, share: f64) {
     match shares.get_mut(zone.as_str()) {
         Some(v) => *v += share,
         None => {
-            shares.insert(Arc::clone(&zone.0), share);
+            shares.insert(zone.0.clone(), share);
         }
     }
 }
