@@ -172,6 +172,16 @@ impl World {
     /// allows no disruption; otherwise the pod is deleted gracefully (it
     /// leaves the endpoints at once) and its ReplicaSet replaces it.
     pub fn evict(&mut self, id: PodId) -> Result<(), EvictionRefusal> {
+        self.evict_only(id)?;
+        self.reconcile_replica_sets();
+        self.schedule_pending();
+        Ok(())
+    }
+
+    /// The Eviction API's check and the deletion, without the controllers
+    /// that follow it (a drain round runs them itself, see
+    /// [`World::step_drains`]).
+    pub(super) fn evict_only(&mut self, id: PodId) -> Result<(), EvictionRefusal> {
         let covering = self.pdbs_covering(&self.pods[id.0]);
         if covering.len() > 1 {
             return Err(EvictionRefusal::TooManyBudgets);
@@ -192,8 +202,6 @@ impl World {
         let name = self.pods[id.0].name.clone();
         self.delete_pod(id, crate::model::world::DeletionReason::Evicted);
         self.log(EventKind::Evicted, format!("pod {name} evicted"));
-        self.reconcile_replica_sets();
-        self.schedule_pending();
         Ok(())
     }
 

@@ -12,18 +12,39 @@ impl World {
     /// Binds Pending pods to nodes that fit: schedulable, in an allowed zone,
     /// of the required capacity type; least-loaded node first.
     pub fn schedule_pending(&mut self) {
+        let mut load = self.node_load();
+        self.schedule(0..self.pods.len(), &mut load);
+    }
+
+    /// Running pods per node, the scheduler's measure of load.
+    pub(super) fn node_load(&self) -> Vec<usize> {
         let mut load: Vec<usize> = vec![0; self.nodes.len()];
         for p in self.pods.iter().filter(|p| p.phase == PodPhase::Running) {
             if let Some(n) = p.node {
                 load[n.0] += 1;
             }
         }
+        load
+    }
+
+    /// Binds the Pending pods of one workload, with `load` (from
+    /// [`World::node_load`]) kept up to date by the caller and by this call.
+    /// A drain's evictions use it: after the round's first full pass every
+    /// other Pending pod has no node that fits, and an eviction changes no
+    /// node's fit, so only the evicted pods' replacements can bind.
+    pub(super) fn schedule_workload(&mut self, workload: usize, load: &mut [usize]) {
+        let pods = self.pod_indices(workload);
+        self.schedule(pods, load);
+    }
+
+    /// Binds the Pending pods among `candidates`, in order.
+    fn schedule(&mut self, candidates: impl IntoIterator<Item = usize>, load: &mut [usize]) {
         // Pods of one ReplicaSet on nodes of one zone see the same endpoint
         // labels: one shared map each (the mesh matches it once, not per pod).
         // The key holds the pod labels' `Arc`, so its address stays theirs.
         type Shared = (std::sync::Arc<Labels>, std::sync::Arc<Labels>);
         let mut shared: HashMap<(usize, Option<String>, Option<String>), Shared> = HashMap::new();
-        for i in 0..self.pods.len() {
+        for i in candidates {
             if self.pods[i].phase != PodPhase::Pending {
                 continue;
             }
