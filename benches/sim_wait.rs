@@ -8,7 +8,9 @@
 //! zone c (zone-pinned topology) before its wait: its four 5-minute steps
 //! (10/20/50/80%) run during the wait, so for 20 minutes zone c's requests
 //! draw between stable and canary pods (the replay draws every one, one
-//! matrix run per second), then the promoted Rollout is steady.
+//! matrix run per second), then the promoted Rollout is steady. The
+//! `during-loss` suite waits while zone c is lost: its clients' requests
+//! are drawn between zones a and b, so every second is its own run.
 //!
 //! `cargo bench --bench sim_wait`. Figures go to BENCHMARKS.md.
 
@@ -38,6 +40,18 @@ fn suite_text(scenario: &str, span: &str) -> String {
              \x20 - assert-failover: {{zone: us-east-1c, to: [us-east-1a, us-east-1b], success: 99%, within: 30s, window: 5s}}\n\
              \x20 - restore: {{zone: us-east-1c}}\n  - assert-recovery: {{zone: us-east-1c, within: 60s, window: 5s}}\n\
              \x20 - wait: 10s\n  - assert-no-cross-zone: {{window: 10s}}\n"
+        ),
+        // The wait falls inside the zone loss: zone c's clients draw
+        // between the hosts of a and b on every request, so the seconds
+        // differ and the matrix holds a run per second.
+        "during-loss" => format!(
+            "name: during-loss-{span}\ntopology: [topologies/zone-failover.yaml]\n\
+             load: {{service: test, namespace: default, rps: 50}}\nsteps:\n\
+             \x20 - wait: {{until: steady}}\n\
+             \x20 - spot-loss: {{zone: us-east-1c, mode: refuse}}\n\
+             \x20 - assert-failover: {{zone: us-east-1c, to: [us-east-1a, us-east-1b], success: 99%, within: 30s, window: 5s}}\n\
+             \x20 - wait: {span}\n\
+             \x20 - restore: {{zone: us-east-1c}}\n  - assert-recovery: {{zone: us-east-1c, within: 60s, window: 5s}}\n"
         ),
         _ => format!(
             "name: canary-{span}\ntopology: [topologies/zone-pinned.yaml]\n\
@@ -111,6 +125,7 @@ fn main() {
         ("clock", &CLOCK_SPANS[..]),
         ("spot-loss", &SUITE_SPANS[..]),
         ("canary", &SUITE_SPANS[..]),
+        ("during-loss", &SUITE_SPANS[..]),
     ] {
         println!("  scenario {scenario}:");
         println!("    span     wall        peak RSS   matrix runs  skipped  verdict");

@@ -5,6 +5,7 @@
 //! does not grow with a steady span.
 
 use std::path::Path;
+use std::sync::Arc;
 
 #[path = "common/files.rs"]
 mod files;
@@ -18,7 +19,7 @@ use zonechaos::zone::Zone;
 
 /// The JSON report of a run (wall time aside), the final matrix and the
 /// share of the run's virtual time skipped in quiet stretches.
-fn run(suite: &Suite, skip_quiet: bool) -> (serde_json::Value, TrafficMatrix, f64) {
+fn run(suite: &Suite, skip_quiet: bool) -> (serde_json::Value, Arc<TrafficMatrix>, f64) {
     let mut backend = SimBackend::new(suite);
     backend.skip_quiet = skip_quiet;
     let report = runner::run(suite, &mut backend, &mut ());

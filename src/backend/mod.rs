@@ -10,6 +10,7 @@ pub mod sim;
 pub use error::BackendError;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::eviction::PdbStatus;
@@ -53,8 +54,9 @@ pub trait Backend {
     fn advance(&mut self, d: SimDuration) -> Result<(), BackendError>;
     /// Runs a chaos or rollout action; returns what it did, as evidence.
     fn apply(&mut self, action: &Action) -> Result<serde_json::Value, BackendError>;
-    /// The traffic matrix so far.
-    fn matrix(&mut self) -> Result<TrafficMatrix, BackendError>;
+    /// The traffic matrix so far. Shared, not copied: a suite's assertions
+    /// read it every second, and a day's matrix can hold a run per second.
+    fn matrix(&mut self) -> Result<Arc<TrafficMatrix>, BackendError>;
     /// A Rollout's status.
     fn rollout_status(&self, name: &str) -> Option<RolloutStatus>;
     /// Every budget's status by name.
@@ -66,7 +68,7 @@ pub trait Backend {
     /// Control-plane events so far.
     fn events(&self) -> Vec<Event>;
     /// The model's prediction of this run, when the backend is not the model itself.
-    fn predicted_matrix(&self) -> Option<TrafficMatrix> {
+    fn predicted_matrix(&self) -> Option<Arc<TrafficMatrix>> {
         None
     }
 }

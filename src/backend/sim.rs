@@ -3,6 +3,7 @@
 //! the model's own counters.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
 use crate::mesh::proxy::{Client, DataPlane};
@@ -28,7 +29,7 @@ pub struct SimBackend {
     /// The data plane.
     pub data_plane: DataPlane,
     /// Counters.
-    pub matrix: TrafficMatrix,
+    pub matrix: Arc<TrafficMatrix>,
     /// Skip quiet stretches in one step (the default). False ticks through
     /// every 100 ms: the reference the equivalence tests compare against.
     pub skip_quiet: bool,
@@ -57,7 +58,7 @@ impl SimBackend {
         SimBackend {
             world,
             data_plane,
-            matrix: TrafficMatrix::default(),
+            matrix: Arc::default(),
             skip_quiet: true,
             skipped: SimDuration(0),
             next_look: SimTime(0),
@@ -70,7 +71,9 @@ impl SimBackend {
         let step = SimDuration(TICK.0.min(end.0 - self.world.now.0));
         let next = self.world.now + step;
         self.world.advance(next);
-        self.data_plane.tick(&self.world, step, &mut self.matrix);
+        // Written in place unless a reader still holds the last copy.
+        self.data_plane
+            .tick(&self.world, step, Arc::make_mut(&mut self.matrix));
     }
 
     /// Runs the longest quiet stretch of whole ticks before `end` in one
@@ -101,7 +104,7 @@ impl SimBackend {
         self.world.advance(now + stretch);
         self.skipped = self.skipped + stretch;
         self.data_plane
-            .fast_forward(&steady, now, ticks, TICK, &mut self.matrix);
+            .fast_forward(&steady, now, ticks, TICK, Arc::make_mut(&mut self.matrix));
         self.next_look = self.world.now;
         true
     }
@@ -191,8 +194,8 @@ impl Backend for SimBackend {
         crate::chaos::apply(&mut self.world, action)
     }
 
-    fn matrix(&mut self) -> Result<TrafficMatrix, BackendError> {
-        Ok(self.matrix.clone())
+    fn matrix(&mut self) -> Result<Arc<TrafficMatrix>, BackendError> {
+        Ok(Arc::clone(&self.matrix))
     }
 
     fn rollout_status(&self, name: &str) -> Option<RolloutStatus> {

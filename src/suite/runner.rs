@@ -121,7 +121,7 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
         suite,
         &memory,
         &matrix,
-        predicted.as_ref(),
+        predicted.as_deref(),
         backend.telemetry(),
     );
     RunReport {
@@ -212,8 +212,10 @@ fn execute(
             let started = backend.now();
             let deadline = assert::deadline(action, started, memory, step.timeout());
             loop {
-                let matrix = backend.matrix().map_err(infra)?;
+                // The matrix is let go before the clock moves: the backend
+                // then appends in place instead of copying it.
                 let check = {
+                    let matrix = backend.matrix().map_err(infra)?;
                     let ctx = Ctx {
                         backend: &*backend,
                         matrix: &matrix,

@@ -498,13 +498,13 @@ impl Backend for KubeBackend {
         }
     }
 
-    fn matrix(&mut self) -> Result<TrafficMatrix, BackendError> {
+    fn matrix(&mut self) -> Result<Arc<TrafficMatrix>, BackendError> {
         self.catch_up_model()?;
         let series = self
             .prometheus
             .range(REQUESTS_BY_ZONE, self.started_unix, unix_now(), 1.0)
             .map_err(BackendError::Telemetry)?;
-        Ok(matrix_from_series(&series, self.started_unix))
+        Ok(Arc::new(matrix_from_series(&series, self.started_unix)))
     }
 
     fn rollout_status(&self, name: &str) -> Option<RolloutStatus> {
@@ -562,7 +562,7 @@ impl Backend for KubeBackend {
         self.events.clone()
     }
 
-    fn predicted_matrix(&self) -> Option<TrafficMatrix> {
-        Some(self.model.matrix.clone())
+    fn predicted_matrix(&self) -> Option<Arc<TrafficMatrix>> {
+        Some(Arc::clone(&self.model.matrix))
     }
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::backend::local::envoy::{BOOTSTRAP_FILE, proxy_config, write_atomically};
@@ -511,13 +512,13 @@ impl Backend for LocalBackend {
         Ok(evidence)
     }
 
-    fn matrix(&mut self) -> Result<TrafficMatrix, BackendError> {
+    fn matrix(&mut self) -> Result<Arc<TrafficMatrix>, BackendError> {
         self.catch_up()?;
         let series = self
             .prometheus
             .query_range(REQUESTS_BY_ZONE, self.started_unix, unix_now(), 1.0)
             .map_err(BackendError::Telemetry)?;
-        Ok(matrix_from_series(&series, self.started_unix))
+        Ok(Arc::new(matrix_from_series(&series, self.started_unix)))
     }
 
     fn rollout_status(&self, name: &str) -> Option<RolloutStatus> {
@@ -540,7 +541,7 @@ impl Backend for LocalBackend {
         self.model.events()
     }
 
-    fn predicted_matrix(&self) -> Option<TrafficMatrix> {
-        Some(self.model.matrix.clone())
+    fn predicted_matrix(&self) -> Option<Arc<TrafficMatrix>> {
+        Some(Arc::clone(&self.model.matrix))
     }
 }
