@@ -48,7 +48,8 @@ fn path_of(dir: &Path, pin: &CrdPin) -> PathBuf {
 }
 
 fn read(path: &Path, pin: &CrdPin) -> Result<Cached, CrdsError> {
-    match std::fs::read(path) {
+    // Like every input: regular files only, within the size limit.
+    match crate::fsread::read_limited(path, crate::fsread::MAX_FILE_BYTES) {
         Ok(bytes) => {
             let actual = Sha256Hex::of(&bytes);
             Ok(if actual.matches(pin.sha256) {
@@ -57,7 +58,7 @@ fn read(path: &Path, pin: &CrdPin) -> Result<Cached, CrdsError> {
                 Cached::Mismatch(actual)
             })
         }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Cached::Missing),
+        Err(err) if err.is_not_found() => Ok(Cached::Missing),
         Err(source) => Err(CrdsError::Unreadable {
             path: path.to_owned(),
             source,
@@ -177,6 +178,36 @@ mod tests {
             err.hint()
         );
         assert!(!err.is_usage());
+    }
+
+    /// issue 10 item 6: the cache is read like every input, so a FIFO
+    /// planted at a cached path is refused at once instead of blocking,
+    /// and a directory there is named as one.
+    #[cfg(unix)]
+    #[test]
+    fn a_cached_path_that_is_not_a_regular_file_is_refused() {
+        let dir = cache_with("x");
+        let fifo = path_of(dir.path(), &CRD_PINS[0]);
+        std::fs::remove_file(&fifo).unwrap();
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads the NUL-terminated path it is given.
+        #[allow(unsafe_code)]
+        let made = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+        assert_eq!(made, 0, "mkfifo");
+        let err = pin_state(dir.path(), &CRD_PINS[0]).unwrap_err();
+        assert!(
+            matches!(&err, CrdsError::Unreadable { path, .. } if path == &fifo),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("FIFO, not a regular file"),
+            "{err}"
+        );
+        let as_dir = path_of(dir.path(), &CRD_PINS[1]);
+        std::fs::remove_file(&as_dir).unwrap();
+        std::fs::create_dir(&as_dir).unwrap();
+        let err = pin_state(dir.path(), &CRD_PINS[1]).unwrap_err();
+        assert!(err.to_string().contains("directory"), "{err}");
     }
 
     #[test]

@@ -32,14 +32,15 @@ pub enum CrdsError {
         /// Its digest.
         actual: String,
     },
-    /// A cached file exists but cannot be read.
-    #[error("cannot read cached CRD {}: {source}", path.display())]
+    /// A cached file exists but cannot be read (or is not a regular file,
+    /// or is over the input size limit).
+    #[error("cannot read cached CRD {}: {}", path.display(), source.reason())]
     Unreadable {
         /// The cached file.
         path: PathBuf,
-        /// The OS error.
+        /// Why.
         #[source]
-        source: std::io::Error,
+        source: crate::fsread::ReadError,
     },
     /// The verified files do not compile into schemas.
     #[error("the cached CRDs cannot be used: {0}")]
