@@ -27,15 +27,24 @@ fn settings(emulate_loss: bool) -> KubeSettings {
         name: if emulate_loss { "existing" } else { "kind" },
         namespace: NS.into(),
         node_gone_after: Duration::from_secs(1),
+        node_ready_within: Duration::from_secs(5),
         emulate_loss,
         canary_image: None,
         workload_zones: Default::default(),
     }
 }
 
-/// A node lifecycle that records what it was asked to do.
+/// A node lifecycle that records what it was asked to do; `deletes` as a
+/// kind node's (the cloud controller's deletion of lost Node objects).
 #[derive(Default)]
-struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>, bool);
+
+impl Recorder {
+    /// A recorder whose nodes' objects are deleted after a loss, as kind's.
+    fn default_deleting() -> Recorder {
+        Recorder(Default::default(), true)
+    }
+}
 
 impl NodeLifecycle for Recorder {
     fn lose(
@@ -52,8 +61,13 @@ impl NodeLifecycle for Recorder {
         log.extend(nodes.iter().map(|n| format!("restore {}", n.0)));
         Ok(())
     }
+    fn reregister(&mut self, nodes: &[NodeName]) -> Result<(), zonechaos::backend::BackendError> {
+        let mut log = self.0.lock().unwrap();
+        log.extend(nodes.iter().map(|n| format!("reregister {}", n.0)));
+        Ok(())
+    }
     fn deletes_node_objects(&self) -> bool {
-        false
+        self.1
     }
 }
 
@@ -183,25 +197,23 @@ fn spot_loss_on_kind_stops_only_the_spot_nodes_and_restore_brings_them_back() {
     with_backend(
         vec![
             nodes_of_zone(ZONE_C_SPOT, &["w5", "w6"]),
-            // restore: the zone's nodes are uncordoned
+            // restore: the Node objects are still there, and Ready
+            node_is("w5", "True"),
+            node_is("w6", "True"),
+            node_is("w5", "True"),
+            node_is("w6", "True"),
+            nodes_of_zone(ZONE_C, &["w5", "w6", "w7"]),
+            // the zone's nodes are uncordoned
             nodes_of_zone(ZONE_C, &["w5", "w6", "w7"]),
             cordon_patch("w5", false),
             cordon_patch("w6", false),
             cordon_patch("w7", false),
         ],
         false,
-        Box::new(Recorder(log.clone())),
+        Box::new(Recorder(log.clone(), false)),
         |b| {
-            b.apply(&Action::SpotLoss(SpotLossSpec {
-                zone: "us-east-1c".into(),
-                notice: None,
-                mode: Some(zonechaos::spec::SpotLossMode::Blackhole),
-            }))
-            .expect("spot loss works");
-            b.apply(&Action::Restore(ZoneArg {
-                zone: "us-east-1c".into(),
-            }))
-            .expect("restore works");
+            lose_zone_c(b);
+            restore_zone_c(b);
         },
     );
     assert_eq!(
@@ -213,6 +225,125 @@ fn spot_loss_on_kind_stops_only_the_spot_nodes_and_restore_brings_them_back() {
             "restore w6"
         ]
     );
+}
+
+/// A read of one Node: `ready` is its Ready condition's status.
+fn node_is(name: &str, ready: &str) -> Exchange {
+    get(&format!("/api/v1/nodes/{name}")).reply(200, node(name, ready))
+}
+
+/// A read of a Node that is gone.
+fn node_gone(name: &str) -> Exchange {
+    get(&format!("/api/v1/nodes/{name}")).fail(
+        404,
+        "NotFound",
+        &format!("nodes \"{name}\" not found"),
+    )
+}
+
+fn lose_zone_c(b: &mut KubeBackend) {
+    b.apply(&Action::SpotLoss(SpotLossSpec {
+        zone: "us-east-1c".into(),
+        notice: None,
+        mode: Some(zonechaos::spec::SpotLossMode::Blackhole),
+    }))
+    .expect("spot loss works");
+}
+
+fn restore_zone_c(b: &mut KubeBackend) -> Value {
+    b.apply(&Action::Restore(ZoneArg {
+        zone: "us-east-1c".into(),
+    }))
+    .expect("restore works")
+}
+
+/// issue 11 item 1: a restore cancels the cloud controller's pending
+/// deletion of the lost Node objects (before, it ran on and deleted the
+/// Nodes of the restarted kubelets, which register only once per process:
+/// kubernetes pkg/kubelet/kubelet_node_status.go registerWithAPIServer),
+/// restarts the kubelet of a node whose object is already gone, and
+/// returns only when every node is Ready in its zone. The mock server
+/// fails on any request after the script, so a deletion still running
+/// after the restore fails the test.
+#[test]
+fn restore_cancels_pending_node_deletions_and_reregisters_deleted_nodes() {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    with_backend(
+        vec![
+            nodes_of_zone(ZONE_C_SPOT, &["w5", "w6"]),
+            // restore: w6's Node was deleted while it was away
+            node_is("w5", "True"),
+            node_gone("w6"),
+            // its kubelet restarted: registering, then Ready
+            node_is("w5", "True"),
+            node_gone("w6"),
+            node_is("w5", "True"),
+            node_is("w6", "True"),
+            nodes_of_zone(ZONE_C, &["w5", "w6"]),
+            nodes_of_zone(ZONE_C, &["w5", "w6"]),
+            cordon_patch("w5", false),
+            cordon_patch("w6", false),
+        ],
+        false,
+        Box::new(Recorder(log.clone(), true)),
+        |b| {
+            lose_zone_c(b);
+            let ev = restore_zone_c(b);
+            assert_eq!(ev["reregistered"], json!(["w6"]));
+            // Longer than the deletion's deadline (1 s) and its first poll.
+            std::thread::sleep(Duration::from_secs(3));
+        },
+    );
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "lose w5 Blackhole",
+            "lose w6 Blackhole",
+            "restore w5",
+            "restore w6",
+            "reregister w6"
+        ]
+    );
+}
+
+/// Without a restore the lost Node objects are deleted, as the cloud
+/// controller deletes a Node whose instance is gone (kubernetes
+/// staging/src/k8s.io/cloud-provider/controllers/nodelifecycle).
+#[test]
+fn lost_nodes_are_deleted_once_not_ready() {
+    with_backend(
+        vec![
+            nodes_of_zone(ZONE_C_SPOT, &["w5", "w6"]),
+            node_is("w5", "False"),
+            delete("/api/v1/nodes/w5").reply(200, node("w5", "False")),
+            node_is("w6", "Unknown"),
+            delete("/api/v1/nodes/w6").reply(200, node("w6", "Unknown")),
+        ],
+        false,
+        Box::new(Recorder::default_deleting()),
+        |b| {
+            lose_zone_c(b);
+            std::thread::sleep(Duration::from_secs(3));
+        },
+    );
+}
+
+/// A restored node that never turns Ready fails the restore, naming it.
+#[test]
+fn a_restored_node_that_stays_not_ready_fails_the_restore() {
+    let mut script = vec![nodes_of_zone(ZONE_C_SPOT, &["w5"]), node_is("w5", "True")];
+    // node_ready_within is 5 s, polled every 2 s: looks at 0, 2, 4 and 6 s
+    // (a second from the deadline either way).
+    script.extend((0..4).map(|_| node_is("w5", "False")));
+    with_backend(script, false, Box::new(Recorder::default()), |b| {
+        lose_zone_c(b);
+        let e = b
+            .apply(&Action::Restore(ZoneArg {
+                zone: "us-east-1c".into(),
+            }))
+            .unwrap_err();
+        assert!(e.to_string().contains("w5 (NotReady)"), "{e}");
+    });
 }
 
 #[test]

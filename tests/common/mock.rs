@@ -172,6 +172,15 @@ pub fn scripted(script: Vec<Exchange>) -> (Client, JoinHandle<()>) {
                 .unwrap();
             send.send_response(resp);
         }
+        // Nothing may call after the script: the server ends when the last
+        // client (background tasks' clones included) is dropped.
+        if let Some((req, _)) = handle.next_request().await {
+            panic!(
+                "unexpected request after the script: {} {}",
+                req.method(),
+                req.uri()
+            );
+        }
     });
     (Client::new(service, "zc"), server)
 }

@@ -49,6 +49,8 @@ pub trait NodeLifecycle: Send {
     ) -> Result<serde_json::Value, BackendError>;
     /// Brings back what [`NodeLifecycle::lose`] took.
     fn restore(&mut self, nodes: &[NodeName]) -> Result<(), BackendError>;
+    /// Makes restored nodes whose Node objects were deleted register again.
+    fn reregister(&mut self, nodes: &[NodeName]) -> Result<(), BackendError>;
     /// True when the Node objects must be deleted after the loss, as a
     /// cloud controller does once the instance is gone.
     fn deletes_node_objects(&self) -> bool;
@@ -87,6 +89,17 @@ impl NodeLifecycle for DockerNodes {
         crate::backend::kube::node_loss::restore(&self.runner, &back).map_err(tool_error)
     }
 
+    fn reregister(&mut self, nodes: &[NodeName]) -> Result<(), BackendError> {
+        for n in nodes {
+            crate::backend::kube::cluster::exec::run_command(
+                &crate::backend::kube::node_loss::reregister_command(&n.0),
+                &self.runner,
+            )
+            .map_err(tool_error)?;
+        }
+        Ok(())
+    }
+
     fn deletes_node_objects(&self) -> bool {
         true
     }
@@ -114,6 +127,11 @@ impl NodeLifecycle for EmulatedLoss {
         Ok(())
     }
 
+    fn reregister(&mut self, _nodes: &[NodeName]) -> Result<(), BackendError> {
+        // An emulated loss never deletes Node objects.
+        Ok(())
+    }
+
     fn deletes_node_objects(&self) -> bool {
         false
     }
@@ -129,6 +147,8 @@ pub struct KubeSettings {
     /// How long a lost node may take to turn NotReady before its Node
     /// object is deleted anyway (the node-monitor grace is 40-50 s).
     pub node_gone_after: Duration,
+    /// How long restored nodes may take to be Ready again.
+    pub node_ready_within: Duration,
     /// Spot loss emulated through the API (existing clusters).
     pub emulate_loss: bool,
     /// The image a `canary` step sets: kind loads a canary tag of the
@@ -147,6 +167,33 @@ struct RunningDrain {
     outcome: Arc<Mutex<Option<Result<api::DrainOutcome, String>>>>,
 }
 
+/// How often node readiness is polled.
+const NODE_POLL: Duration = Duration::from_secs(2);
+
+/// The cloud controller's part of a Spot loss: each lost node's Node
+/// object is deleted once it is no longer Ready, or once `gone_after`
+/// passed (the instance is gone either way). The first look waits a poll:
+/// no node turns NotReady faster than the node-monitor grace period, and a
+/// restore that follows at once cancels this before it asked anything.
+async fn delete_when_gone(client: Client, nodes: Vec<NodeName>, gone_after: Duration) {
+    let deadline = tokio::time::Instant::now() + gone_after;
+    for n in &nodes {
+        loop {
+            tokio::time::sleep(NODE_POLL.min(gone_after)).await;
+            let ready = matches!(
+                api::nodes::node_readiness(&client, n).await,
+                Ok(NodeReadiness::Ready)
+            );
+            if !ready || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+        }
+        if let Err(e) = delete_node(&client, n).await {
+            tracing::warn!("deleting lost node {}: {e}", n.0);
+        }
+    }
+}
+
 /// The backend.
 pub struct KubeBackend {
     runtime: tokio::runtime::Handle,
@@ -159,6 +206,9 @@ pub struct KubeBackend {
     started_unix: f64,
     drains: BTreeMap<Zone, RunningDrain>,
     lost: BTreeMap<Zone, Vec<NodeName>>,
+    /// The cloud controller's pending deletions of a lost zone's Node
+    /// objects; a restore cancels them before the nodes come back.
+    node_deletions: BTreeMap<Zone, tokio::task::JoinHandle<()>>,
     events: Vec<Event>,
     kept: Vec<Box<dyn std::any::Any + Send>>,
 }
@@ -187,6 +237,7 @@ impl KubeBackend {
             started_unix: unix_now(),
             drains: BTreeMap::new(),
             lost: BTreeMap::new(),
+            node_deletions: BTreeMap::new(),
             events: Vec::new(),
             kept: Vec::new(),
         }
@@ -240,6 +291,70 @@ impl KubeBackend {
     fn event(&mut self, kind: EventKind, message: String) {
         let at = self.wall_now();
         self.events.push(Event { at, message, kind });
+    }
+
+    /// A node's readiness, read from the API.
+    fn readiness(&self, node: &NodeName) -> Result<NodeReadiness, BackendError> {
+        self.runtime
+            .block_on(api::nodes::node_readiness(&self.client, node))
+            .map_err(api_error)
+    }
+
+    /// Restarts the kubelets of restored nodes whose Node objects are gone;
+    /// returns those nodes.
+    fn reregister_deleted(&mut self, nodes: &[NodeName]) -> Result<Vec<NodeName>, BackendError> {
+        let mut gone = Vec::new();
+        for n in nodes {
+            let readiness = self.readiness(n)?;
+            if readiness == NodeReadiness::Gone {
+                gone.push(n.clone());
+            }
+        }
+        if !gone.is_empty() {
+            self.nodes.reregister(&gone)?;
+        }
+        Ok(gone)
+    }
+
+    /// Waits until every restored node is Ready and listed in its zone
+    /// again (its kubelet registered it with the zone label), or fails
+    /// naming the nodes that are not.
+    fn wait_ready(&mut self, zone: &Zone, nodes: &[NodeName]) -> Result<(), BackendError> {
+        let deadline = Instant::now() + self.settings.node_ready_within;
+        loop {
+            let mut waiting = Vec::new();
+            for n in nodes {
+                let readiness = self.readiness(n)?;
+                if readiness != NodeReadiness::Ready {
+                    waiting.push(format!("{} ({readiness:?})", n.0));
+                }
+            }
+            if waiting.is_empty() {
+                let listed = self.zone_nodes(zone, None)?;
+                waiting.extend(
+                    nodes
+                        .iter()
+                        .filter(|n| !listed.contains(n))
+                        .map(|n| format!("{} (not labelled zone {zone})", n.0)),
+                );
+                if waiting.is_empty() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(BackendError::Cluster {
+                    message: format!(
+                        "restored nodes of {zone} not Ready after {:?}: {}",
+                        self.settings.node_ready_within,
+                        waiting.join(", ")
+                    ),
+                    hint: "see `kubectl describe node` and the kubelet's journal in the node \
+                           container (docker exec NODE journalctl -u kubelet)"
+                        .into(),
+                });
+            }
+            std::thread::sleep(NODE_POLL);
+        }
     }
 
     fn zone_nodes(
@@ -330,34 +445,35 @@ impl KubeBackend {
         if self.nodes.deletes_node_objects() {
             // The cloud controller deletes a Node once the kubelet stopped
             // reporting and the instance is gone; the pods then go too.
-            let client = self.client.clone();
-            let grace = self.settings.node_gone_after;
-            let gone = nodes.clone();
-            self.runtime.spawn(async move {
-                let deadline = tokio::time::Instant::now() + grace;
-                for n in &gone {
-                    while tokio::time::Instant::now() < deadline {
-                        match api::nodes::node_readiness(&client, n).await {
-                            Ok(NodeReadiness::Ready) => {
-                                tokio::time::sleep(Duration::from_secs(2)).await;
-                            }
-                            _ => break,
-                        }
-                    }
-                    if let Err(e) = delete_node(&client, n).await {
-                        tracing::warn!("deleting lost node {}: {e}", n.0);
-                    }
-                }
-            });
+            let task = delete_when_gone(
+                self.client.clone(),
+                nodes.clone(),
+                self.settings.node_gone_after,
+            );
+            if let Some(earlier) = self
+                .node_deletions
+                .insert(zone.clone(), self.runtime.spawn(task))
+            {
+                earlier.abort();
+            }
         }
         self.lost.insert(zone, nodes);
         Ok(evidence)
     }
 
     fn restore(&mut self, zone: &Zone) -> Result<serde_json::Value, BackendError> {
+        // First stop the pending deletions, and wait until they have
+        // stopped: a Node deleted after its kubelet is back never returns.
+        if let Some(deletion) = self.node_deletions.remove(zone) {
+            deletion.abort();
+            let _ = self.runtime.block_on(deletion);
+        }
         let lost = self.lost.remove(zone).unwrap_or_default();
+        let mut reregistered = Vec::new();
         if !lost.is_empty() {
             self.nodes.restore(&lost)?;
+            reregistered = self.reregister_deleted(&lost)?;
+            self.wait_ready(zone, &lost)?;
         }
         // Restored nodes come back schedulable; drained ones are uncordoned.
         let nodes = self.zone_nodes(zone, None).unwrap_or_default();
@@ -365,6 +481,7 @@ impl KubeBackend {
         self.event(EventKind::Cordoned, format!("{zone} restored"));
         Ok(serde_json::json!({
             "zone": zone, "restarted": lost.iter().map(|n| &n.0).collect::<Vec<_>>(),
+            "reregistered": reregistered.iter().map(|n| &n.0).collect::<Vec<_>>(),
             "uncordoned": nodes.iter().map(|n| &n.0).collect::<Vec<_>>(),
         }))
     }

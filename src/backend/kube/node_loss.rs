@@ -76,6 +76,19 @@ pub fn restore_commands(node: &LostNode) -> Vec<PlannedCommand> {
     }
 }
 
+/// Restarts a node's kubelet so that it registers its Node object again.
+/// A kubelet registers once per process (kubernetes pkg/kubelet/
+/// kubelet_node_status.go registerWithAPIServer runs until it succeeds,
+/// then never again), so a Node deleted while its kubelet ran stays gone
+/// until the kubelet restarts; kind runs it as a systemd unit in the node
+/// container.
+pub fn reregister_command(node: &str) -> PlannedCommand {
+    docker(
+        &["exec", node, "systemctl", "restart", "kubelet"],
+        format!("restart the kubelet of node {node} so its Node registers again"),
+    )
+}
+
 fn docker(args: &[&str], purpose: String) -> PlannedCommand {
     PlannedCommand::new(Tool::Docker, args, purpose)
         .hint("is the Docker engine running, and is the kind cluster still there? (zonechaos cluster status)")
@@ -125,7 +138,18 @@ mod tests {
     }
 
     #[test]
-    fn modes_parse_with_refuse_by_default() {}
+    fn modes_parse_with_refuse_by_default() {
+        assert_eq!(LossMode::default(), LossMode::Refuse);
+        assert_eq!(LossMode::Blackhole.as_str(), "blackhole");
+    }
+
+    #[test]
+    fn reregistering_restarts_the_kubelet_inside_the_node() {
+        assert_eq!(
+            reregister_command("zc-worker3").command_line(),
+            "docker exec zc-worker3 systemctl restart kubelet"
+        );
+    }
 
     #[test]
     fn refuse_kills_and_restore_starts() {

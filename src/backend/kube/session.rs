@@ -233,6 +233,9 @@ impl KubeSession {
             name: self.target.name(),
             namespace: self.namespace.clone(),
             node_gone_after: Duration::from_secs(120),
+            // A restarted kind node: container start, kubelet start and
+            // registration, then the node-status update.
+            node_ready_within: Duration::from_secs(120),
             emulate_loss: matches!(self.target, Target::Existing { .. }),
             canary_image: self.canary_image.clone(),
             workload_zones: workload_zones(suite),
