@@ -198,6 +198,9 @@ async fn delete_when_gone(client: Client, nodes: Vec<NodeName>, gone_after: Dura
 pub struct KubeBackend {
     runtime: tokio::runtime::Handle,
     client: Client,
+    /// The client drains evict through: without kube-rs's retry of 429
+    /// (see [`api::clients`]); the drain loop handles each refusal.
+    evictions: Client,
     settings: KubeSettings,
     nodes: Box<dyn NodeLifecycle>,
     prometheus: PromQuery,
@@ -228,6 +231,7 @@ impl KubeBackend {
     ) -> KubeBackend {
         KubeBackend {
             runtime,
+            evictions: client.clone(),
             client,
             settings,
             nodes,
@@ -241,6 +245,13 @@ impl KubeBackend {
             events: Vec::new(),
             kept: Vec::new(),
         }
+    }
+
+    /// Drains evict through `client` (one built by [`api::clients_for`]
+    /// without the retry layer); by default the main client.
+    pub fn with_eviction_client(mut self, client: Client) -> KubeBackend {
+        self.evictions = client;
+        self
     }
 
     /// Keeps `thing` (a port-forward, say) alive as long as the backend.
@@ -420,7 +431,7 @@ impl KubeBackend {
             let opts = DrainOptions::namespace(self.settings.namespace.clone(), notice.to_std());
             let outcome = self
                 .runtime
-                .block_on(drain_nodes(&self.client, &nodes, &opts))
+                .block_on(drain_nodes(&self.evictions, &nodes, &opts))
                 .map_err(api_error)?;
             evidence["noticeDrain"] = serde_json::to_value(&outcome).unwrap_or_default();
         }
@@ -493,7 +504,7 @@ impl KubeBackend {
         let opts = DrainOptions::namespace(self.settings.namespace.clone(), timeout);
         let outcome = Arc::new(Mutex::new(None));
         let slot = outcome.clone();
-        let client = self.client.clone();
+        let client = self.evictions.clone();
         let task_nodes = nodes.clone();
         self.runtime.spawn(async move {
             let r = drain_nodes(&client, &task_nodes, &opts)

@@ -14,7 +14,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::backend::BackendError;
 use crate::backend::kube::api::{
-    self, ApplyOptions, WaitOptions, apply_yaml, find_pod, port_forward,
+    self, ApplyOptions, Clients, WaitOptions, apply_yaml, find_pod, port_forward,
     wait::{wait_deployment_available, wait_rollout_phase},
 };
 use crate::backend::kube::backend::{DockerNodes, EmulatedLoss, KubeBackend, KubeSettings};
@@ -64,6 +64,9 @@ impl Target {
 pub struct KubeSession {
     runtime: tokio::runtime::Runtime,
     client: Client,
+    /// The same connection without kube-rs's retry layer, for drains
+    /// (see [`api::clients`]).
+    evictions: Client,
     target: Target,
     namespace: String,
     image: String,
@@ -92,7 +95,7 @@ impl KubeSession {
             .enable_all()
             .build()
             .map_err(|e| infra(format!("cannot start the async runtime: {e}")))?;
-        let (client, image, canary_image) = match &target {
+        let (clients, image, canary_image) = match &target {
             Target::Kind(cluster) => {
                 cluster
                     .up(&SystemRunner::new())
@@ -123,7 +126,8 @@ impl KubeSession {
         };
         let session = KubeSession {
             runtime,
-            client,
+            client: clients.api,
+            evictions: clients.evictions,
             target,
             namespace: namespace.to_owned(),
             image,
@@ -253,7 +257,7 @@ impl KubeSession {
             suite,
         );
         backend.keep_alive(Box::new(forward));
-        Ok(backend)
+        Ok(backend.with_eviction_client(self.evictions.clone()))
     }
 
     fn render(&self, suite: &Suite) -> Result<Vec<RenderedManifest>, BackendError> {
@@ -381,7 +385,7 @@ async fn delete_namespace(client: &Client, name: &str) -> Result<(), kube::Error
     }
 }
 
-async fn client_from(path: PathBuf, context: Option<String>) -> Result<Client, BackendError> {
+async fn client_from(path: PathBuf, context: Option<String>) -> Result<Clients, BackendError> {
     let kubeconfig = Kubeconfig::read_from(&path)
         .map_err(|e| infra(format!("cannot read kubeconfig {}: {e}", path.display())))?;
     let options = KubeConfigOptions {
@@ -397,7 +401,7 @@ async fn client_from(path: PathBuf, context: Option<String>) -> Result<Client, B
                 context.map(|c| format!(" context {c}")).unwrap_or_default()
             ))
         })?;
-    Client::try_from(config).map_err(|e| infra(format!("cannot build a Kubernetes client: {e}")))
+    api::clients_for(config).map_err(|e| infra(format!("cannot build a Kubernetes client: {e}")))
 }
 
 fn default_kubeconfig() -> Option<PathBuf> {

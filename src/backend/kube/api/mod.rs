@@ -16,6 +16,7 @@
 //! Errors are one type, [`ApiError`], naming the object and what to do.
 
 pub mod apply;
+pub mod clients;
 pub mod drain;
 pub mod error;
 pub mod nodes;
@@ -26,6 +27,7 @@ pub mod types;
 pub mod wait;
 
 pub use apply::{AdmissionDiagnostic, ApplyOptions, ApplyReport, apply_yaml};
+pub use clients::{Clients, clients_for};
 pub use drain::{
     Backoff, DrainOptions, DrainOutcome, PodScope, Refusal, RefusalKind, drain_nodes, drain_zone,
 };
