@@ -292,3 +292,23 @@ fn the_base_suite_and_every_default_load() {
     assert_eq!(f.zone.as_str(), "us-east-1c");
     assert_eq!(f.to[1].as_str(), "us-east-1b");
 }
+
+/// issue 11 item 7: a traffic assertion's window must hold three scrape
+/// intervals of a scraped backend (kind, existing, local: 1 s scrapes, so
+/// 3 s); the model judges any window. The message names the file and line.
+#[test]
+fn windows_shorter_than_three_scrapes_are_refused_for_scraped_backends() {
+    use zonechaos::telemetry::{Scrape, TelemetrySource};
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/t.yaml");
+    let step = "assert-error-budget: {zones: [us-east-1a], maxErrors: 1%, window: 2s}";
+    let suite = load_suite_str(&BASE.replace("{STEP}", step), &file).unwrap();
+    let kind = TelemetrySource::Scraped(Scrape::CLUSTER);
+    let err = suite.check_windows(kind, "kind").unwrap_err();
+    assert!(err.contains("suites/t.yaml:5:"), "{err}");
+    assert!(err.contains("window 2s"), "{err}");
+    assert!(err.contains("window: 3s or longer"), "{err}");
+    assert!(suite.check_windows(TelemetrySource::Model, "sim").is_ok());
+    let step = "assert-error-budget: {zones: [us-east-1a], maxErrors: 1%, window: 3s}";
+    let suite = load_suite_str(&BASE.replace("{STEP}", step), &file).unwrap();
+    assert!(suite.check_windows(kind, "kind").is_ok());
+}

@@ -69,6 +69,13 @@ pub fn run_on_cluster(
             target.name()
         ));
     }
+    // Refused before a cluster is touched (issue 11 item 7).
+    let telemetry = crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::CLUSTER);
+    for suite in suites {
+        suite
+            .check_windows(telemetry, target.name())
+            .map_err(|m| CliError::usage(m, "the in-cluster Prometheus scrapes every second"))?;
+    }
     let session =
         KubeSession::open(target, &args.namespace, args.existing.image.clone()).map_err(|e| {
             CliError::infrastructure(

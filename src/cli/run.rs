@@ -144,6 +144,12 @@ fn run_local(
     quiet: bool,
     verbose: bool,
 ) -> Result<RunReport, CliError> {
+    suite
+        .check_windows(
+            crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::LOCAL),
+            "local",
+        )
+        .map_err(|m| CliError::usage(m, "the local Prometheus scrapes every second"))?;
     // One process per pod: refuse before starting any (issue 10 item 5).
     crate::limits::check_topology(&suite.topology, crate::limits::MAX_LOCAL_PODS)
         .map_err(|e| CliError::from(e).context(&suite.name))?;

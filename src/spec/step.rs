@@ -396,6 +396,17 @@ actions! {
 }
 
 impl Action {
+    /// The evidence window of a traffic assertion.
+    pub fn evidence_window(&self) -> Option<SimDuration> {
+        match self {
+            Action::AssertFailover(a) => Some(a.window),
+            Action::AssertNoCrossZone(a) => Some(a.window),
+            Action::AssertErrorBudget(a) => Some(a.window),
+            Action::AssertRecovery(a) => Some(a.window),
+            _ => None,
+        }
+    }
+
     /// True for assertions (every `assert-*` key).
     pub fn is_assertion(&self) -> bool {
         self.key().starts_with("assert-")

@@ -88,6 +88,43 @@ pub struct Suite {
     pub finally: Vec<Step>,
 }
 
+impl Suite {
+    /// Refuses traffic assertions whose evidence window is shorter than the
+    /// backend's telemetry can judge ([`TelemetrySource::shortest_window`]):
+    /// one `file:line:` message per such step, for exit 2 before anything
+    /// starts.
+    pub fn check_windows(
+        &self,
+        telemetry: crate::telemetry::TelemetrySource,
+        backend: &str,
+    ) -> Result<(), String> {
+        let shortest = telemetry.shortest_window();
+        let problems: Vec<String> = self
+            .steps
+            .iter()
+            .chain(&self.finally)
+            .filter_map(|step| {
+                let window = step.action.evidence_window()?;
+                (window < shortest).then(|| {
+                    format!(
+                        "{}:{}: {} window {window} is shorter than the {backend} backend's \
+                         telemetry can judge (three scrape intervals: at least {shortest}); write \
+                         window: {shortest} or longer",
+                        self.file.display(),
+                        step.line,
+                        step.action.key(),
+                    )
+                })
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+}
+
 struct Ctx<'a> {
     file: Arc<Path>,
     root: &'a Node,

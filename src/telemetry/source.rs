@@ -18,10 +18,19 @@ impl Scrape {
     pub const LOCAL: Scrape = Scrape {
         interval: SimDuration::secs(1),
     };
-    /// The in-cluster Prometheus of the kind and existing backends.
+    /// The in-cluster Prometheus of the kind and existing backends: the
+    /// same 1 s as local, the interval the matrix (1 s range steps) and
+    /// the suites' windows assume.
     pub const CLUSTER: Scrape = Scrape {
-        interval: SimDuration::secs(5),
+        interval: SimDuration::secs(1),
     };
+
+    /// The shortest evidence window this scrape can judge: three
+    /// intervals, so a window holds at least two whole scrapes between
+    /// its edges.
+    pub fn shortest_window(self) -> SimDuration {
+        SimDuration(self.interval.0.saturating_mul(3))
+    }
 
     /// How long after an event the matrix can still count requests
     /// answered before it: one scrape interval, plus half a second from
@@ -55,6 +64,15 @@ impl TelemetrySource {
         }
     }
 
+    /// The shortest evidence window the matrix can judge (none for the
+    /// model's exact counters).
+    pub fn shortest_window(self) -> SimDuration {
+        match self {
+            TelemetrySource::Model => SimDuration::millis(0),
+            TelemetrySource::Scraped(s) => s.shortest_window(),
+        }
+    }
+
     /// True for the model's own counters.
     pub fn is_model(self) -> bool {
         self == TelemetrySource::Model
@@ -68,8 +86,13 @@ mod tests {
     #[test]
     fn lag_is_an_interval_and_half_a_second() {
         assert_eq!(Scrape::LOCAL.lag(), SimDuration::millis(1500));
-        assert_eq!(Scrape::CLUSTER.lag(), SimDuration::millis(5500));
+        assert_eq!(Scrape::CLUSTER.lag(), SimDuration::millis(1500));
+        assert_eq!(Scrape::CLUSTER.shortest_window(), SimDuration::secs(3));
+        assert_eq!(
+            TelemetrySource::Model.shortest_window(),
+            SimDuration::millis(0)
+        );
         assert_eq!(TelemetrySource::Model.lag(), SimDuration::millis(0));
-        assert_eq!(Scrape::CLUSTER.interval_text(), "5s");
+        assert_eq!(Scrape::CLUSTER.interval_text(), "1s");
     }
 }

@@ -21,8 +21,9 @@ pub const POD_LABEL: (&str, &str) = ("app", "prometheus");
 /// [`POD_LABEL`] as a label selector.
 pub const POD_SELECTOR: &str = "app=prometheus";
 
-/// `prometheus.yml`: one job over annotated pods, 5 s interval (the suites
-/// measure failover in seconds).
+/// `prometheus.yml`: one job over annotated pods, scraped at
+/// [`crate::telemetry::Scrape::CLUSTER`] (the suites measure failover in
+/// seconds).
 pub fn scrape_config() -> Value {
     let keep = |label: &str, regex: &str| json!({"sourceLabels": [label], "action": "keep", "regex": regex});
     let copy = |label: &str, target: &str| json!({"sourceLabels": [label], "targetLabel": target, "action": "replace"});
