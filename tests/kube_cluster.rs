@@ -745,3 +745,27 @@ fn status_lists_nodes_only_when_the_cluster_exists() {
         "kubectl get nodes -L topology.kubernetes.io/zone -L karpenter.sh/capacity-type --kubeconfig /nonexistent-cache/"
     )));
 }
+
+/// issue 11 item 9: CoreDNS (and kind's local-path provisioner) are moved
+/// to the control-plane node right after the cluster is created, so a
+/// zone's Spot loss cannot take DNS down for every zone.
+#[test]
+fn cluster_add_ons_move_to_the_control_plane_first() {
+    let c = cluster(ClusterSize::Full, Path::new("/cache"), false, false);
+    let text = c.up_plan().unwrap().display();
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle} not in plan"))
+    };
+    let coredns = at("kubectl patch deployment coredns -n kube-system");
+    assert!(at("kind create cluster") < coredns);
+    assert!(coredns < at("pull docker.io/istio/pilot"));
+    let patch_line = text[coredns..].lines().next().unwrap();
+    assert!(
+        patch_line.contains(r#""nodeSelector":{"node-role.kubernetes.io/control-plane":""}"#),
+        "{patch_line}"
+    );
+    assert!(patch_line.contains("CriticalAddonsOnly"), "{patch_line}");
+    assert!(text.contains("wait until kube-system/coredns is available"));
+    assert!(text.contains("kubectl patch deployment local-path-provisioner -n local-path-storage"));
+}

@@ -177,6 +177,7 @@ fn file_arg(path: &Path) -> String {
 pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, ClusterError> {
     let mut steps = preflight_steps();
     cluster_steps(inputs, &mut steps)?;
+    addon_steps(inputs, &mut steps);
     image_steps(inputs, &mut steps);
     istio_steps(inputs, &mut steps)?;
     argo_steps(inputs, &mut steps);
@@ -261,6 +262,45 @@ fn cluster_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) -> Result<(), C
     create.env.insert("KUBECONFIG".into(), kubeconfig.clone());
     steps.push(Step::Run(create));
     Ok(())
+}
+
+/// The add-ons kind installs on every node: CoreDNS (kube-system) and the
+/// local-path provisioner. A CoreDNS replica on a Spot worker dies with
+/// its zone and takes name resolution down for every zone while it is
+/// replaced (issue 11 item 9), so both move to the control-plane node,
+/// which zone chaos never touches. The tolerations keep kubeadm's own
+/// (kubernetes cmd/kubeadm/app/phases/addons/dns/manifests.go: the
+/// control-plane taint and CriticalAddonsOnly), as a merge patch replaces
+/// the list.
+fn addon_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
+    let mut placement = infra_placement_json();
+    placement["tolerations"]
+        .as_array_mut()
+        .expect("tolerations are a list")
+        .push(serde_json::json!({"key": "CriticalAddonsOnly", "operator": "Exists"}));
+    let patch = serde_json::json!({"spec": {"template": {"spec": placement}}}).to_string();
+    for (namespace, deployment) in [
+        ("kube-system", "coredns"),
+        ("local-path-storage", "local-path-provisioner"),
+    ] {
+        steps.push(Step::Run(kubectl(
+            inputs,
+            &[
+                "patch",
+                "deployment",
+                deployment,
+                "-n",
+                namespace,
+                "--type=merge",
+                "-p",
+                &patch,
+            ],
+            format!("keep {namespace}/{deployment} on the control-plane node (out of zone chaos)"),
+        )));
+        steps.push(Step::Run(wait_available(
+            inputs, namespace, deployment, "180s",
+        )));
+    }
 }
 
 /// Images pre-pulled once and loaded into every node, so runs need no
