@@ -168,8 +168,8 @@ pub const HARNESS_IMAGE: ImagePin = ImagePin {
     digest: None,
 };
 
-/// Every image pre-pulled and `kind load`ed besides the node image and the
-/// harness image.
+/// Every upstream image a kind cluster runs besides the node image and the
+/// harness image (pulled by the nodes themselves, never `kind load`ed).
 pub fn preloaded_images() -> Vec<ImagePin> {
     let mut images = ISTIO_IMAGES.to_vec();
     images.push(ARGO_ROLLOUTS_IMAGE);

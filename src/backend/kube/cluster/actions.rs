@@ -9,7 +9,7 @@ use super::kind_config::{ClusterSize, KindClusterConfig};
 use super::names::{ClusterName, KubeconfigPath};
 use super::plan::{Idempotency, Plan, PlannedCommand, Step};
 use super::tool::Tool;
-use crate::pins::{self, ImagePin};
+use crate::pins;
 use crate::profile::ClusterProfile;
 
 /// Everything a plan is built from.
@@ -303,21 +303,15 @@ fn addon_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
     }
 }
 
-/// Images pre-pulled once and loaded into every node, so runs need no
-/// registry; the harness image built from the checkout.
+/// The harness image, built from the checkout and loaded into every node
+/// (with its canary tag).
 fn image_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
-    let images: Vec<ImagePin> = pins::preloaded_images();
-    for image in &images {
-        steps.push(Step::Run(pull(&image.tag_reference())));
-    }
-    steps.push(Step::Run(kind_load(
-        inputs,
-        &images
-            .iter()
-            .map(ImagePin::tag_reference)
-            .collect::<Vec<_>>(),
-        "load the Istio, Argo Rollouts and Prometheus images into the nodes",
-    )));
+    // Upstream images (Istio, Argo Rollouts, Prometheus) are not pulled
+    // here and `kind load`ed: their multi-platform manifests make
+    // `kind load docker-image` fail with Docker's containerd image store
+    // (kubernetes-sigs/kind issue 3795). The nodes pull them when the pods
+    // start, and a `--reuse`d cluster keeps them. Only the harness image,
+    // built here for one platform, is loaded.
     let dockerfile = inputs.project_dir.join("Dockerfile");
     steps.push(Step::Run(
         PlannedCommand::new(
