@@ -1,11 +1,11 @@
 //! How a kind node vanishes and comes back: the node is a Docker container,
 //! so a Spot reclaim is that container dying (`refuse`: `docker kill`, its
-//! pods' listeners are gone) or dropping off the network (`blackhole`:
-//! `docker network disconnect`, packets to its pods go nowhere and connects
-//! time out). Restore reverses it, reconnecting at the node's old address
-//! so the cluster keeps routing to it. The cloud controller's part (deleting
-//! the Node object once it is NotReady) lives with the backend, which talks
-//! to the API.
+//! pods' listeners are gone) or going silent (`blackhole`: drop rules in
+//! its network namespace, packets to its pods go nowhere and connects time
+//! out). Restore reverses it: `docker start`, or the rules removed, the
+//! node's address unchanged either way. The cloud controller's part
+//! (deleting the Node object once it is NotReady) lives with the backend,
+//! which talks to the API.
 
 use std::net::IpAddr;
 
@@ -39,17 +39,73 @@ pub fn inspect_ip_command(node: &str) -> PlannedCommand {
     )
 }
 
+/// The iptables chain a blackholed node drops everything through.
+pub const BLACKHOLE_CHAIN: &str = "ZONECHAOS-BLACKHOLE";
+
+/// The built-in chains that jump to [`BLACKHOLE_CHAIN`]: traffic to the
+/// node, from it (the kubelet's status updates) and through it (its pods'
+/// veths are routed by the node's namespace).
+const BLACKHOLED_CHAINS: [&str; 3] = ["INPUT", "FORWARD", "OUTPUT"];
+
+/// `docker exec NODE iptables ...` in the node container's network
+/// namespace (kind node images carry iptables for kube-proxy).
+fn node_iptables(node: &str, rule: &[&str], purpose: String) -> PlannedCommand {
+    let mut args = vec!["exec", node, "iptables"];
+    args.extend_from_slice(rule);
+    docker(&args, purpose)
+}
+
 /// The commands that make `node` vanish.
+///
+/// `blackhole` drops every packet inside the node's network namespace
+/// (loopback aside) instead of detaching it from the network: Docker
+/// refuses `network connect --ip` with an IPv4 address on kind's network,
+/// which has no user-configured IPv4 subnet (moby: "user specified IP
+/// address is supported only when connecting to networks with user
+/// configured subnets"; SEMANTICS.md §7), and a reconnect without it can
+/// give the node another address than the one its kubelet registered. With the drop
+/// rules the address stays; the node turns NotReady after the
+/// node-monitor grace like a real unreachable instance, and connects to
+/// its pods time out.
 pub fn loss_commands(node: &str, mode: LossMode) -> Vec<PlannedCommand> {
     match mode {
         LossMode::Refuse => vec![docker(
             &["kill", "--signal", "KILL", node],
             format!("kill node {node} (Spot loss, refuse)"),
         )],
-        LossMode::Blackhole => vec![docker(
-            &["network", "disconnect", "--force", KIND_NETWORK, node],
-            format!("take node {node} off the network (Spot loss, blackhole)"),
-        )],
+        LossMode::Blackhole => {
+            let chain = BLACKHOLE_CHAIN;
+            let mut commands = vec![
+                node_iptables(
+                    node,
+                    &["-N", chain],
+                    format!("create {chain} in node {node}"),
+                ),
+                node_iptables(
+                    node,
+                    &["-A", chain, "-i", "lo", "-j", "RETURN"],
+                    format!("keep node {node}'s loopback"),
+                ),
+                node_iptables(
+                    node,
+                    &["-A", chain, "-o", "lo", "-j", "RETURN"],
+                    format!("keep node {node}'s loopback"),
+                ),
+                node_iptables(
+                    node,
+                    &["-A", chain, "-j", "DROP"],
+                    format!("drop everything else in node {node}"),
+                ),
+            ];
+            commands.extend(BLACKHOLED_CHAINS.iter().map(|builtin| {
+                node_iptables(
+                    node,
+                    &["-I", builtin, "1", "-j", chain],
+                    format!("blackhole node {node}'s {builtin} traffic (Spot loss, blackhole)"),
+                )
+            }));
+            commands
+        }
     }
 }
 
@@ -62,16 +118,28 @@ pub fn restore_commands(node: &LostNode) -> Vec<PlannedCommand> {
         // but not its configuration: starting it is enough.
         LossMode::Refuse => vec![docker(&["start", name], format!("start node {name}"))],
         LossMode::Blackhole => {
-            let ip = node.ip.map(|ip| ip.to_string());
-            let mut args = vec!["network", "connect"];
-            if let Some(ip) = &ip {
-                args.extend(["--ip", ip.as_str()]);
-            }
-            args.extend([KIND_NETWORK, name]);
-            vec![docker(
-                &args,
-                format!("put node {name} back on the network"),
-            )]
+            let chain = BLACKHOLE_CHAIN;
+            let mut commands: Vec<PlannedCommand> = BLACKHOLED_CHAINS
+                .iter()
+                .map(|builtin| {
+                    node_iptables(
+                        name,
+                        &["-D", builtin, "-j", chain],
+                        format!("let node {name}'s {builtin} traffic through again"),
+                    )
+                })
+                .collect();
+            commands.push(node_iptables(
+                name,
+                &["-F", chain],
+                format!("empty {chain} in node {name}"),
+            ));
+            commands.push(node_iptables(
+                name,
+                &["-X", chain],
+                format!("remove {chain} from node {name}"),
+            ));
+            commands
         }
     }
 }
@@ -165,11 +233,21 @@ mod tests {
         assert_eq!(lines(&restore_commands(&n)), ["docker start zc-worker3"]);
     }
 
+    /// issue 11 item 2: the node keeps its address; the loss is drop rules
+    /// in its network namespace, and restore removes exactly them.
     #[test]
-    fn blackhole_disconnects_and_reconnects_at_the_old_address() {
+    fn blackhole_drops_inside_the_node_and_restore_removes_the_rules() {
         assert_eq!(
             lines(&loss_commands("zc-worker3", LossMode::Blackhole)),
-            ["docker network disconnect --force kind zc-worker3"]
+            [
+                "docker exec zc-worker3 iptables -N ZONECHAOS-BLACKHOLE",
+                "docker exec zc-worker3 iptables -A ZONECHAOS-BLACKHOLE -i lo -j RETURN",
+                "docker exec zc-worker3 iptables -A ZONECHAOS-BLACKHOLE -o lo -j RETURN",
+                "docker exec zc-worker3 iptables -A ZONECHAOS-BLACKHOLE -j DROP",
+                "docker exec zc-worker3 iptables -I INPUT 1 -j ZONECHAOS-BLACKHOLE",
+                "docker exec zc-worker3 iptables -I FORWARD 1 -j ZONECHAOS-BLACKHOLE",
+                "docker exec zc-worker3 iptables -I OUTPUT 1 -j ZONECHAOS-BLACKHOLE",
+            ]
         );
         let n = LostNode {
             name: "zc-worker3".into(),
@@ -178,8 +256,18 @@ mod tests {
         };
         assert_eq!(
             lines(&restore_commands(&n)),
-            ["docker network connect --ip 172.18.0.5 kind zc-worker3"]
+            [
+                "docker exec zc-worker3 iptables -D INPUT -j ZONECHAOS-BLACKHOLE",
+                "docker exec zc-worker3 iptables -D FORWARD -j ZONECHAOS-BLACKHOLE",
+                "docker exec zc-worker3 iptables -D OUTPUT -j ZONECHAOS-BLACKHOLE",
+                "docker exec zc-worker3 iptables -F ZONECHAOS-BLACKHOLE",
+                "docker exec zc-worker3 iptables -X ZONECHAOS-BLACKHOLE",
+            ]
         );
+        // Nothing touches the container's network attachment.
+        let all = lines(&loss_commands("w", LossMode::Blackhole)).join("\n")
+            + &lines(&restore_commands(&n)).join("\n");
+        assert!(!all.contains("network"), "{all}");
     }
 
     #[test]
@@ -200,10 +288,13 @@ mod tests {
         assert_eq!(lost[0].ip, Some("172.18.0.7".parse().unwrap()));
         restore(&runner, &lost).unwrap();
         let calls = runner.calls();
-        assert_eq!(calls.len(), 3, "{calls:?}");
+        assert_eq!(calls.len(), 1 + 7 + 5, "{calls:?}");
         assert!(calls[0].starts_with("docker inspect --format"), "{calls:?}");
-        assert_eq!(calls[1], "docker network disconnect --force kind w5");
-        assert_eq!(calls[2], "docker network connect --ip 172.18.0.7 kind w5");
+        assert_eq!(
+            calls[7],
+            "docker exec w5 iptables -I OUTPUT 1 -j ZONECHAOS-BLACKHOLE"
+        );
+        assert_eq!(calls[12], "docker exec w5 iptables -X ZONECHAOS-BLACKHOLE");
     }
 
     #[test]

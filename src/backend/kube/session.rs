@@ -495,7 +495,7 @@ pub fn describe(action: &Action, target: &Target) -> String {
             let how = match target {
                 Target::Kind(_) => match s.mode() {
                     crate::spec::SpotLossMode::Blackhole => {
-                        "docker network disconnect --force kind <node> per spot node (packets dropped); Node objects deleted once NotReady"
+                        "docker exec <node> iptables: a ZONECHAOS-BLACKHOLE chain dropping INPUT, FORWARD and OUTPUT per spot node (address kept, connects time out); Node objects deleted once NotReady"
                     }
                     crate::spec::SpotLossMode::Refuse => {
                         "docker kill --signal KILL <node> per spot node; Node objects deleted once NotReady"
