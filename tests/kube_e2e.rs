@@ -21,8 +21,20 @@ fn opted_in() {
     );
 }
 
+/// `--small` when `ZONECHAOS_E2E_SMALL=1`: the nightly job runs these on
+/// the small cluster `make conformance` left (`CONFORMANCE_FLAGS`), so one
+/// cluster serves both.
+fn size_flags() -> &'static [&'static str] {
+    if std::env::var("ZONECHAOS_E2E_SMALL").is_ok_and(|v| v == "1") {
+        &["--small"]
+    } else {
+        &[]
+    }
+}
+
 fn zonechaos(args: &[&str]) -> (i32, String) {
-    let (code, stdout, stderr) = output::run(output::zonechaos_command().args(args));
+    let (code, stdout, stderr) =
+        output::run(output::zonechaos_command().args(args).args(size_flags()));
     (code, format!("{stdout}{stderr}"))
 }
 
