@@ -90,14 +90,8 @@ impl NodeLifecycle for DockerNodes {
     }
 
     fn reregister(&mut self, nodes: &[NodeName]) -> Result<(), BackendError> {
-        for n in nodes {
-            crate::backend::kube::cluster::exec::run_command(
-                &crate::backend::kube::node_loss::reregister_command(&n.0),
-                &self.runner,
-            )
-            .map_err(tool_error)?;
-        }
-        Ok(())
+        let names: Vec<String> = nodes.iter().map(|n| n.0.clone()).collect();
+        crate::backend::kube::node_loss::reregister(&self.runner, &names).map_err(tool_error)
     }
 
     fn deletes_node_objects(&self) -> bool {
@@ -217,13 +211,14 @@ pub struct KubeBackend {
 }
 
 impl KubeBackend {
-    /// A backend on `client`, whose calls run on `runtime` (a multi-thread
+    /// A backend on `clients` (drains evict through `clients.evictions`),
+    /// whose calls run on `runtime` (a multi-thread
     /// runtime the caller keeps alive: drains and node deletion run on it in
     /// the background), reading traffic from `prometheus`. The run's clock
     /// starts now.
     pub fn new(
         runtime: tokio::runtime::Handle,
-        client: Client,
+        clients: api::Clients,
         settings: KubeSettings,
         nodes: Box<dyn NodeLifecycle>,
         prometheus: PromQuery,
@@ -231,8 +226,8 @@ impl KubeBackend {
     ) -> KubeBackend {
         KubeBackend {
             runtime,
-            evictions: client.clone(),
-            client,
+            client: clients.api,
+            evictions: clients.evictions,
             settings,
             nodes,
             prometheus,
@@ -245,13 +240,6 @@ impl KubeBackend {
             events: Vec::new(),
             kept: Vec::new(),
         }
-    }
-
-    /// Drains evict through `client` (one built by [`api::clients_for`]
-    /// without the retry layer); by default the main client.
-    pub fn with_eviction_client(mut self, client: Client) -> KubeBackend {
-        self.evictions = client;
-        self
     }
 
     /// Keeps `thing` (a port-forward, say) alive as long as the backend.
@@ -304,41 +292,36 @@ impl KubeBackend {
         self.events.push(Event { at, message, kind });
     }
 
-    /// A node's readiness, read from the API.
-    fn readiness(&self, node: &NodeName) -> Result<NodeReadiness, BackendError> {
-        self.runtime
-            .block_on(api::nodes::node_readiness(&self.client, node))
-            .map_err(api_error)
-    }
-
-    /// Restarts the kubelets of restored nodes whose Node objects are gone;
-    /// returns those nodes.
-    fn reregister_deleted(&mut self, nodes: &[NodeName]) -> Result<Vec<NodeName>, BackendError> {
-        let mut gone = Vec::new();
-        for n in nodes {
-            let readiness = self.readiness(n)?;
-            if readiness == NodeReadiness::Gone {
-                gone.push(n.clone());
-            }
-        }
-        if !gone.is_empty() {
-            self.nodes.reregister(&gone)?;
-        }
-        Ok(gone)
-    }
-
     /// Waits until every restored node is Ready and listed in its zone
-    /// again (its kubelet registered it with the zone label), or fails
-    /// naming the nodes that are not.
-    fn wait_ready(&mut self, zone: &Zone, nodes: &[NodeName]) -> Result<(), BackendError> {
+    /// again (its kubelet registered it with the zone label). A node whose
+    /// Node object is gone has its kubelet restarted, once. Returns those
+    /// nodes and the zone's nodes as last listed; fails naming the nodes
+    /// that are not back in time.
+    fn await_restored(
+        &mut self,
+        zone: &Zone,
+        nodes: &[NodeName],
+    ) -> Result<(Vec<NodeName>, Vec<NodeName>), BackendError> {
         let deadline = Instant::now() + self.settings.node_ready_within;
+        let mut reregistered: Vec<NodeName> = Vec::new();
         loop {
             let mut waiting = Vec::new();
+            let mut gone = Vec::new();
             for n in nodes {
-                let readiness = self.readiness(n)?;
-                if readiness != NodeReadiness::Ready {
-                    waiting.push(format!("{} ({readiness:?})", n.0));
+                let readiness = self
+                    .runtime
+                    .block_on(api::nodes::node_readiness(&self.client, n))
+                    .map_err(api_error)?;
+                match readiness {
+                    NodeReadiness::Ready => {}
+                    NodeReadiness::Gone if !reregistered.contains(n) => gone.push(n.clone()),
+                    other => waiting.push(format!("{} ({other:?})", n.0)),
                 }
+            }
+            if !gone.is_empty() {
+                self.nodes.reregister(&gone)?;
+                waiting.extend(gone.iter().map(|n| format!("{} (Gone)", n.0)));
+                reregistered.extend(gone);
             }
             if waiting.is_empty() {
                 let listed = self.zone_nodes(zone, None)?;
@@ -349,7 +332,7 @@ impl KubeBackend {
                         .map(|n| format!("{} (not labelled zone {zone})", n.0)),
                 );
                 if waiting.is_empty() {
-                    return Ok(());
+                    return Ok((reregistered, listed));
                 }
             }
             if Instant::now() >= deadline {
@@ -480,14 +463,13 @@ impl KubeBackend {
             let _ = self.runtime.block_on(deletion);
         }
         let lost = self.lost.remove(zone).unwrap_or_default();
-        let mut reregistered = Vec::new();
-        if !lost.is_empty() {
-            self.nodes.restore(&lost)?;
-            reregistered = self.reregister_deleted(&lost)?;
-            self.wait_ready(zone, &lost)?;
-        }
         // Restored nodes come back schedulable; drained ones are uncordoned.
-        let nodes = self.zone_nodes(zone, None).unwrap_or_default();
+        let (reregistered, nodes) = if lost.is_empty() {
+            (Vec::new(), self.zone_nodes(zone, None).unwrap_or_default())
+        } else {
+            self.nodes.restore(&lost)?;
+            self.await_restored(zone, &lost)?
+        };
         self.cordon_all(&nodes, false)?;
         self.event(EventKind::Cordoned, format!("{zone} restored"));
         Ok(serde_json::json!({

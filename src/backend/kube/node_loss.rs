@@ -19,7 +19,8 @@ pub const KIND_NETWORK: &str = "kind";
 /// in the spec.
 pub use crate::spec::SpotLossMode as LossMode;
 
-/// One node's container as it was before the loss (what restore needs).
+/// One node's container as it was before the loss (restore needs its mode;
+/// its address is evidence that the node kept it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LostNode {
     /// Container (and Node) name.
@@ -184,6 +185,14 @@ pub fn lose(
         });
     }
     Ok(lost)
+}
+
+/// Restarts the kubelets of `nodes` ([`reregister_command`]).
+pub fn reregister(runner: &dyn CommandRunner, nodes: &[String]) -> Result<(), ClusterError> {
+    for n in nodes {
+        run_command(&reregister_command(n), runner)?;
+    }
+    Ok(())
 }
 
 /// Brings lost nodes back.

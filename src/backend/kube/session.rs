@@ -63,10 +63,9 @@ impl Target {
 /// An open connection to the cluster for a whole run.
 pub struct KubeSession {
     runtime: tokio::runtime::Runtime,
-    client: Client,
-    /// The same connection without kube-rs's retry layer, for drains
-    /// (see [`api::clients`]).
-    evictions: Client,
+    /// The connection, and the same without kube-rs's retry layer for
+    /// drains (see [`api::clients`]).
+    clients: Clients,
     target: Target,
     namespace: String,
     image: String,
@@ -126,8 +125,7 @@ impl KubeSession {
         };
         let session = KubeSession {
             runtime,
-            client: clients.api,
-            evictions: clients.evictions,
+            clients,
             target,
             namespace: namespace.to_owned(),
             image,
@@ -142,7 +140,7 @@ impl KubeSession {
     /// owns is deleted too (unless `--keep`/`--reuse`), then the process
     /// exits 130. Nothing the harness started is left behind.
     fn clean_up_on_interrupt(&self) {
-        let client = self.client.clone();
+        let client = self.clients.api.clone();
         let namespace = self.namespace.clone();
         let cluster = match &self.target {
             Target::Kind(c) => Some(c.as_ref().clone()),
@@ -173,7 +171,7 @@ impl KubeSession {
 
     fn check_namespace(&self) -> Result<(), BackendError> {
         let labels = self.runtime.block_on(async {
-            let api: kube::Api<Namespace> = kube::Api::all(self.client.clone());
+            let api: kube::Api<Namespace> = kube::Api::all(self.clients.api.clone());
             api.get_opt(&self.namespace)
                 .await
                 .map(|ns| ns.map(|n| n.metadata.labels.unwrap_or_default()))
@@ -196,7 +194,7 @@ impl KubeSession {
             let file = PathBuf::from(&m.file_name);
             let report = self
                 .runtime
-                .block_on(apply_yaml(&self.client, &m.yaml, Some(&file), &opts))
+                .block_on(apply_yaml(&self.clients.api, &m.yaml, Some(&file), &opts))
                 .map_err(|e| infra(e.to_string()))?;
             if !report.denied.is_empty() {
                 let lines: Vec<String> = report
@@ -221,12 +219,16 @@ impl KubeSession {
         self.wait_ready(suite)?;
         let pod = self
             .runtime
-            .block_on(find_pod(&self.client, MONITORING_NAMESPACE, POD_SELECTOR))
+            .block_on(find_pod(
+                &self.clients.api,
+                MONITORING_NAMESPACE,
+                POD_SELECTOR,
+            ))
             .map_err(|e| infra(e.to_string()))?;
         let forward = self
             .runtime
             .block_on(port_forward(
-                &self.client,
+                &self.clients.api,
                 MONITORING_NAMESPACE,
                 &pod,
                 PROMETHEUS_PORT as u16,
@@ -250,14 +252,14 @@ impl KubeSession {
         };
         let mut backend = KubeBackend::new(
             self.runtime.handle().clone(),
-            self.client.clone(),
+            self.clients.clone(),
             settings,
             nodes,
             prometheus,
             suite,
         );
         backend.keep_alive(Box::new(forward));
-        Ok(backend.with_eviction_client(self.evictions.clone()))
+        Ok(backend)
     }
 
     fn render(&self, suite: &Suite) -> Result<Vec<RenderedManifest>, BackendError> {
@@ -280,7 +282,7 @@ impl KubeSession {
                 for o in suite.topology.objects() {
                     if o.kind == Kind::Rollout {
                         wait_rollout_phase(
-                            &self.client,
+                            &self.clients.api,
                             &self.namespace,
                             &o.name.name,
                             RolloutPhase::Healthy,
@@ -289,10 +291,15 @@ impl KubeSession {
                         .await?;
                     }
                 }
-                wait_deployment_available(&self.client, MONITORING_NAMESPACE, "prometheus", opts)
-                    .await?;
+                wait_deployment_available(
+                    &self.clients.api,
+                    MONITORING_NAMESPACE,
+                    "prometheus",
+                    opts,
+                )
+                .await?;
                 api::wait::wait_pods_ready(
-                    &self.client,
+                    &self.clients.api,
                     &self.namespace,
                     &format!(
                         "{}=loadgen",
@@ -316,10 +323,10 @@ impl KubeSession {
         };
         self.runtime
             .block_on(async {
-                delete_namespace(&self.client, &self.namespace)
+                delete_namespace(&self.clients.api, &self.namespace)
                     .await
                     .map_err(|e| e.to_string())?;
-                let namespaces: kube::Api<Namespace> = kube::Api::all(self.client.clone());
+                let namespaces: kube::Api<Namespace> = kube::Api::all(self.clients.api.clone());
                 let what = format!("namespace {} gone", self.namespace);
                 api::await_condition(
                     &namespaces,
