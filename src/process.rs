@@ -186,6 +186,18 @@ pub fn spawn(
     }
 }
 
+/// The last `n` lines of `text`, joined by newlines (a failed child's
+/// stderr or log, for an error that explains itself).
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The last `n` lines of a child's log file; empty when it cannot be read.
+pub fn log_tail(log: &Path, n: usize) -> String {
+    std::fs::read_to_string(log).map_or_else(|_| String::new(), |text| last_lines(&text, n))
+}
+
 /// Starts `cmd` with output to `log`, without waiting for anything.
 pub fn spawn_quiet(name: &str, mut cmd: Command, log: &Path) -> Result<Managed, ProcessError> {
     let out = log_file(log)?;

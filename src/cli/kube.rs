@@ -70,11 +70,12 @@ pub fn run_on_cluster(
         ));
     }
     // Refused before a cluster is touched (issue 11 item 7).
-    let telemetry = crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::CLUSTER);
     for suite in suites {
-        suite
-            .check_windows(telemetry, target.name())
-            .map_err(|m| CliError::usage(m, "the in-cluster Prometheus scrapes every second"))?;
+        super::run::refuse_short_windows(
+            suite,
+            crate::backend::kube::backend::KubeBackend::TELEMETRY,
+            target.name(),
+        )?;
     }
     let session =
         KubeSession::open(target, &args.namespace, args.existing.image.clone()).map_err(|e| {

@@ -139,17 +139,31 @@ fn run_here(
     })
 }
 
+/// Exit 2 for evidence windows the backend's telemetry cannot judge
+/// ([`crate::suite::Suite::check_windows`]), before anything starts.
+pub(super) fn refuse_short_windows(
+    suite: &crate::suite::Suite,
+    telemetry: crate::telemetry::TelemetrySource,
+    backend: &str,
+) -> Result<(), CliError> {
+    suite.check_windows(telemetry, backend).map_err(|m| {
+        CliError::usage(
+            m,
+            "a window must hold three scrapes of the backend's Prometheus",
+        )
+    })
+}
+
 fn run_local(
     suite: &crate::suite::Suite,
     quiet: bool,
     verbose: bool,
 ) -> Result<RunReport, CliError> {
-    suite
-        .check_windows(
-            crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::LOCAL),
-            "local",
-        )
-        .map_err(|m| CliError::usage(m, "the local Prometheus scrapes every second"))?;
+    refuse_short_windows(
+        suite,
+        crate::backend::local::LocalBackend::TELEMETRY,
+        "local",
+    )?;
     // One process per pod: refuse before starting any (issue 10 item 5).
     crate::limits::check_topology(&suite.topology, crate::limits::MAX_LOCAL_PODS)
         .map_err(|e| CliError::from(e).context(&suite.name))?;

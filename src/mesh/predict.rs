@@ -23,8 +23,8 @@ pub struct Prediction {
     /// The route taken: `vs/route`, `default route`, or `404 (no route)`.
     pub route: String,
     /// Share of requests per outcome: "us-east-1a" for a serving zone, or
-    /// "503 UH", "503 NC", "404 NR", "503 UF". Zone keys share the zone's
-    /// text instead of copying it into every prediction.
+    /// "503 UH", "503 NC", "404 NR", "503 UF". Keys are inline strings: a
+    /// zone's name is copied, not allocated.
     pub shares: BTreeMap<SmolStr, f64>,
     /// Clusters used, with their priorities by zone.
     pub clusters: Vec<ClusterUse>,
@@ -100,17 +100,7 @@ fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<Smol
         let total_w: f64 = live.iter().map(|h| h.weight.unwrap_or(1.0)).sum();
         for h in &live {
             let share = weight * load * h.weight.unwrap_or(1.0) / total_w.max(f64::MIN_POSITIVE);
-            add_share(shares, &h.endpoint.zone, share);
-        }
-    }
-}
-
-/// Adds to a zone's share, its key sharing the zone's text.
-fn add_share(shares: &mut BTreeMap<SmolStr, f64>, zone: &Zone, share: f64) {
-    match shares.get_mut(zone.as_str()) {
-        Some(v) => *v += share,
-        None => {
-            shares.insert(zone.0.clone(), share);
+            *shares.entry(h.endpoint.zone.0.clone()).or_default() += share;
         }
     }
 }

@@ -103,7 +103,7 @@ impl Row {
 
     /// The entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&RowKey, &u64)> {
-        self.0.iter().map(|(k, n)| (k, n))
+        self.into_iter()
     }
 
     /// The keys in order.

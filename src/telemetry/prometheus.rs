@@ -34,17 +34,13 @@ pub fn config_yaml(loadgens: &[SocketAddr], envoys: &[SocketAddr]) -> String {
 /// while other test binaries ran beside it.
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
-/// The last lines of a child's log, for an error that should explain itself.
+/// The end of Prometheus's log, for a start error that explains itself.
 fn log_tail(log: &Path) -> String {
-    let Ok(text) = std::fs::read_to_string(log) else {
-        return String::new();
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = &lines[lines.len().saturating_sub(5)..];
+    let tail = crate::process::log_tail(log, 5);
     if tail.is_empty() {
         String::new()
     } else {
-        format!("; its log ends:\n  {}", tail.join("\n  "))
+        format!("; its log ends:\n  {}", tail.replace('\n', "\n  "))
     }
 }
 

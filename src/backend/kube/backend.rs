@@ -211,6 +211,11 @@ pub struct KubeBackend {
 }
 
 impl KubeBackend {
+    /// What its matrix is: the in-cluster Prometheus's scrapes (known
+    /// before a cluster exists, so suites can be checked against it).
+    pub const TELEMETRY: crate::telemetry::TelemetrySource =
+        crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::CLUSTER);
+
     /// A backend on `clients` (drains evict through `clients.evictions`),
     /// whose calls run on `runtime` (a multi-thread
     /// runtime the caller keeps alive: drains and node deletion run on it in
@@ -570,7 +575,7 @@ impl Backend for KubeBackend {
     }
 
     fn telemetry(&self) -> crate::telemetry::TelemetrySource {
-        crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::CLUSTER)
+        KubeBackend::TELEMETRY
     }
 
     fn now(&self) -> SimTime {

@@ -151,6 +151,11 @@ fn wait_http(addr: SocketAddr, path: &str, timeout: Duration) -> bool {
 }
 
 impl LocalBackend {
+    /// What its matrix is: the local Prometheus's scrapes (known before
+    /// any process starts, so suites can be checked against it).
+    pub const TELEMETRY: crate::telemetry::TelemetrySource =
+        crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::LOCAL);
+
     /// Starts everything: echo pods, Envoys, Prometheus, load clients; returns
     /// when each answers its readiness check.
     pub fn start(suite: &Suite, binaries: Binaries) -> Result<LocalBackend, BackendError> {
@@ -463,7 +468,7 @@ impl Backend for LocalBackend {
     }
 
     fn telemetry(&self) -> crate::telemetry::TelemetrySource {
-        crate::telemetry::TelemetrySource::Scraped(crate::telemetry::Scrape::LOCAL)
+        LocalBackend::TELEMETRY
     }
 
     fn now(&self) -> SimTime {

@@ -446,8 +446,7 @@ fn run_step(
 }
 
 fn failure(n: usize, command: &PlannedCommand, output: &Output) -> ClusterError {
-    let lines: Vec<&str> = output.stderr.lines().collect();
-    let tail = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n");
+    let tail = crate::process::last_lines(&output.stderr, STDERR_TAIL_LINES);
     ClusterError::CommandFailed(Box::new(CommandFailure {
         step: n,
         purpose: command.purpose.clone(),
