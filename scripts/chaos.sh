@@ -42,17 +42,5 @@ echo "zonechaos: backend $backend ($why)" >&2
 extra=()
 if [ "$backend" = kind ]; then
   extra=(--reuse)
-  # The Argo Rollouts release asset's sha256 is not pinned in this version
-  # (it could not be fetched where zonechaos was built): trust it on first
-  # use, remember it, and refuse any later download that differs.
-  if [ -z "${ZONECHAOS_ARGO_SHA256:-}" ]; then
-    pin="${XDG_CACHE_HOME:-$HOME/.cache}/zonechaos/argo-rollouts-v1.9.1.sha256"
-    if [ ! -s "$pin" ]; then
-      mkdir -p "$(dirname "$pin")"
-      ./scripts/pin-argo-rollouts.sh | awk '/^sha256:/ {print $2}' > "$pin"
-      echo "zonechaos: WARNING: trusting Argo Rollouts v1.9.1 install.yaml on first use (sha256 $(cat "$pin")), remembered in $pin" >&2
-    fi
-    export ZONECHAOS_ARGO_SHA256="$(cat "$pin")"
-  fi
 fi
 exec cargo run --release --quiet -- run "$suite" --backend "$backend" --report-dir reports "${extra[@]}" "$@"

@@ -14,15 +14,13 @@
 //! - Prometheus `v3.5.0` (the 3.5 long-term-support line): tag only, no
 //!   digest was read from an upstream source here.
 //!
-//! Argo Rollouts' `install.yaml` release asset is NOT the file at the git tag:
-//! the release workflow regenerates it with the controller image tag
-//! (`make manifests IMAGE_TAG=v1.9.1`), while the tag's
-//! `manifests/install.yaml` names `:latest` (its sha256 is
-//! `2701f5ff…543b`). The asset itself could not be downloaded here (no
-//! internet), so its pin is [`Sha256Pin::Unverified`]: the install refuses
-//! to apply it unless the user passes the digest printed by
-//! `scripts/pin-argo-rollouts.sh` (`--argo-sha256`), and whoever runs that
-//! script once should record the digest here as `Verified`.
+//! Argo Rollouts is installed from the git tag's `manifests/install.yaml`
+//! (raw file at tag v1.9.1), verified against its sha256 read from the
+//! tag. That file names the controller image `:latest` (the release asset
+//! of the same name is regenerated with the tag and is a different file;
+//! it could not be downloaded where this pin was written), so the plan
+//! rewrites exactly that one image reference to [`ARGO_ROLLOUTS_IMAGE`]
+//! before applying it.
 
 /// A container image reference, optionally pinned by digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,32 +48,6 @@ impl ImagePin {
     }
 }
 
-/// The sha256 a downloaded file must have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sha256Pin {
-    /// Hex digest read from the released file.
-    Verified(&'static str),
-    /// No digest could be read; the install refuses unless the user passes
-    /// one explicitly.
-    Unverified {
-        /// Why, and how to obtain it.
-        reason: &'static str,
-    },
-}
-
-impl Sha256Pin {
-    /// The digest a file must have: the verified one, else the digest the
-    /// user passed for an unverified pin; without either, why the pin is
-    /// unverified.
-    pub fn expected(self, override_hex: Option<&str>) -> Result<&str, &'static str> {
-        match (self, override_hex) {
-            (Sha256Pin::Verified(hex), _) => Ok(hex),
-            (Sha256Pin::Unverified { .. }, Some(hex)) => Ok(hex),
-            (Sha256Pin::Unverified { reason }, None) => Err(reason),
-        }
-    }
-}
-
 /// A file downloaded at install time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DownloadPin {
@@ -83,8 +55,8 @@ pub struct DownloadPin {
     pub url: &'static str,
     /// File name in the cache directory.
     pub file_name: &'static str,
-    /// Expected digest.
-    pub sha256: Sha256Pin,
+    /// Hex sha256 the file must have, read from the pinned upstream file.
+    pub sha256: &'static str,
 }
 
 /// The kind release the plans are written for (`kind version` should say it).
@@ -138,19 +110,16 @@ pub const ARGO_ROLLOUTS_IMAGE: ImagePin = ImagePin {
     digest: None,
 };
 
-/// The Argo Rollouts `install.yaml` release asset.
+/// The Argo Rollouts `manifests/install.yaml` at tag v1.9.1.
 pub const ARGO_ROLLOUTS_INSTALL: DownloadPin = DownloadPin {
-    url: "https://github.com/argoproj/argo-rollouts/releases/download/v1.9.1/install.yaml",
+    url: "https://raw.githubusercontent.com/argoproj/argo-rollouts/v1.9.1/manifests/install.yaml",
     file_name: "argo-rollouts-v1.9.1-install.yaml",
-    sha256: Sha256Pin::Unverified {
-        reason: "the v1.9.1 release asset could not be downloaded where this pin was \
-                 written (the git tag's manifests/install.yaml differs from it: it names \
-                 the :latest image)",
-    },
+    sha256: "2701f5ff276e2a41b41d4d7cf8beeb7a62c6c850a34b71f031a29bbb656d543b",
 };
 
-/// The script that downloads the Argo Rollouts asset and prints its sha256.
-pub const ARGO_PIN_SCRIPT: &str = "scripts/pin-argo-rollouts.sh";
+/// The controller image [`ARGO_ROLLOUTS_INSTALL`] names (exactly once, in
+/// the `argo-rollouts` Deployment), replaced by [`ARGO_ROLLOUTS_IMAGE`].
+pub const ARGO_ROLLOUTS_MANIFEST_IMAGE: &str = "quay.io/argoproj/argo-rollouts:latest";
 
 /// Prometheus server image of the in-cluster scrape.
 pub const PROMETHEUS_IMAGE: ImagePin = ImagePin {

@@ -23,6 +23,7 @@ use zonechaos::backend::kube::cluster::{
 use zonechaos::backend::kube::render::{RenderOptions, RenderedManifest, render_paths};
 use zonechaos::lint::schema::CrdSchemas;
 use zonechaos::lint::{LintOptions, Severity, lint};
+use zonechaos::pins::{self, DownloadPin};
 use zonechaos::profile::ClusterProfile;
 use zonechaos::topology::{Loaded, load_text};
 
@@ -30,21 +31,48 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Options whose paths do not depend on the machine.
+fn options(size: ClusterSize, cache: &Path, reuse: bool, keep: bool) -> ClusterOptions {
+    ClusterOptions {
+        size,
+        cache_dir: Some(cache.to_owned()),
+        project_dir: Some(PathBuf::from("/project")),
+        harness_image: Some("zonechaos:test".into()),
+        reuse,
+        keep,
+        ..ClusterOptions::default()
+    }
+}
+
 /// A cluster whose paths do not depend on the machine.
 fn cluster(size: ClusterSize, cache: &Path, reuse: bool, keep: bool) -> KindCluster {
     KindCluster::new(
         &ClusterProfile::builtin(),
-        ClusterOptions {
-            size,
-            cache_dir: Some(cache.to_owned()),
-            project_dir: Some(PathBuf::from("/project")),
-            harness_image: Some("zonechaos:test".into()),
-            reuse,
-            keep,
-            ..ClusterOptions::default()
-        },
+        options(size, cache, reuse, keep),
     )
     .expect("cluster")
+}
+
+/// Stands in for Argo Rollouts' install.yaml in runs: the one line the
+/// plan rewrites, under a pin of its own digest.
+const FAKE_ARGO: &str = "kind: Deployment\nimage: quay.io/argoproj/argo-rollouts:latest\n";
+const FAKE_ARGO_SHA256: &str = "f162c9aad6222b8ff9d8ceffa2bed7098ca60e3ce5327c08fec75be3ea7d9dfb";
+
+fn fake_argo_pin() -> DownloadPin {
+    DownloadPin {
+        sha256: FAKE_ARGO_SHA256,
+        ..pins::ARGO_ROLLOUTS_INSTALL
+    }
+}
+
+/// [`cluster`] with the fake Argo manifest already downloaded into `cache`.
+fn runnable(size: ClusterSize, cache: &Path, reuse: bool, keep: bool) -> KindCluster {
+    std::fs::write(cache.join(pins::ARGO_ROLLOUTS_INSTALL.file_name), FAKE_ARGO).unwrap();
+    let options = ClusterOptions {
+        argo_install: Some(fake_argo_pin()),
+        ..options(size, cache, reuse, keep)
+    };
+    KindCluster::new(&ClusterProfile::builtin(), options).expect("cluster")
 }
 
 #[test]
@@ -332,22 +360,20 @@ fn exists(name: &str) -> Output {
 #[test]
 fn an_existing_cluster_is_refused_without_reuse_and_reused_with_it() {
     let cache = tempfile::tempdir().unwrap();
-    let c = cluster(ClusterSize::Small, cache.path(), false, false);
+    let c = runnable(ClusterSize::Small, cache.path(), false, false);
     let runner =
         RecordingRunner::new().answer("kind get clusters", exists("zonechaos-three-zones-small"));
     let err = c.up(&runner).unwrap_err();
     assert!(matches!(err, ClusterError::ClusterExists { .. }), "{err}");
+
     assert!(err.hint().contains("--reuse"), "{}", err.hint());
     assert!(
         !runner.calls().iter().any(|c| c.starts_with("kind delete")),
         "a cluster this run did not create is never deleted"
     );
 
-    // With --reuse, creation is skipped and the installs run; the Argo
-    // download is present but its pin is unverified: refused without a digest.
-    let c = cluster(ClusterSize::Small, cache.path(), true, false);
-    let argo = cache.path().join("argo-rollouts-v1.9.1-install.yaml");
-    std::fs::write(&argo, "abc").unwrap();
+    // With --reuse, creation is skipped and the installs run.
+    let c = runnable(ClusterSize::Small, cache.path(), true, false);
     let runner = RecordingRunner::new()
         .answer("kind get clusters", exists("zonechaos-three-zones-small"))
         .answer("istioctl version", Output::ok("client version: 1.30.3\n"))
@@ -355,35 +381,6 @@ fn an_existing_cluster_is_refused_without_reuse_and_reused_with_it() {
             "kind version",
             Output::ok("kind v0.30.0 go1.24 linux/amd64\n"),
         );
-    let err = c.up(&runner).unwrap_err();
-    assert!(
-        matches!(err, ClusterError::UnverifiedDownload { .. }),
-        "{err}"
-    );
-    assert!(err.hint().contains("scripts/pin-argo-rollouts.sh"));
-    let calls = runner.calls();
-    assert!(
-        !calls.iter().any(|c| c.starts_with("kind create")),
-        "{calls:#?}"
-    );
-    assert!(
-        !calls.iter().any(|c| c.starts_with("curl")),
-        "download skipped: {calls:#?}"
-    );
-
-    // With the digest passed explicitly, the whole plan completes.
-    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-    let c = KindCluster::new(
-        &ClusterProfile::builtin(),
-        ClusterOptions {
-            size: ClusterSize::Small,
-            cache_dir: Some(cache.path().to_owned()),
-            reuse: true,
-            argo_sha256: Some(abc.into()),
-            ..ClusterOptions::default()
-        },
-    )
-    .unwrap();
     let report = c.up(&runner).unwrap();
     let skipped: Vec<&str> = report
         .steps
@@ -412,7 +409,7 @@ fn an_existing_cluster_is_refused_without_reuse_and_reused_with_it() {
 #[test]
 fn a_failing_step_names_the_command_and_the_new_cluster_is_deleted() {
     let cache = tempfile::tempdir().unwrap();
-    let c = cluster(ClusterSize::Full, cache.path(), false, false);
+    let c = runnable(ClusterSize::Full, cache.path(), false, false);
     let runner = RecordingRunner::new()
         .answer("istioctl version", Output::ok("1.30.3"))
         .answer(
@@ -443,7 +440,7 @@ fn a_failing_step_names_the_command_and_the_new_cluster_is_deleted() {
     );
 
     // With --keep, no clean-up.
-    let c = cluster(ClusterSize::Full, cache.path(), false, true);
+    let c = runnable(ClusterSize::Full, cache.path(), false, true);
     let runner = RecordingRunner::new()
         .answer("istioctl version", Output::ok("1.30.3"))
         .answer("istioctl install", Output::failed(1, "boom"));
@@ -535,9 +532,14 @@ fn cli_prints_the_plan_and_refuses_bad_names() {
         text.contains("kind create cluster --name zonechaos-three-zones-small"),
         "{text}"
     );
+    let verify = format!(
+        "argo-rollouts-v1.9.1-install.yaml == {}",
+        pins::ARGO_ROLLOUTS_INSTALL.sha256
+    );
+    let (verify_at, create_at) = (text.find(&verify), text.find("kind create cluster"));
     assert!(
-        text.contains("UNVERIFIED: refused without --argo-sha256"),
-        "{text}"
+        verify_at.is_some() && verify_at < create_at,
+        "the Argo pin is checked before the cluster is created:\n{text}"
     );
     assert_eq!(
         std::fs::read_dir(cache.path()).unwrap().count(),
@@ -625,14 +627,14 @@ fn cli_render_output_passes_cli_lint_with_crds() {
 
 /// Fake docker, kind, kubectl, istioctl and curl: each appends its name,
 /// its KUBECONFIG and its arguments to `calls.log`; istioctl reports the
-/// pinned version, curl writes "abc" to its `-o` file.
+/// pinned version, curl writes [`FAKE_ARGO`] to its `-o` file.
 fn fake_tools(dir: &Path) -> PathBuf {
     let log = dir.join("calls.log");
     let common = format!(
         "#!/bin/sh\necho \"${{0##*/}} [${{KUBECONFIG:-}}] $*\" >> {}\n",
         log.display()
     );
-    let extra = [
+    let extra: [(&str, &str); 5] = [
         ("docker", ""),
         ("kind", ""),
         ("kubectl", ""),
@@ -642,7 +644,10 @@ fn fake_tools(dir: &Path) -> PathBuf {
         ),
         (
             "curl",
-            "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && printf abc > \"$2\"; shift; done\n",
+            &format!(
+                "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && printf '{}' > \"$2\"; shift; done\n",
+                FAKE_ARGO.replace('\n', "\\n")
+            ),
         ),
     ];
     for (tool, body) in extra {
@@ -663,9 +668,7 @@ fn the_whole_up_plan_runs_through_duct_with_fake_tools() {
         ClusterOptions {
             cache_dir: Some(cache.path().to_owned()),
             harness_image: Some("zonechaos:fake".into()),
-            argo_sha256: Some(
-                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
-            ),
+            argo_install: Some(fake_argo_pin()),
             ..ClusterOptions::default()
         },
     )
@@ -709,12 +712,36 @@ fn the_whole_up_plan_runs_through_duct_with_fake_tools() {
         skipped, 2,
         "the node image's pull and the namespace: {report:#?}"
     );
-    assert!(
-        cache
-            .path()
-            .join("argo-rollouts-v1.9.1-install.yaml")
-            .is_file()
+    let manifest = c.work_dir().join("argo-rollouts-install.yaml");
+    assert_eq!(
+        std::fs::read_to_string(&manifest).unwrap(),
+        "kind: Deployment\nimage: quay.io/argoproj/argo-rollouts:v1.9.1\n"
     );
+    assert!(
+        calls.contains(&format!("-n argo-rollouts -f {}", manifest.display())),
+        "the pinned copy is applied: {calls}"
+    );
+}
+
+/// issue 11 item 4: a download that is not the pinned file stops the plan
+/// before `kind create cluster`, with nothing to pass on the command line.
+#[test]
+fn a_wrong_argo_download_stops_before_the_cluster_exists() {
+    let bin = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let log = fake_tools(bin.path());
+    // The real pin; the fake curl writes FAKE_ARGO, which is not that file.
+    let c = cluster(ClusterSize::Small, cache.path(), false, false);
+    let runner = SystemRunner::with_path(bin.path().as_os_str().to_owned());
+    let err = c.up(&runner).unwrap_err();
+    assert!(matches!(err, ClusterError::DigestMismatch { .. }), "{err}");
+    assert!(
+        err.to_string().contains(pins::ARGO_ROLLOUTS_INSTALL.sha256),
+        "{err}"
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(calls.contains("curl"), "{calls}");
+    assert!(!calls.contains("create cluster"), "{calls}");
 }
 
 #[test]

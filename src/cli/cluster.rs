@@ -11,9 +11,6 @@ use crate::backend::kube::cluster::{
     ClusterError, ClusterName, ClusterOptions, ClusterSize, KindCluster, StepOutcome, SystemRunner,
 };
 
-/// Environment variable standing in for `--argo-sha256`.
-pub const ARGO_SHA256_ENV: &str = "ZONECHAOS_ARGO_SHA256";
-
 /// What to do with the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClusterAction {
@@ -57,10 +54,6 @@ pub struct KindArgs {
     /// Keep the cluster when `up` fails (default: a cluster `up` created is deleted again).
     #[arg(long)]
     pub keep: bool,
-    /// sha256 of Argo Rollouts' install.yaml while its pin is unverified
-    /// (scripts/pin-argo-rollouts.sh prints it).
-    #[arg(long, value_name = "HEX")]
-    pub argo_sha256: Option<String>,
     /// Directory of kubeconfigs, generated files and downloads (default ~/.cache/zonechaos).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -98,11 +91,6 @@ pub fn cluster_from_args(args: &KindArgs) -> Result<KindCluster, CliError> {
         project_dir: args.build_context.clone(),
         reuse: args.reuse,
         keep: args.keep,
-        argo_sha256: args.argo_sha256.clone().or_else(|| {
-            std::env::var(ARGO_SHA256_ENV)
-                .ok()
-                .filter(|v| !v.is_empty())
-        }),
         ..ClusterOptions::default()
     };
     KindCluster::new(&profile, options).map_err(cluster_error)

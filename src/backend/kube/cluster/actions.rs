@@ -31,8 +31,8 @@ pub struct PlanInputs<'a> {
     pub project_dir: &'a Path,
     /// The harness image tag (`zonechaos:0.1.0`).
     pub harness_image: &'a str,
-    /// A user-supplied sha256 of the Argo Rollouts install.yaml.
-    pub argo_sha256: Option<&'a str>,
+    /// The Argo Rollouts manifest to download and its digest.
+    pub argo_install: pins::DownloadPin,
 }
 
 /// Namespace of the in-cluster Prometheus.
@@ -172,10 +172,12 @@ fn file_arg(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// The plan of `cluster up`: preflight checks, the cluster, images,
-/// Istio, Argo Rollouts, Prometheus.
+/// The plan of `cluster up`: preflight checks, the pinned downloads
+/// (checked before anything is created), the cluster, images, Istio, Argo
+/// Rollouts, Prometheus.
 pub fn up_plan(inputs: &PlanInputs<'_>, prometheus_yaml: &str) -> Result<Plan, ClusterError> {
     let mut steps = preflight_steps();
+    argo_download_steps(inputs, &mut steps);
     cluster_steps(inputs, &mut steps)?;
     addon_steps(inputs, &mut steps);
     image_steps(inputs, &mut steps);
@@ -400,9 +402,17 @@ fn istio_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) -> Result<(), Clu
     Ok(())
 }
 
-/// Argo Rollouts from its checked release install.yaml.
-fn argo_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
-    let argo_path = inputs.cache_dir.join(pins::ARGO_ROLLOUTS_INSTALL.file_name);
+/// Where the Argo Rollouts manifest, with its image pinned, is written.
+fn argo_manifest_path(inputs: &PlanInputs<'_>) -> std::path::PathBuf {
+    inputs.work_dir.join("argo-rollouts-install.yaml")
+}
+
+/// Argo Rollouts' install.yaml: downloaded, checked against its pin and
+/// given the pinned controller image, all before `kind create cluster`, so
+/// a bad download costs seconds, not a cluster.
+fn argo_download_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
+    let pin = inputs.argo_install;
+    let download_path = inputs.cache_dir.join(pin.file_name);
     steps.push(Step::Run(
         PlannedCommand::new(
             Tool::Curl,
@@ -411,23 +421,40 @@ fn argo_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
                 "--retry",
                 "3",
                 "-o",
-                &file_arg(&argo_path),
-                pins::ARGO_ROLLOUTS_INSTALL.url,
+                &file_arg(&download_path),
+                pin.url,
             ],
             format!(
                 "download Argo Rollouts {} install.yaml",
                 pins::ARGO_ROLLOUTS_VERSION
             ),
         )
-        .idempotency(Idempotency::SkipIfFileExists(argo_path.clone()))
+        .idempotency(Idempotency::SkipIfFileExists(download_path.clone()))
         .hint("check the network; or download the file by hand to that path"),
     ));
     steps.push(Step::VerifySha256 {
-        path: argo_path.clone(),
-        pin: pins::ARGO_ROLLOUTS_INSTALL.sha256,
-        override_hex: inputs.argo_sha256.map(str::to_owned),
+        path: download_path.clone(),
+        sha256: pin.sha256,
         purpose: "check the Argo Rollouts install.yaml against its pinned sha256".into(),
     });
+    // The tag's manifest names `:latest` with `imagePullPolicy: Always`
+    // (SEMANTICS.md §7): without this the controller is whatever quay.io
+    // serves today.
+    steps.push(Step::ReplaceOnce {
+        source: download_path,
+        dest: argo_manifest_path(inputs),
+        from: pins::ARGO_ROLLOUTS_MANIFEST_IMAGE,
+        to: pins::ARGO_ROLLOUTS_IMAGE.reference(),
+        purpose: format!(
+            "pin the Argo Rollouts controller image to {}",
+            pins::ARGO_ROLLOUTS_IMAGE.tag
+        ),
+    });
+}
+
+/// Argo Rollouts from the checked manifest [`argo_download_steps`] wrote.
+fn argo_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) {
+    let argo_path = argo_manifest_path(inputs);
     steps.push(Step::Run(
         kubectl(
             inputs,

@@ -54,13 +54,15 @@ pub enum ClusterError {
         /// The pinned digest.
         expected: String,
     },
-    /// A download has no verified digest and none was given.
-    #[error("{} has no verified sha256 pin: {reason}", path.display())]
-    UnverifiedDownload {
+    /// A pinned file no longer holds the text a plan step rewrites.
+    #[error("{} holds {found} occurrences of {text:?}, expected exactly one", path.display())]
+    UnexpectedContent {
         /// The file.
         path: PathBuf,
-        /// Why the pin is missing.
-        reason: String,
+        /// The text looked for.
+        text: String,
+        /// How often it occurs.
+        found: usize,
     },
     /// A file could not be read or written.
     #[error("cannot {action} {}: {source}", path.display())]
@@ -153,13 +155,13 @@ impl ClusterError {
             ClusterError::CommandFailed(failure) => failure.hint.clone(),
             ClusterError::DigestMismatch { path, .. } => format!(
                 "delete {} and run again; if it still differs, the upstream file changed: \
-                 check it and update the pin (scripts/pin-argo-rollouts.sh prints the digest)",
+                 check it and update the pin in src/pins.rs",
                 path.display()
             ),
-            ClusterError::UnverifiedDownload { .. } => format!(
-                "run {} (it downloads the file and prints its sha256), check it, then pass \
-                 --argo-sha256 <digest> (or record it in src/pins.rs)",
-                crate::pins::ARGO_PIN_SCRIPT
+            ClusterError::UnexpectedContent { path, .. } => format!(
+                "{} passed its sha256 check, so the pin and this rewrite disagree: \
+                 this is a bug in zonechaos; please report it",
+                path.display()
             ),
             ClusterError::Io { .. } => "check the path and its permissions".into(),
             ClusterError::Download(err) => err.hint(),

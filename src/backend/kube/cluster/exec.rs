@@ -20,7 +20,6 @@ use super::names::ClusterName;
 use super::plan::{Idempotency, Plan, PlannedCommand, Step};
 use super::tool::Tool;
 use crate::download;
-use crate::pins::Sha256Pin;
 
 /// Lines of stderr kept in a failure message.
 const STDERR_TAIL_LINES: usize = 15;
@@ -271,13 +270,20 @@ pub fn execute(
                     shown: String::new(),
                 }
             }
-            Step::VerifySha256 {
-                path,
-                pin,
-                override_hex,
+            Step::VerifySha256 { path, sha256, .. } => {
+                download::verify_sha256(path, sha256)?;
+                StepOutcome::Done {
+                    shown: String::new(),
+                }
+            }
+            Step::ReplaceOnce {
+                source,
+                dest,
+                from,
+                to,
                 ..
             } => {
-                verify_pin(path, *pin, override_hex.as_deref())?;
+                replace_once(source, dest, from, to)?;
                 StepOutcome::Done {
                     shown: String::new(),
                 }
@@ -484,15 +490,23 @@ fn write_file(path: &Path, contents: &str) -> Result<(), ClusterError> {
     })
 }
 
-/// Checks a file against its pin (or the user's override of an unverified pin).
-fn verify_pin(path: &Path, pin: Sha256Pin, override_hex: Option<&str>) -> Result<(), ClusterError> {
-    let expected =
-        pin.expected(override_hex)
-            .map_err(|reason| ClusterError::UnverifiedDownload {
-                path: path.to_owned(),
-                reason: reason.to_owned(),
-            })?;
-    download::verify_sha256(path, expected).map_err(ClusterError::from)
+/// Writes `dest` as `source` with `from` (which must occur exactly once)
+/// replaced by `to`.
+fn replace_once(source: &Path, dest: &Path, from: &str, to: &str) -> Result<(), ClusterError> {
+    let text = std::fs::read_to_string(source).map_err(|source_err| ClusterError::Io {
+        action: "read",
+        path: source.to_owned(),
+        source: source_err,
+    })?;
+    let found = text.matches(from).count();
+    if found != 1 {
+        return Err(ClusterError::UnexpectedContent {
+            path: source.to_owned(),
+            text: from.to_owned(),
+            found,
+        });
+    }
+    write_file(dest, &text.replacen(from, to, 1))
 }
 
 #[cfg(test)]
@@ -505,24 +519,41 @@ mod tests {
         let file = dir.path().join("f");
         std::fs::write(&file, "abc").unwrap();
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert!(verify_pin(&file, Sha256Pin::Verified(abc), None).is_ok());
-        let err = verify_pin(&file, Sha256Pin::Verified(&abc[..10]), None).unwrap_err();
+        let check = |path: &Path, hex: &str| -> Result<(), ClusterError> {
+            Ok(download::verify_sha256(path, hex)?)
+        };
+        assert!(check(&file, abc).is_ok());
+        let err = check(&file, &abc[..10]).unwrap_err();
         assert!(matches!(err, ClusterError::DigestMismatch { .. }), "{err}");
         assert!(err.hint().contains("delete "), "{}", err.hint());
-        let err =
-            verify_pin(&dir.path().join("absent"), Sha256Pin::Verified(abc), None).unwrap_err();
+        let err = check(&dir.path().join("absent"), abc).unwrap_err();
         assert!(
             matches!(err, ClusterError::Io { action: "read", .. }),
             "{err}"
         );
-        let unverified = Sha256Pin::Unverified { reason: "r" };
-        let err = verify_pin(&file, unverified, None).unwrap_err();
-        assert!(
-            err.hint().contains("scripts/pin-argo-rollouts.sh"),
-            "{}",
-            err.hint()
+    }
+
+    #[test]
+    fn a_rewrite_needs_exactly_one_occurrence() {
+        let dir = tempfile::tempdir().unwrap();
+        let (source, dest) = (dir.path().join("in.yaml"), dir.path().join("out/in.yaml"));
+        std::fs::write(&source, "image: a:latest\npolicy: Always\n").unwrap();
+        replace_once(&source, &dest, "a:latest", "a:v1").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&dest).unwrap(),
+            "image: a:v1\npolicy: Always\n"
         );
-        assert!(verify_pin(&file, unverified, Some(&abc.to_uppercase())).is_ok());
+        for (text, found) in ["image: b:latest\n", "a:latest a:latest\n"]
+            .iter()
+            .zip([0, 2])
+        {
+            std::fs::write(&source, text).unwrap();
+            let err = replace_once(&source, &dest, "a:latest", "a:v1").unwrap_err();
+            assert!(
+                matches!(err, ClusterError::UnexpectedContent { found: f, .. } if f == found),
+                "{err}"
+            );
+        }
     }
 
     #[test]

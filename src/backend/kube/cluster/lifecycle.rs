@@ -16,7 +16,7 @@ use super::names::{ClusterName, KubeconfigPath};
 use super::plan::Plan;
 use super::tool::Tool;
 use crate::backend::kube::render;
-use crate::pins;
+use crate::pins::{self, DownloadPin};
 use crate::profile::ClusterProfile;
 
 /// How to create and treat a cluster.
@@ -34,12 +34,14 @@ pub struct ClusterOptions {
     pub project_dir: Option<PathBuf>,
     /// Harness image tag; default `zonechaos:<crate version>`.
     pub harness_image: Option<String>,
+    /// The Argo Rollouts manifest and its digest; default
+    /// [`pins::ARGO_ROLLOUTS_INSTALL`] (tests substitute a file of their own;
+    /// the command line has no way to change it).
+    pub argo_install: Option<DownloadPin>,
     /// Reuse an existing cluster of the same name (and keep it at the end).
     pub reuse: bool,
     /// Keep the cluster at the end of the run.
     pub keep: bool,
-    /// sha256 of the Argo Rollouts install.yaml, for an unverified pin.
-    pub argo_sha256: Option<String>,
 }
 
 /// A kind cluster the harness creates and owns.
@@ -53,7 +55,7 @@ pub struct KindCluster {
     work_dir: PathBuf,
     project_dir: PathBuf,
     harness_image: String,
-    argo_sha256: Option<String>,
+    argo_install: DownloadPin,
     reuse: bool,
     keep: bool,
 }
@@ -97,7 +99,7 @@ impl KindCluster {
             harness_image: options
                 .harness_image
                 .unwrap_or_else(|| pins::HARNESS_IMAGE.tag_reference()),
-            argo_sha256: options.argo_sha256,
+            argo_install: options.argo_install.unwrap_or(pins::ARGO_ROLLOUTS_INSTALL),
             reuse: options.reuse,
             keep: options.keep,
         })
@@ -148,7 +150,7 @@ impl KindCluster {
             cache_dir: &self.cache_dir,
             project_dir: &self.project_dir,
             harness_image: &self.harness_image,
-            argo_sha256: self.argo_sha256.as_deref(),
+            argo_install: self.argo_install,
         }
     }
 

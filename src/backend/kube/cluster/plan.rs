@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use super::names::KubeconfigPath;
 use super::tool::Tool;
-use crate::pins::Sha256Pin;
 
 /// When a step may be skipped, so that running a plan twice is harmless.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,10 +182,23 @@ pub enum Step {
     VerifySha256 {
         /// The file.
         path: PathBuf,
-        /// The pin.
-        pin: Sha256Pin,
-        /// A digest the user passed, used when the pin is unverified.
-        override_hex: Option<String>,
+        /// The hex digest it must have.
+        sha256: &'static str,
+        /// Why.
+        purpose: String,
+    },
+    /// Write a copy of a (verified) file with one text replaced; the text
+    /// must occur exactly once, so a changed upstream file fails loudly
+    /// instead of being applied half-edited.
+    ReplaceOnce {
+        /// The file read.
+        source: PathBuf,
+        /// The copy written.
+        dest: PathBuf,
+        /// The text that must occur exactly once.
+        from: &'static str,
+        /// What replaces it.
+        to: String,
         /// Why.
         purpose: String,
     },
@@ -197,7 +209,9 @@ impl Step {
     pub fn purpose(&self) -> &str {
         match self {
             Step::Run(cmd) => &cmd.purpose,
-            Step::WriteFile { purpose, .. } | Step::VerifySha256 { purpose, .. } => purpose,
+            Step::WriteFile { purpose, .. }
+            | Step::VerifySha256 { purpose, .. }
+            | Step::ReplaceOnce { purpose, .. } => purpose,
         }
     }
 }
@@ -293,22 +307,22 @@ impl Plan {
                         contents.lines().count()
                     );
                 }
-                Step::VerifySha256 {
-                    path,
-                    pin,
-                    override_hex,
+                Step::VerifySha256 { path, sha256, .. } => {
+                    let _ = writeln!(out, "    sha256 {} == {sha256}", path.display());
+                }
+                Step::ReplaceOnce {
+                    source,
+                    dest,
+                    from,
+                    to,
                     ..
                 } => {
-                    let expected = match (pin, override_hex) {
-                        (Sha256Pin::Verified(hex), _) => (*hex).to_owned(),
-                        (Sha256Pin::Unverified { .. }, Some(hex)) => {
-                            format!("{hex} (--argo-sha256)")
-                        }
-                        (Sha256Pin::Unverified { .. }, None) => {
-                            "UNVERIFIED: refused without --argo-sha256".to_owned()
-                        }
-                    };
-                    let _ = writeln!(out, "    sha256 {} == {expected}", path.display());
+                    let _ = writeln!(
+                        out,
+                        "    write {} from {}: {from} -> {to}",
+                        dest.display(),
+                        source.display()
+                    );
                 }
             }
         }
