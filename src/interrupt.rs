@@ -133,6 +133,26 @@ pub fn install() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Sleeps `d`, in short ticks, unless a signal asks the run to stop
+/// ([`should_stop`]): then it returns that signal at once. For the real
+/// waits of backends that hold no model clock of their own.
+pub fn sleep(d: std::time::Duration) -> Result<(), Signal> {
+    const TICK: std::time::Duration = std::time::Duration::from_millis(100);
+    let end = std::time::Instant::now() + d;
+    loop {
+        if should_stop()
+            && let Some(signal) = received()
+        {
+            return Err(signal);
+        }
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::sleep(left.min(TICK));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

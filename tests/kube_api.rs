@@ -314,7 +314,7 @@ async fn drain_blocked_by_a_pdb_gives_up_at_the_deadline() {
         get("/api/v1/nodes")
             .query(&[(
                 "labelSelector",
-                "topology.kubernetes.io/zone=c,karpenter.sh/capacity-type=spot",
+                "topology.kubernetes.io/zone=c,zonechaos.dev/pool!=load-clients,karpenter.sh/capacity-type=spot",
             )])
             .reply(200, nodes),
         pdb_list(vec![pdb("echo-c", "c", 0)]),
@@ -831,4 +831,53 @@ async fn apply_refuses_a_kind_outside_the_table() {
         text.contains("Widget w") && text.contains("kind table"),
         "{text}"
     );
+}
+
+// ---------------------------------------------------------------- timing
+
+/// kubeadm's controller-manager static pod carries the grace as a
+/// `--node-monitor-grace-period=…` command flag (kubernetes
+/// cmd/kubeadm/app/phases/controlplane/manifests.go); without the flag the
+/// Kubernetes default holds; no such pod (managed control planes) means
+/// unknown.
+#[tokio::test]
+async fn the_clusters_node_monitor_grace_is_read_from_the_controller_manager() {
+    use zonechaos::backend::kube::api::timing::{ClusterGrace, read_cluster_grace};
+    use zonechaos::model::SimDuration;
+    let controller_manager = |command: Vec<&str>| {
+        get("/api/v1/namespaces/kube-system/pods")
+            .query(&[("labelSelector", "component=kube-controller-manager")])
+            .reply(
+                200,
+                list(
+                    "PodList",
+                    vec![json!({"metadata": {"name": "kube-controller-manager-cp", "namespace": "kube-system"},
+                        "spec": {"containers": [{"name": "kube-controller-manager", "command": command}]}})],
+                ),
+            )
+    };
+    let (client, server) = scripted(vec![
+        controller_manager(vec![
+            "kube-controller-manager",
+            "--leader-elect=true",
+            "--node-monitor-grace-period=35s",
+        ]),
+        controller_manager(vec!["kube-controller-manager", "--leader-elect=true"]),
+        get("/api/v1/namespaces/kube-system/pods")
+            .query(&[("labelSelector", "component=kube-controller-manager")])
+            .reply(200, list("PodList", vec![])),
+    ]);
+    assert_eq!(
+        read_cluster_grace(&client).await.unwrap(),
+        ClusterGrace::Flag(SimDuration::secs(35))
+    );
+    assert_eq!(
+        read_cluster_grace(&client).await.unwrap(),
+        ClusterGrace::KubernetesDefault
+    );
+    assert_eq!(
+        read_cluster_grace(&client).await.unwrap(),
+        ClusterGrace::Unknown
+    );
+    finish(client, server).await;
 }

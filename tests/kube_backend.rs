@@ -152,8 +152,9 @@ fn with_backend_on(
     }
 }
 
-const ZONE_C: &str = "topology.kubernetes.io/zone=us-east-1c";
-const ZONE_C_SPOT: &str = "topology.kubernetes.io/zone=us-east-1c,karpenter.sh/capacity-type=spot";
+/// Zone c's nodes without its load-client node (issue 11 item 5).
+const ZONE_C: &str = "topology.kubernetes.io/zone=us-east-1c,zonechaos.dev/pool!=load-clients";
+const ZONE_C_SPOT: &str = "topology.kubernetes.io/zone=us-east-1c,zonechaos.dev/pool!=load-clients,karpenter.sh/capacity-type=spot";
 
 #[test]
 fn cordon_patches_every_node_of_the_zone() {
@@ -166,12 +167,38 @@ fn cordon_patches_every_node_of_the_zone() {
         false,
         Box::new(EmulatedLoss),
         |b| {
-            let ev = b
-                .apply(&Action::Cordon(ZoneArg {
-                    zone: "us-east-1c".into(),
-                }))
-                .expect("cordon works");
+            let ev = cordon_zone_c(b);
             assert_eq!(ev["cordoned"], json!(["w5", "w6"]));
+        },
+    );
+}
+
+/// On a cluster the harness does not own, a node its owners had cordoned
+/// (`spec.unschedulable`, as `kubectl cordon` sets it) is left cordoned:
+/// the cordon skips it and the restore uncordons only what the run cordoned.
+#[test]
+fn a_restore_uncordons_only_the_nodes_the_run_cordoned() {
+    let mut w6 = node("w6", "True");
+    w6["spec"] = json!({"unschedulable": true});
+    let zone_c = get("/api/v1/nodes")
+        .query(&[("labelSelector", ZONE_C)])
+        .reply(200, list("NodeList", vec![node("w5", "True"), w6]));
+    with_backend(
+        vec![
+            zone_c.clone(),
+            cordon_patch("w5", true),
+            // restore: the zone listed again, only w5 uncordoned
+            zone_c,
+            cordon_patch("w5", false),
+        ],
+        false,
+        Box::new(EmulatedLoss),
+        |b| {
+            let ev = cordon_zone_c(b);
+            assert_eq!(ev["cordoned"], json!(["w5"]));
+            assert_eq!(ev["alreadyCordoned"], json!(["w6"]));
+            let ev = restore_zone_c(b);
+            assert_eq!(ev["uncordoned"], json!(["w5"]));
         },
     );
 }
@@ -206,11 +233,9 @@ fn spot_loss_on_kind_stops_only_the_spot_nodes_and_restore_brings_them_back() {
             // restore: the Node objects are still there, and Ready
             node_is("w5", "True"),
             node_is("w6", "True"),
-            // listed in their zone; the zone's nodes are uncordoned
+            // listed in their zone; nothing to uncordon, as the harness
+            // cordoned none of them (a Spot loss stops nodes, no cordon)
             nodes_of_zone(ZONE_C, &["w5", "w6", "w7"]),
-            cordon_patch("w5", false),
-            cordon_patch("w6", false),
-            cordon_patch("w7", false),
         ],
         false,
         Box::new(Recorder(log.clone(), false)),
@@ -253,6 +278,13 @@ fn lose_zone_c(b: &mut KubeBackend) {
     .expect("spot loss works");
 }
 
+fn cordon_zone_c(b: &mut KubeBackend) -> Value {
+    b.apply(&Action::Cordon(ZoneArg {
+        zone: "us-east-1c".into(),
+    }))
+    .expect("cordon works")
+}
+
 fn restore_zone_c(b: &mut KubeBackend) -> Value {
     b.apply(&Action::Restore(ZoneArg {
         zone: "us-east-1c".into(),
@@ -283,8 +315,6 @@ fn restore_cancels_pending_node_deletions_and_reregisters_deleted_nodes() {
             node_is("w5", "True"),
             node_is("w6", "True"),
             nodes_of_zone(ZONE_C, &["w5", "w6"]),
-            cordon_patch("w5", false),
-            cordon_patch("w6", false),
         ],
         false,
         Box::new(Recorder(log.clone(), true)),
@@ -360,7 +390,14 @@ fn spot_loss_on_an_existing_cluster_cordons_and_force_deletes_the_pods() {
                     200,
                     list(
                         "PodList",
-                        vec![json!({"metadata": {"name": "test-c-1", "namespace": NS}})],
+                        vec![
+                            json!({"metadata": {"name": "test-c-1", "namespace": NS}}),
+                            // A load client that landed here (e.g. rendered with
+                            // `--clients capacity`): never deleted by chaos. The
+                            // mock fails on any request it did not expect.
+                            json!({"metadata": {"name": "loadgen-test-c-1", "namespace": NS,
+                                "labels": {"zonechaos.dev/role": "loadgen"}}}),
+                        ],
                     ),
                 ),
             delete(&format!("/api/v1/namespaces/{NS}/pods/test-c-1"))
@@ -552,4 +589,25 @@ fn every_rendered_workload_has_its_zone_for_the_istio_cross_check() {
         );
     }
     assert_eq!(zones.len(), 6, "{zones:?}");
+}
+
+/// A SIGINT/SIGTERM during a wait on a real cluster ends the wait at once
+/// with `Interrupted` (so the runner goes on to the `finally` steps), and
+/// no request reaches the API server (the script is empty). Each nextest
+/// test is its own process, so the recorded signal touches this test only.
+#[test]
+fn a_signal_ends_a_wait_on_the_cluster_as_interrupted() {
+    with_backend(vec![], false, Box::new(EmulatedLoss), |b| {
+        zonechaos::interrupt::record(zonechaos::interrupt::Signal::Term);
+        let err = b
+            .advance(zonechaos::model::clock::SimDuration::secs(3600))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                zonechaos::backend::BackendError::Interrupted(zonechaos::interrupt::Signal::Term)
+            ),
+            "{err:?}"
+        );
+    });
 }

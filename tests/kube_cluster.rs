@@ -14,11 +14,12 @@ use std::sync::Arc;
 mod output;
 
 use zonechaos::backend::kube::cluster::kind_config::{
-    ALSO_CAPACITY_TYPE_LABEL, KIND_API_VERSION, NodeRole, POOL_LABEL, committed_file_name,
+    ALSO_CAPACITY_TYPE_LABEL, KIND_API_VERSION, LOAD_CLIENT_POOL, LOAD_CLIENT_TAINT, NodeRole,
+    POOL_LABEL, committed_file_name,
 };
 use zonechaos::backend::kube::cluster::{
-    ClusterError, ClusterName, ClusterOptions, ClusterSize, KindCluster, KindClusterConfig, Output,
-    RecordingRunner, StepOutcome, SystemRunner, Tool,
+    ClusterError, ClusterName, ClusterOptions, ClusterSize, ImageSource, KindCluster,
+    KindClusterConfig, Output, RecordingRunner, StepOutcome, SystemRunner, Tool,
 };
 use zonechaos::backend::kube::render::{RenderOptions, RenderedManifest, render_paths};
 use zonechaos::lint::schema::CrdSchemas;
@@ -33,11 +34,20 @@ fn repo() -> &'static Path {
 
 /// Options whose paths do not depend on the machine.
 fn options(size: ClusterSize, cache: &Path, reuse: bool, keep: bool) -> ClusterOptions {
+    // A stand-in for the host binary, under the cache so plans name the same
+    // path on every machine; where the cache is real (runs) it exists, so the
+    // copy step has something to copy.
+    let host_binary = cache.join("host/zonechaos");
+    if cache.is_dir() {
+        std::fs::create_dir_all(cache.join("host")).unwrap();
+        std::fs::write(&host_binary, "stand-in binary").unwrap();
+    }
     ClusterOptions {
         size,
         cache_dir: Some(cache.to_owned()),
         project_dir: Some(PathBuf::from("/project")),
         harness_image: Some("zonechaos:test".into()),
+        image_source: Some(ImageSource::HostBinary(host_binary)),
         reuse,
         keep,
         ..ClusterOptions::default()
@@ -99,6 +109,39 @@ fn up_plan_of_the_default_profile() {
     insta::assert_snapshot!("up_plan_full", text);
 }
 
+/// The harness image comes from this host's binary (copied into a small
+/// base image, no Rust build in Docker) or, with `--image-from-source`,
+/// from the checkout's Dockerfile; both tag and load the same two tags.
+#[test]
+fn harness_image_from_the_host_binary_or_from_the_checkout() {
+    let cache = Path::new("/cache");
+    let host = cluster(ClusterSize::Full, cache, false, false)
+        .up_plan()
+        .unwrap()
+        .display();
+    assert!(
+        host.contains("copy /cache/host/zonechaos -> /cache/zonechaos-three-zones/image/zonechaos")
+    );
+    assert!(host.contains("$ docker build -t zonechaos:test /cache/zonechaos-three-zones/image"));
+    assert!(host.contains("$ docker run --rm zonechaos:test --version"));
+    assert!(!host.contains("/project/Dockerfile"));
+
+    let mut opts = options(ClusterSize::Full, cache, false, false);
+    opts.image_source = Some(ImageSource::Checkout);
+    let checkout = KindCluster::new(&ClusterProfile::builtin(), opts)
+        .unwrap()
+        .up_plan()
+        .unwrap()
+        .display();
+    assert!(checkout.contains("$ docker build -t zonechaos:test -f /project/Dockerfile /project"));
+    assert!(!checkout.contains("copy /cache/host/zonechaos"));
+    assert!(!checkout.contains("docker run --rm"));
+    for text in [&host, &checkout] {
+        assert!(text.contains("$ docker tag zonechaos:test zonechaos:test-canary"));
+        assert!(text.contains("load the harness images into the nodes"));
+    }
+}
+
 #[test]
 fn down_plan_and_small_up_plan() {
     let c = cluster(ClusterSize::Full, Path::new("/cache"), false, false);
@@ -152,7 +195,8 @@ fn committed_full_config_has_every_node_with_exact_labels() {
     let config = committed(ClusterSize::Full);
     assert_eq!(config.api_version, KIND_API_VERSION);
     assert_eq!(config.kind, "Cluster");
-    assert_eq!(config.nodes.len(), 10);
+    // 1 control plane, 3 workers per zone, 1 load-client node per zone.
+    assert_eq!(config.nodes.len(), 13);
     assert_eq!(config.nodes[0].role, NodeRole::ControlPlane);
     assert!(config.nodes[0].labels.is_empty());
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -185,6 +229,29 @@ fn committed_full_config_has_every_node_with_exact_labels() {
         );
     }
     assert_eq!(counts.len(), 6);
+    assert_load_client_nodes(&config);
+}
+
+/// One tainted load-client node per zone, labelled with zone, region and
+/// the load-client pool only: no capacity type, so nothing that looks for
+/// a zone's spot or on-demand capacity finds it.
+fn assert_load_client_nodes(config: &KindClusterConfig) {
+    let clients: Vec<_> = config.load_client_nodes().collect();
+    let zones: Vec<&str> = clients
+        .iter()
+        .map(|n| n.labels["topology.kubernetes.io/zone"].as_str())
+        .collect();
+    assert_eq!(zones, ["us-east-1a", "us-east-1b", "us-east-1c"]);
+    for node in clients {
+        assert_eq!(node.role, NodeRole::Worker);
+        assert_eq!(node.labels.len(), 3, "{:?}", node.labels);
+        assert_eq!(node.labels[POOL_LABEL], LOAD_CLIENT_POOL);
+        assert_eq!(node.kubeadm_config_patches.len(), 1);
+        let patch = &node.kubeadm_config_patches[0];
+        assert!(patch.contains("kind: JoinConfiguration"), "{patch}");
+        assert!(patch.contains(LOAD_CLIENT_TAINT), "{patch}");
+        assert!(patch.contains("effect: NoSchedule"), "{patch}");
+    }
 }
 
 #[test]
@@ -199,6 +266,41 @@ fn committed_small_config_has_one_worker_per_zone() {
     for node in config.workers() {
         assert_eq!(node.labels["karpenter.sh/capacity-type"], "spot");
         assert_eq!(node.labels[ALSO_CAPACITY_TYPE_LABEL], "on-demand");
+    }
+    assert_load_client_nodes(&config);
+}
+
+/// The controller manager is started with the profile's node-monitor grace
+/// (kubeadm v1beta3 `extraArgs` is a map, kind v0.30.0
+/// pkg/cluster/internal/kubeadm/config.go), so a profile that says 35s
+/// gets a cluster that turns nodes NotReady after 35s.
+#[test]
+fn the_kind_config_carries_the_profiles_node_monitor_grace() {
+    let committed = committed(ClusterSize::Full);
+    assert_eq!(committed.kubeadm_config_patches.len(), 1);
+    assert!(
+        committed.kubeadm_config_patches[0].contains("node-monitor-grace-period: \"50s\""),
+        "{}",
+        committed.kubeadm_config_patches[0]
+    );
+    let text = std::fs::read_to_string(repo().join("clusters/three-zones.yaml"))
+        .unwrap()
+        .replace("nodeMonitorGrace: 50s", "nodeMonitorGrace: 35s");
+    let profile = ClusterProfile::parse(&text, Path::new("three-zones.yaml")).unwrap();
+    for size in [ClusterSize::Full, ClusterSize::Small] {
+        let config = KindClusterConfig::from_profile(&profile, size);
+        let patch = &config.kubeadm_config_patches[0];
+        assert!(patch.contains("kind: ClusterConfiguration"), "{patch}");
+        assert!(
+            patch.contains("node-monitor-grace-period: \"35s\""),
+            "{patch}"
+        );
+        // The text kind reads back is the same patch.
+        let reparsed = KindClusterConfig::parse(&config.to_yaml("test", size).unwrap()).unwrap();
+        assert_eq!(
+            reparsed.kubeadm_config_patches,
+            config.kubeadm_config_patches
+        );
     }
 }
 
@@ -290,6 +392,54 @@ fn rendered_workloads_run_the_harness_in_their_zone() {
             .map(|m| format!("=== {} ===\n{}", m.file_name, m.yaml))
             .collect::<String>()
     );
+}
+
+/// The load clients run only on their zone's load-client node (selector
+/// and the one toleration of its taint), and the chaos steps recognise
+/// every rendered client pod as one they must leave alone; no workload pod
+/// is mistaken for one (issue 11 item 5).
+#[test]
+fn load_clients_are_placed_out_of_chaos_reach() {
+    use zonechaos::backend::kube::api::drain::is_load_client;
+    let manifests = rendered("zone-failover.yaml");
+    let mut templates = Vec::new();
+    for m in &manifests {
+        for doc in zonechaos::topology::yaml::parse_documents(&m.yaml).unwrap() {
+            let doc = doc.to_json();
+            if doc["kind"] == "Deployment" || doc["kind"] == "Rollout" {
+                templates.push((m.file_name.clone(), doc["spec"]["template"].clone()));
+            }
+        }
+    }
+    let mut clients = 0;
+    for (file, template) in &templates {
+        let pod: k8s_openapi::api::core::v1::Pod =
+            serde_json::from_value(template.clone()).unwrap();
+        let spec = &template["spec"];
+        if file.contains("loadgen") {
+            clients += 1;
+            assert!(is_load_client(&pod), "{template}");
+            let zone = template["metadata"]["labels"]["zonechaos.dev/client-zone"].clone();
+            assert_eq!(
+                spec["nodeSelector"],
+                serde_json::json!({"topology.kubernetes.io/zone": zone, POOL_LABEL: LOAD_CLIENT_POOL})
+            );
+            assert_eq!(
+                spec["tolerations"],
+                serde_json::json!([{"key": LOAD_CLIENT_TAINT, "operator": "Exists", "effect": "NoSchedule"}])
+            );
+        } else {
+            assert!(!is_load_client(&pod), "{file}: {template}");
+            let tolerates_clients = spec["tolerations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| t["key"] == LOAD_CLIENT_TAINT || t.get("key").is_none());
+            assert!(!tolerates_clients, "{file}: {template}");
+        }
+    }
+    assert_eq!(clients, 3);
+    assert!(templates.len() > clients, "{templates:?}");
 }
 
 #[test]
@@ -546,6 +696,25 @@ fn cli_prints_the_plan_and_refuses_bad_names() {
         0,
         "--plan runs and writes nothing"
     );
+    // The binary running is what goes into the image, unless from source.
+    assert!(text.contains("copy this zonechaos binary"), "{text}");
+    let out = zonechaos(
+        &[
+            "cluster",
+            "up",
+            "--plan",
+            "--image-from-source",
+            "--build-context",
+            "/src",
+            "--cache-dir",
+            cache_arg,
+        ],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("$ docker build -t zonechaos:"), "{text}");
+    assert!(text.contains(" -f /src/Dockerfile /src"), "{text}");
+    assert!(!text.contains("copy this zonechaos binary"), "{text}");
 
     let out = zonechaos(&["cluster", "down", "--name", "prod", "--plan"], None);
     assert_eq!(out.status.code(), Some(2));

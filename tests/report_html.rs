@@ -86,6 +86,7 @@ fn run() -> RunReport {
         queries: vec![],
         events: vec![],
         interrupted: None,
+        diagnostics: None,
     }
 }
 

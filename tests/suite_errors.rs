@@ -312,3 +312,44 @@ fn windows_shorter_than_three_scrapes_are_refused_for_scraped_backends() {
     let suite = load_suite_str(&BASE.replace("{STEP}", step), &file).unwrap();
     assert!(suite.check_windows(kind, "kind").is_ok());
 }
+
+/// issue 11 item 8: a suite states the node-monitor grace its predictions
+/// assume; against a cluster whose controller manager runs another one it
+/// is refused (run) or skipped (conformance), with the suite's file:line.
+/// Without a `timing:` key the suite takes the profile's grace.
+#[test]
+fn a_suite_whose_grace_differs_from_the_clusters_is_refused_or_skipped() {
+    use zonechaos::model::SimDuration;
+    use zonechaos::report::model::{StepStatus, Verdict};
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let blackhole =
+        zonechaos::suite::load_suite(&repo.join("suites/zone-c-spot-loss-blackhole.yaml")).unwrap();
+    let fifty = SimDuration::secs(50);
+    let message = blackhole.timing_mismatch(fifty).expect("35s is not 50s");
+    assert!(
+        message.contains("suites/zone-c-spot-loss-blackhole.yaml:20:"),
+        "{message}"
+    );
+    assert!(message.contains("35s"), "{message}");
+    assert!(message.contains("50s"), "{message}");
+    assert_eq!(blackhole.timing_mismatch(SimDuration::secs(35)), None);
+
+    let plain = load_suite_str(
+        &BASE.replace("{STEP}", "wait: 30s"),
+        &repo.join("suites/t.yaml"),
+    )
+    .unwrap();
+    assert_eq!(plain.timing_mismatch(fifty), None, "the profile says 50s");
+    assert!(plain.timing_mismatch(SimDuration::secs(40)).is_some());
+
+    let report = zonechaos::suite::runner::skipped(&blackhole, "kind", &message);
+    assert_eq!(report.verdict, Verdict::Skipped);
+    assert_eq!(
+        report.steps.len(),
+        blackhole.steps.len() + blackhole.finally.len()
+    );
+    for step in &report.steps {
+        assert_eq!(step.status, StepStatus::Skipped, "{step:?}");
+        assert!(step.message.contains(&message), "{}", step.message);
+    }
+}

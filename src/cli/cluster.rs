@@ -7,8 +7,10 @@ use clap::{Args, ValueEnum};
 
 use super::lint::load_profile;
 use super::{CliError, Status};
+use crate::backend::kube::cluster::doctor::{Needs, SystemHost};
 use crate::backend::kube::cluster::{
-    ClusterError, ClusterName, ClusterOptions, ClusterSize, KindCluster, StepOutcome, SystemRunner,
+    ClusterError, ClusterName, ClusterOptions, ClusterSize, ImageSource, KindCluster, StepOutcome,
+    SystemRunner,
 };
 
 /// What to do with the cluster.
@@ -60,6 +62,10 @@ pub struct KindArgs {
     /// Docker build context with the Dockerfile (default: the current directory).
     #[arg(long, value_name = "DIR")]
     pub build_context: Option<PathBuf>,
+    /// Compile the harness image from the checkout's Dockerfile inside
+    /// Docker instead of copying this binary into it (the default on Linux).
+    #[arg(long)]
+    pub image_from_source: bool,
 }
 
 fn cluster_error(err: ClusterError) -> CliError {
@@ -89,11 +95,45 @@ pub fn cluster_from_args(args: &KindArgs) -> Result<KindCluster, CliError> {
         name,
         cache_dir: args.cache_dir.clone(),
         project_dir: args.build_context.clone(),
+        image_source: args.image_from_source.then_some(ImageSource::Checkout),
         reuse: args.reuse,
         keep: args.keep,
         ..ClusterOptions::default()
     };
     KindCluster::new(&profile, options).map_err(cluster_error)
+}
+
+/// `zonechaos doctor`: prints every check; exit 3 when one failed.
+pub fn doctor(args: &KindArgs) -> Result<Status, CliError> {
+    let cluster = cluster_from_args(args)?;
+    let report = cluster.doctor(&SystemRunner::new(), &SystemHost);
+    super::lint::write_output(
+        None,
+        &format!(
+            "{} ({} nodes)\n{report}",
+            cluster.name(),
+            Needs::of(cluster.profile(), cluster.size()).nodes
+        ),
+    )?;
+    Ok(if report.ready() {
+        Status::Clean
+    } else {
+        Status::Infrastructure
+    })
+}
+
+/// Runs the doctor before a cluster is created: its report on stderr when
+/// a check failed, then an error (exit 3) naming the failures.
+pub fn require_ready(cluster: &KindCluster) -> Result<(), CliError> {
+    let report = cluster.doctor(&SystemRunner::new(), &SystemHost);
+    if report.ready() {
+        return Ok(());
+    }
+    super::eprint_line(&report.to_string());
+    Err(CliError::infrastructure(
+        format!("this machine is not ready for kind: {}", report.failures()),
+        "fix the FAIL lines of the doctor's report above, then run `zonechaos doctor` again",
+    ))
 }
 
 /// Runs the action.
@@ -111,6 +151,7 @@ pub fn run(args: &ClusterArgs) -> Result<Status, CliError> {
     let runner = SystemRunner::new();
     match args.action {
         ClusterAction::Up => {
+            require_ready(&cluster)?;
             let report = cluster.up(&runner).map_err(cluster_error)?;
             let skipped = report
                 .steps

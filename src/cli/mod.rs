@@ -183,6 +183,10 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Create, delete or inspect the harness's kind cluster (Istio, Argo Rollouts, Prometheus).
     Cluster(cluster::ClusterArgs),
+    /// Check this machine for the kind backend before anything is created: Docker engine,
+    /// its CPUs, memory and disk, kind, kubectl, istioctl, inotify limits, the Argo pin
+    /// (exit 0 ready, 3 not).
+    Doctor(cluster::KindArgs),
     /// Download the pinned Istio and Argo Rollouts CRDs lint validates against, or show the cache.
     Crds(crds::CrdsArgs),
 }
@@ -253,6 +257,7 @@ pub fn run(cli: Cli) -> Result<Status, CliError> {
         Command::Loadgen(args) => app::run_loadgen(&args),
         Command::Render(args) => render::run(&args),
         Command::Cluster(args) => cluster::run(&args),
+        Command::Doctor(args) => cluster::doctor(&args),
         Command::Crds(args) => crds::run(&args),
     }
 }

@@ -31,6 +31,11 @@ pub struct RenderArgs {
     /// Requests per second of each load client.
     #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = crate::limits::rps_flag)]
     pub rps: f64,
+    /// Where the load clients run: client-nodes (a kind cluster from
+    /// `zonechaos cluster up`: each zone's load-client node) or capacity
+    /// (any cluster: the zone's nodes of the profile's loadClients capacity).
+    #[arg(long, value_enum, default_value = "client-nodes")]
+    pub clients: render::ClientPlacement,
 }
 
 fn render_error(err: RenderError) -> CliError {
@@ -45,6 +50,7 @@ pub fn run(args: &RenderArgs) -> Result<Status, CliError> {
         image: args.image.clone().unwrap_or(defaults.image),
         namespace: args.namespace.clone(),
         rps: args.rps,
+        clients: args.clients,
     };
     let manifests = render::render_paths(&args.paths, &profile, &options).map_err(render_error)?;
     std::fs::create_dir_all(&args.out).map_err(|e| {

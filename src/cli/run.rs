@@ -64,7 +64,7 @@ pub fn run_all(
             reports
         }
         BackendKind::Kind | BackendKind::Existing => {
-            match super::kube::run_on_cluster(args, &suites, quiet, verbose)? {
+            match super::kube::run_on_cluster(args, &suites, quiet, verbose, combined.is_some())? {
                 Some(reports) => reports,
                 None => return Ok(Status::Clean), // --plan
             }
@@ -259,7 +259,8 @@ pub(super) fn write_reports(
         announce("reports", [&paths.junit, &paths.json, &paths.html]);
     }
     Ok(match report.verdict {
-        Verdict::Passed => Status::Clean,
+        // A skipped suite says so in its reports; it fails nothing.
+        Verdict::Passed | Verdict::Skipped => Status::Clean,
         Verdict::Failed => Status::Findings,
         Verdict::Error => Status::Infrastructure,
     })

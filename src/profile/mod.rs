@@ -111,6 +111,15 @@ impl Default for Placement {
     }
 }
 
+/// Kubernetes timing the profile's clusters run with (kind writes it into
+/// the controller manager's flags; sim and local start from it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileTiming {
+    /// `--node-monitor-grace-period` (default Kubernetes' own, 50s).
+    pub node_monitor_grace: Option<crate::model::SimDuration>,
+}
+
 /// A validated cluster profile.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -136,6 +145,9 @@ pub struct ClusterProfile {
     /// Default pools for workloads and load clients.
     #[serde(default)]
     pub placement: Placement,
+    /// Kubernetes timing of the cluster.
+    #[serde(default)]
+    pub timing: ProfileTiming,
     /// Where the profile was read from (not part of the file).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -165,6 +177,23 @@ impl ClusterProfile {
             hint: "pass --profile with an existing file, e.g. clusters/three-zones.yaml".into(),
         })?;
         ClusterProfile::parse(&text, path)
+    }
+
+    /// The cluster's timing: the profile's settings over Kubernetes' defaults.
+    pub fn cluster_timing(&self) -> crate::model::ClusterTiming {
+        let defaults = crate::model::ClusterTiming::default();
+        crate::model::ClusterTiming {
+            node_monitor_grace: self
+                .timing
+                .node_monitor_grace
+                .unwrap_or(defaults.node_monitor_grace),
+            ..defaults
+        }
+    }
+
+    /// The node-monitor grace period of the profile's clusters.
+    pub fn node_monitor_grace(&self) -> crate::model::SimDuration {
+        self.cluster_timing().node_monitor_grace
     }
 
     /// The default profile compiled into the binary, for runs outside a checkout.

@@ -20,12 +20,16 @@ pub struct CombinedPaths {
     pub html: PathBuf,
 }
 
-/// The overall verdict: an error anywhere wins, then a failure.
+/// The overall verdict: an error anywhere wins, then a failure; runs that
+/// were skipped count for nothing, so all of them skipped is
+/// [`Verdict::Skipped`], never a pass.
 pub fn overall(reports: &[RunReport]) -> Verdict {
     if reports.iter().any(|r| r.verdict == Verdict::Error) {
         Verdict::Error
     } else if reports.iter().any(|r| r.verdict == Verdict::Failed) || reports.is_empty() {
         Verdict::Failed
+    } else if reports.iter().all(|r| r.verdict == Verdict::Skipped) {
+        Verdict::Skipped
     } else {
         Verdict::Passed
     }
@@ -109,8 +113,16 @@ mod tests {
         error.verdict = Verdict::Error;
         assert_eq!(overall(std::slice::from_ref(&pass)), Verdict::Passed);
         assert_eq!(overall(&[pass.clone(), fail.clone()]), Verdict::Failed);
-        assert_eq!(overall(&[fail, error, pass]), Verdict::Error);
+        assert_eq!(
+            overall(&[fail.clone(), error, pass.clone()]),
+            Verdict::Error
+        );
         assert_eq!(overall(&[]), Verdict::Failed, "no runs proves nothing");
+        let mut skipped = testdata::sample();
+        skipped.verdict = Verdict::Skipped;
+        assert_eq!(overall(std::slice::from_ref(&skipped)), Verdict::Skipped);
+        assert_eq!(overall(&[skipped.clone(), pass.clone()]), Verdict::Passed);
+        assert_eq!(overall(&[skipped, fail.clone()]), Verdict::Failed);
     }
 
     #[test]

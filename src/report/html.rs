@@ -49,6 +49,7 @@ ol.marks b { color: var(--fg); }
 .verdict-passed { background: #237a3b; }
 .verdict-failed { background: #b3261e; }
 .verdict-error { background: #6a3d9a; }
+.verdict-skipped { background: #6b6b6b; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
@@ -101,6 +102,7 @@ fn verdict_class(verdict: Verdict) -> &'static str {
         Verdict::Passed => "verdict-passed",
         Verdict::Failed => "verdict-failed",
         Verdict::Error => "verdict-error",
+        Verdict::Skipped => "verdict-skipped",
     }
 }
 
@@ -157,6 +159,15 @@ fn header(out: &mut String, report: &RunReport) {
         verdict_word(report.verdict),
         escape(rest)
     );
+    if let Some(dir) = &report.diagnostics {
+        let _ = writeln!(
+            out,
+            "<p>Cluster diagnostics (nodes, events, pods, Rollouts, logs, each load \
+             client's real endpoints, Prometheus targets): \
+             <a href=\"{0}/index.txt\">{0}/</a></p>",
+            escape(dir)
+        );
+    }
 }
 
 fn steps(out: &mut String, steps: &[StepResult]) {
@@ -394,6 +405,25 @@ mod tests {
         assert!(page.contains("&lt;b&gt;restore&lt;/b&gt;"));
         assert!(!page.contains("<b>restore"));
         assert!(page.contains("<h1>&lt;suite&gt;</h1>"));
+    }
+
+    #[test]
+    fn a_failed_cluster_run_links_its_diagnostics() {
+        let mut report = testdata::sample();
+        assert!(!html(&report).contains("diagnostics"));
+        report.diagnostics = Some("zone-c_drain/diagnostics".into());
+        let page = html(&report);
+        assert!(
+            page.contains(
+                "<a href=\"zone-c_drain/diagnostics/index.txt\">zone-c_drain/diagnostics/</a>"
+            ),
+            "{page}"
+        );
+        let json = crate::report::json(&report);
+        assert!(
+            json.contains("\"diagnostics\": \"zone-c_drain/diagnostics\""),
+            "{json}"
+        );
     }
 
     #[test]

@@ -134,6 +134,7 @@ pub(crate) fn verdict_word(verdict: Verdict) -> &'static str {
         Verdict::Passed => "PASSED",
         Verdict::Failed => "FAILED",
         Verdict::Error => "ERROR",
+        Verdict::Skipped => "SKIPPED",
     }
 }
 
@@ -539,6 +540,7 @@ pub(crate) mod testdata {
                 json!({"at_s": 100, "kind": "NodeAdded", "zone": C, "count": 3}),
             ],
             interrupted: None,
+            diagnostics: None,
         }
     }
 
@@ -560,6 +562,7 @@ pub(crate) mod testdata {
             queries: vec![],
             events: vec![],
             interrupted: None,
+            diagnostics: None,
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum Verdict {
     Failed,
     /// The run could not complete (infrastructure, bad step).
     Error,
+    /// Not run at all: the backend cannot give the suite what it states
+    /// (every step skipped, with the reason). Not a pass.
+    Skipped,
 }
 
 /// The outcome of one step.
@@ -168,6 +171,10 @@ pub struct RunReport {
     /// `finally` steps run); absent from the JSON when the run completed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<crate::interrupt::Signal>,
+    /// Where a failed cluster run's diagnostics were written, relative to
+    /// the report directory (`<suite>/diagnostics`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<String>,
 }
 
 impl RunReport {

@@ -47,6 +47,7 @@ fn verdict_style(verdict: Verdict) -> &'static str {
         Verdict::Passed => BOLD_GREEN,
         Verdict::Failed => BOLD_RED,
         Verdict::Error => BOLD_MAGENTA,
+        Verdict::Skipped => DIM,
     }
 }
 

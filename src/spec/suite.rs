@@ -62,8 +62,9 @@ fn default_namespace() -> String {
     "default".into()
 }
 
-/// Overrides of Kubernetes timing; each default is Kubernetes' own
-/// ([`ClusterTiming::default`]).
+/// Overrides of Kubernetes timing; each default is the profile's
+/// ([`crate::profile::ClusterProfile::cluster_timing`]), which defaults to
+/// Kubernetes' own.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TimingSpec {
@@ -76,9 +77,8 @@ pub struct TimingSpec {
 }
 
 impl TimingSpec {
-    /// The cluster timing: the overrides over Kubernetes' defaults.
-    pub fn resolve(&self) -> ClusterTiming {
-        let defaults = ClusterTiming::default();
+    /// The cluster timing: the overrides over `defaults` (the profile's).
+    pub fn resolve(&self, defaults: ClusterTiming) -> ClusterTiming {
         ClusterTiming {
             node_monitor_grace: self
                 .node_monitor_grace

@@ -82,6 +82,8 @@ pub struct Suite {
     pub load: Load,
     /// Timing.
     pub timing: ClusterTiming,
+    /// Line of the suite's `timing:` (1 when the suite has none).
+    pub timing_line: u32,
     /// Steps.
     pub steps: Vec<Step>,
     /// Finally steps.
@@ -89,6 +91,22 @@ pub struct Suite {
 }
 
 impl Suite {
+    /// Why this suite cannot run on a cluster whose controller manager
+    /// marks silent nodes NotReady after `cluster_grace`: its assertions and
+    /// the model's predictions assume its own grace period (issue 11 item 8).
+    /// `None` when they agree.
+    pub fn timing_mismatch(&self, cluster_grace: SimDuration) -> Option<String> {
+        let wanted = self.timing.node_monitor_grace;
+        (wanted != cluster_grace).then(|| {
+            format!(
+                "{}:{}: the suite runs with nodeMonitorGrace {wanted}, the cluster's \
+                 controller manager with {cluster_grace}",
+                self.file.display(),
+                self.timing_line
+            )
+        })
+    }
+
     /// Refuses traffic assertions whose evidence window is shorter than the
     /// backend's telemetry can judge ([`TelemetrySource::shortest_window`]):
     /// one `file:line:` message per such step, for exit 2 before anything
@@ -358,7 +376,7 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
             })
             .collect::<Result<_, _>>()?
     };
-    let timing = raw.timing.resolve();
+    let timing = raw.timing.resolve(profile.cluster_timing());
     let checker = StepChecker {
         ctx: &ctx,
         profile: &profile,
@@ -398,6 +416,10 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
             zones,
         },
         timing,
+        timing_line: ctx
+            .root
+            .at(&crate::path!["timing"])
+            .map_or(1, |n| n.pos.line),
         steps,
         finally,
     })

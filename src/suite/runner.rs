@@ -9,7 +9,9 @@ use crate::backend::Backend;
 use crate::chaos;
 use crate::mesh::proxy::CLIENT_TIMEOUT;
 use crate::model::clock::{SimDuration, SimTime};
-use crate::report::{FailoverLatency, RunReport, StepResult, StepStatus, Timeline, TimelinePoint};
+use crate::report::{
+    FailoverLatency, RunReport, StepResult, StepStatus, Timeline, TimelinePoint, Verdict,
+};
 use crate::spec::{Action, WaitSpec};
 use crate::suite::{Step, Suite};
 use crate::telemetry::{Outcome, TelemetrySource, TrafficMatrix};
@@ -28,6 +30,91 @@ pub trait Progress {
 
 impl Progress for () {}
 
+/// A step's result before it runs: passed, at `started`, no evidence.
+fn pending_result(
+    index: usize,
+    finally: bool,
+    step: &Step,
+    title: String,
+    started: SimTime,
+) -> StepResult {
+    StepResult {
+        index,
+        kind: step.action.key().to_owned(),
+        title,
+        line: step.line,
+        started_s: started.as_secs_f64(),
+        ended_s: started.as_secs_f64(),
+        status: StepStatus::Passed,
+        message: String::new(),
+        expected_failure_reason: step
+            .expects_failure()
+            .then(|| step.common.reason.clone().unwrap_or_default()),
+        is_assertion: step.action.is_assertion(),
+        finally,
+        evidence: serde_json::Value::Null,
+    }
+}
+
+/// The steps in execution order, each with whether it is a finally step.
+fn all_steps(suite: &Suite) -> impl Iterator<Item = (bool, &Step)> {
+    suite
+        .steps
+        .iter()
+        .map(|s| (false, s))
+        .chain(suite.finally.iter().map(|s| (true, s)))
+}
+
+fn step_title(step: &Step) -> String {
+    step.common
+        .name
+        .clone()
+        .unwrap_or_else(|| chaos::title(&step.action))
+}
+
+/// A report of `suite` on `backend` with nothing in it yet.
+fn empty_report(suite: &Suite, backend: &str, verdict: Verdict) -> RunReport {
+    RunReport {
+        suite: suite.name.clone(),
+        file: suite.file.display().to_string(),
+        backend: backend.to_owned(),
+        topology: suite
+            .topology_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        profile: suite.profile.name.clone(),
+        seed: suite.seed,
+        verdict,
+        duration_s: 0.0,
+        wall_ms: 0,
+        steps: Vec::new(),
+        timeline: Timeline::default(),
+        failover: Vec::new(),
+        queries: Vec::new(),
+        events: Vec::new(),
+        interrupted: None,
+        diagnostics: None,
+    }
+}
+
+/// The report of a suite the backend cannot run as written: every step
+/// (finally steps too) skipped with `reason`, verdict [`Verdict::Skipped`].
+pub fn skipped(suite: &Suite, backend: &str, reason: &str) -> RunReport {
+    let steps = all_steps(suite)
+        .enumerate()
+        .map(|(index, (finally, step))| StepResult {
+            status: StepStatus::Skipped,
+            message: format!("skipped: {reason}"),
+            ..pending_result(index, finally, step, step_title(step), SimTime::default())
+        })
+        .collect();
+    RunReport {
+        steps,
+        ..empty_report(suite, backend, Verdict::Skipped)
+    }
+}
+
 /// Runs the suite and builds the report.
 pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress) -> RunReport {
     let wall = Instant::now();
@@ -39,36 +126,11 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
     // finally steps still run.
     let mut interrupted = None;
     let mut finally_started = false;
-    let all: Vec<(bool, &Step)> = suite
-        .steps
-        .iter()
-        .map(|s| (false, s))
-        .chain(suite.finally.iter().map(|s| (true, s)))
-        .collect();
+    let all: Vec<(bool, &Step)> = all_steps(suite).collect();
     for (index, (finally, step)) in all.into_iter().enumerate() {
-        let title = step
-            .common
-            .name
-            .clone()
-            .unwrap_or_else(|| chaos::title(&step.action));
+        let title = step_title(step);
         progress.step_started(index, &title);
-        let started = backend.now();
-        let mut result = StepResult {
-            index,
-            kind: step.action.key().to_owned(),
-            title: title.clone(),
-            line: step.line,
-            started_s: started.as_secs_f64(),
-            ended_s: started.as_secs_f64(),
-            status: StepStatus::Passed,
-            message: String::new(),
-            expected_failure_reason: step
-                .expects_failure()
-                .then(|| step.common.reason.clone().unwrap_or_default()),
-            is_assertion: step.action.is_assertion(),
-            finally,
-            evidence: serde_json::Value::Null,
-        };
+        let mut result = pending_result(index, finally, step, title.clone(), backend.now());
         if finally && !finally_started {
             finally_started = true;
             // Signals so far are answered: the finally steps' waits run.
@@ -124,35 +186,26 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
         predicted.as_deref(),
         backend.telemetry(),
     );
+    // An interrupted run proves nothing, whatever its steps so far said.
+    let verdict = if interrupted.is_some() {
+        Verdict::Error
+    } else {
+        RunReport::verdict_of(&results)
+    };
     RunReport {
-        suite: suite.name.clone(),
-        file: suite.file.display().to_string(),
-        backend: backend.name().to_owned(),
-        topology: suite
-            .topology_paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
-        profile: suite.profile.name.clone(),
-        seed: suite.seed,
-        // An interrupted run proves nothing, whatever its steps so far said.
-        verdict: if interrupted.is_some() {
-            crate::report::Verdict::Error
-        } else {
-            RunReport::verdict_of(&results)
-        },
         duration_s: backend.now().as_secs_f64(),
         wall_ms: u64::try_from(wall.elapsed().as_millis()).unwrap_or(u64::MAX),
         steps: results,
         timeline: timeline(&matrix, suite, marks),
         failover,
-        queries: Vec::new(),
         events: backend
             .events()
             .iter()
             .filter_map(|e| serde_json::to_value(e).ok())
             .collect(),
         interrupted,
+        diagnostics: None,
+        ..empty_report(suite, backend.name(), verdict)
     }
 }
 

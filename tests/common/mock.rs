@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 /// One expected request and its canned answer.
+#[derive(Clone)]
 pub struct Exchange {
     pub method: &'static str,
     pub path: String,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams};
 
+use crate::backend::kube::api::nodes::NodeInfo;
 use crate::backend::kube::api::rollouts::set_image_and_env;
 use crate::backend::kube::api::{
     self, DrainOptions, NodeFilter, NodeName, NodeReadiness, abort, cordon, delete_node,
@@ -188,6 +189,11 @@ async fn delete_when_gone(client: Client, nodes: Vec<NodeName>, gone_after: Dura
     }
 }
 
+/// The names of `nodes`.
+fn names(nodes: &[NodeInfo]) -> Vec<NodeName> {
+    nodes.iter().map(|n| n.name.clone()).collect()
+}
+
 /// The backend.
 pub struct KubeBackend {
     runtime: tokio::runtime::Handle,
@@ -206,6 +212,10 @@ pub struct KubeBackend {
     /// The cloud controller's pending deletions of a lost zone's Node
     /// objects; a restore cancels them before the nodes come back.
     node_deletions: BTreeMap<Zone, tokio::task::JoinHandle<()>>,
+    /// Nodes this run cordoned (schedulable before): a restore uncordons
+    /// these and no others, so a node the cluster's owners had cordoned
+    /// stays cordoned.
+    cordoned_by_harness: std::collections::BTreeSet<NodeName>,
     events: Vec<Event>,
     kept: Vec<Box<dyn std::any::Any + Send>>,
 }
@@ -242,6 +252,7 @@ impl KubeBackend {
             drains: BTreeMap::new(),
             lost: BTreeMap::new(),
             node_deletions: BTreeMap::new(),
+            cordoned_by_harness: Default::default(),
             events: Vec::new(),
             kept: Vec::new(),
         }
@@ -352,8 +363,19 @@ impl KubeBackend {
                         .into(),
                 });
             }
-            std::thread::sleep(NODE_POLL);
+            crate::interrupt::sleep(NODE_POLL).map_err(BackendError::Interrupted)?;
         }
+    }
+
+    /// Records the schedulable ones of `nodes` as cordoned by the harness
+    /// (a drain is about to cordon them).
+    fn remember_cordons(&mut self, nodes: &[NodeInfo]) {
+        self.cordoned_by_harness.extend(
+            nodes
+                .iter()
+                .filter(|n| !n.unschedulable)
+                .map(|n| n.name.clone()),
+        );
     }
 
     fn zone_nodes(
@@ -361,6 +383,14 @@ impl KubeBackend {
         zone: &Zone,
         capacity: Option<&str>,
     ) -> Result<Vec<NodeName>, BackendError> {
+        Ok(names(&self.zone_node_infos(zone, capacity)?))
+    }
+
+    fn zone_node_infos(
+        &self,
+        zone: &Zone,
+        capacity: Option<&str>,
+    ) -> Result<Vec<NodeInfo>, BackendError> {
         let mut filter = NodeFilter::zone(zone.clone());
         if let Some(c) = capacity {
             filter = filter.capacity(c);
@@ -383,10 +413,25 @@ impl KubeBackend {
                 ),
             });
         }
-        Ok(nodes.into_iter().map(|n| n.name).collect())
+        Ok(nodes)
     }
 
-    fn cordon_all(&self, nodes: &[NodeName], on: bool) -> Result<(), BackendError> {
+    /// Cordons the schedulable ones of `nodes`, remembering them as the
+    /// harness's; nodes already cordoned are left as they are. Returns the
+    /// nodes cordoned now.
+    fn cordon_nodes(&mut self, nodes: &[NodeInfo]) -> Result<Vec<NodeName>, BackendError> {
+        let fresh: Vec<NodeName> = nodes
+            .iter()
+            .filter(|n| !n.unschedulable)
+            .map(|n| n.name.clone())
+            .collect();
+        self.set_cordoned(&fresh, true)?;
+        self.cordoned_by_harness.extend(fresh.iter().cloned());
+        Ok(fresh)
+    }
+
+    /// Cordons (`on`) or uncordons each of `nodes`, in order.
+    fn set_cordoned(&self, nodes: &[NodeName], on: bool) -> Result<(), BackendError> {
         self.runtime
             .block_on(async {
                 for n in nodes {
@@ -401,13 +446,28 @@ impl KubeBackend {
             .map_err(api_error)
     }
 
+    /// Uncordons those of `nodes` the harness cordoned; returns them.
+    fn uncordon_ours(&mut self, nodes: &[NodeName]) -> Result<Vec<NodeName>, BackendError> {
+        let ours: Vec<NodeName> = nodes
+            .iter()
+            .filter(|n| self.cordoned_by_harness.contains(n))
+            .cloned()
+            .collect();
+        self.set_cordoned(&ours, false)?;
+        for n in &ours {
+            self.cordoned_by_harness.remove(n);
+        }
+        Ok(ours)
+    }
+
     fn spot_loss(
         &mut self,
         spec: &crate::spec::SpotLossSpec,
     ) -> Result<serde_json::Value, BackendError> {
         let zone = spec.zone.clone();
         let mode = spec.mode();
-        let nodes = self.zone_nodes(&zone, Some(SPOT))?;
+        let infos = self.zone_node_infos(&zone, Some(SPOT))?;
+        let nodes = names(&infos);
         // An interruption notice: a drain runs until the notice ends, then
         // the instances go whatever it achieved.
         let notice = spec.notice;
@@ -416,6 +476,7 @@ impl KubeBackend {
             "mode": mode.as_str(),
         });
         if let Some(notice) = notice {
+            self.remember_cordons(&infos);
             let opts = DrainOptions::namespace(self.settings.namespace.clone(), notice.to_std());
             let outcome = self
                 .runtime
@@ -424,7 +485,7 @@ impl KubeBackend {
             evidence["noticeDrain"] = serde_json::to_value(&outcome).unwrap_or_default();
         }
         if self.settings.emulate_loss {
-            self.cordon_all(&nodes, true)?;
+            self.cordon_nodes(&infos)?;
             let deleted = self
                 .runtime
                 .block_on(api::drain::force_delete_pods_on(
@@ -475,19 +536,22 @@ impl KubeBackend {
             self.nodes.restore(&lost)?;
             self.await_restored(zone, &lost)?
         };
-        self.cordon_all(&nodes, false)?;
+        let uncordoned = self.uncordon_ours(&nodes)?;
         self.event(EventKind::Cordoned, format!("{zone} restored"));
         Ok(serde_json::json!({
             "zone": zone, "restarted": lost.iter().map(|n| &n.0).collect::<Vec<_>>(),
             "reregistered": reregistered.iter().map(|n| &n.0).collect::<Vec<_>>(),
-            "uncordoned": nodes.iter().map(|n| &n.0).collect::<Vec<_>>(),
+            "uncordoned": uncordoned.iter().map(|n| &n.0).collect::<Vec<_>>(),
         }))
     }
 
     fn drain(&mut self, spec: &crate::spec::DrainSpec) -> Result<serde_json::Value, BackendError> {
         let zone = spec.zone.clone();
         let timeout = spec.timeout.to_std();
-        let nodes = self.zone_nodes(&zone, None)?;
+        let infos = self.zone_node_infos(&zone, None)?;
+        // The drain cordons every node; the schedulable ones are ours.
+        self.remember_cordons(&infos);
+        let nodes = names(&infos);
         let opts = DrainOptions::namespace(self.settings.namespace.clone(), timeout);
         let outcome = Arc::new(Mutex::new(None));
         let slot = outcome.clone();
@@ -584,8 +648,9 @@ impl Backend for KubeBackend {
 
     fn advance(&mut self, d: SimDuration) -> Result<(), BackendError> {
         // Background work (drains, node deletion, the port-forward) runs on
-        // the runtime's worker while this thread sleeps.
-        std::thread::sleep(d.to_std());
+        // the runtime's worker while this thread sleeps; SIGINT/SIGTERM end
+        // the wait so the runner goes on to the finally steps.
+        crate::interrupt::sleep(d.to_std()).map_err(BackendError::Interrupted)?;
         self.catch_up_model()
     }
 
@@ -598,12 +663,17 @@ impl Backend for KubeBackend {
             Action::Drain(d) => self.drain(d),
             Action::Cordon(z) => {
                 let zone = z.zone.clone();
-                let nodes = self.zone_nodes(&zone, None)?;
-                self.cordon_all(&nodes, true)?;
+                let infos = self.zone_node_infos(&zone, None)?;
+                let cordoned = self.cordon_nodes(&infos)?;
+                let already: Vec<&str> = infos
+                    .iter()
+                    .filter(|n| n.unschedulable)
+                    .map(|n| n.name.0.as_str())
+                    .collect();
                 self.event(EventKind::Cordoned, format!("{zone} cordoned"));
-                Ok(
-                    serde_json::json!({"zone": zone, "cordoned": nodes.iter().map(|n| &n.0).collect::<Vec<_>>()}),
-                )
+                Ok(serde_json::json!({"zone": zone,
+                    "cordoned": cordoned.iter().map(|n| &n.0).collect::<Vec<_>>(),
+                    "alreadyCordoned": already}))
             }
             Action::Restore(z) => self.restore(&z.zone),
             Action::Canary(_) | Action::Promote(_) | Action::Abort(_) => {

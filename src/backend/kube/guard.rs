@@ -45,6 +45,14 @@ pub enum GuardError {
         "namespace {0:?} is not the harness's: its name must start with {NAMESPACE_PREFIX:?} (e.g. zonechaos-test)"
     )]
     ForeignNamespace(String),
+    /// The name is no RFC 1123 label, as namespace names must be.
+    #[error("namespace {name:?} is not a valid namespace name: {problem}")]
+    InvalidNamespace {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// The namespace exists without the harness's label.
     #[error(
         "namespace {0:?} exists but is not labelled {k}={v}: zonechaos only runs chaos in namespaces it created",
@@ -62,12 +70,13 @@ pub enum GuardError {
 }
 
 /// The allow-list: `--allow-context` flags, then `ZONECHAOS_ALLOWED_CONTEXTS`
-/// (comma-separated), then the file (one context per line, `#` comments).
+/// (comma-separated), then the file (one context per line, `#` comments;
+/// `None` when there is no config home, see [`default_allow_file`]).
 /// A missing file is an empty list; an unreadable one is an error.
 pub fn allow_list(
     flags: &[String],
     env: Option<&str>,
-    file: &Path,
+    file: Option<&Path>,
 ) -> Result<Vec<AllowedContext>, GuardError> {
     let mut out: Vec<AllowedContext> = flags
         .iter()
@@ -77,6 +86,11 @@ pub fn allow_list(
         .filter(|s| !s.is_empty())
         .map(|s| AllowedContext(s.to_owned()))
         .collect();
+    let Some(file) = file else {
+        out.sort();
+        out.dedup();
+        return Ok(out);
+    };
     match crate::fsread::read_text(file) {
         Ok(text) => out.extend(
             text.lines()
@@ -98,21 +112,34 @@ pub fn allow_list(
 }
 
 /// The default allow-list file: `$XDG_CONFIG_HOME/zonechaos/allowed-contexts`
-/// or `~/.config/zonechaos/allowed-contexts`.
-pub fn default_allow_file() -> std::path::PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
-        .unwrap_or_else(|| std::path::PathBuf::from("."));
-    base.join("zonechaos").join("allowed-contexts")
+/// or `~/.config/zonechaos/allowed-contexts`. Only absolute bases count (the
+/// XDG base directory spec ignores a relative `XDG_CONFIG_HOME`): the list
+/// is never read from the current directory, where a checkout could plant
+/// one. `None` when neither is set.
+pub fn default_allow_file() -> Option<std::path::PathBuf> {
+    allow_file_under(
+        std::env::var_os("XDG_CONFIG_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
 }
 
-/// Checks `context` against the allow-list.
+fn allow_file_under(
+    xdg_config_home: Option<&std::ffi::OsStr>,
+    home: Option<&std::ffi::OsStr>,
+) -> Option<std::path::PathBuf> {
+    let absolute =
+        |v: &std::ffi::OsStr| Path::new(v).is_absolute().then(|| Path::new(v).to_owned());
+    xdg_config_home
+        .and_then(absolute)
+        .or_else(|| home.and_then(absolute).map(|h| h.join(".config")))
+        .map(|base| base.join("zonechaos").join("allowed-contexts"))
+}
+
+/// Checks `context` against the allow-list (`file`: the one consulted).
 pub fn check_context(
     context: &str,
     allowed: &[AllowedContext],
-    file: &Path,
+    file: Option<&Path>,
 ) -> Result<AllowedContext, GuardError> {
     allowed
         .iter()
@@ -129,7 +156,10 @@ pub fn check_context(
                     .collect::<Vec<_>>()
                     .join(", ")
             },
-            file: file.display().to_string(),
+            file: file.map_or_else(
+                || "~/.config/zonechaos/allowed-contexts (HOME is not set)".to_owned(),
+                |f| f.display().to_string(),
+            ),
         })
 }
 
@@ -139,6 +169,12 @@ pub fn check_namespace(
     name: &str,
     existing_labels: Option<&std::collections::BTreeMap<String, String>>,
 ) -> Result<(), GuardError> {
+    if let Some(problem) = dns_label_problem(name) {
+        return Err(GuardError::InvalidNamespace {
+            name: name.to_owned(),
+            problem,
+        });
+    }
     if !name.starts_with(NAMESPACE_PREFIX) {
         return Err(GuardError::ForeignNamespace(name.to_owned()));
     }
@@ -147,6 +183,25 @@ pub fn check_namespace(
             Err(GuardError::UnlabelledNamespace(name.to_owned()))
         }
         _ => Ok(()),
+    }
+}
+
+/// Why `name` is not an RFC 1123 label (at most 63 characters, lowercase
+/// letters, digits and `-`, starting and ending with a letter or digit), as
+/// apimachinery's `IsDNS1123Label` (pkg/util/validation/validation.go)
+/// requires of namespace names; `None` when it is one.
+pub fn dns_label_problem(name: &str) -> Option<&'static str> {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > 63 {
+        Some("it is longer than 63 characters")
+    } else if !name.chars().all(|c| alnum(c) || c == '-') {
+        Some("only lowercase letters, digits and '-' are allowed")
+    } else if !name.starts_with(alnum) || !name.ends_with(alnum) {
+        Some("it must start and end with a letter or digit")
+    } else {
+        None
     }
 }
 
@@ -164,7 +219,7 @@ mod tests {
             "# staging clusters\nstaging-eks  # us-east-1\n\nkind-x\n",
         )
         .unwrap();
-        let list = allow_list(&["dev".into()], Some("ci, kind-x"), &file).unwrap();
+        let list = allow_list(&["dev".into()], Some("ci, kind-x"), Some(&file)).unwrap();
         let names: Vec<&str> = list.iter().map(AllowedContext::as_str).collect();
         assert_eq!(names, ["ci", "dev", "kind-x", "staging-eks"]);
     }
@@ -173,9 +228,9 @@ mod tests {
     fn missing_file_is_empty_and_unknown_context_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("none");
-        let list = allow_list(&[], None, &file).unwrap();
+        let list = allow_list(&[], None, Some(&file)).unwrap();
         assert!(list.is_empty());
-        let e = check_context("prod-eks", &list, &file).unwrap_err();
+        let e = check_context("prod-eks", &list, Some(&file)).unwrap_err();
         let text = e.to_string();
         assert!(
             text.contains("prod-eks") && text.contains("allowed: none"),
@@ -186,11 +241,10 @@ mod tests {
 
     #[test]
     fn an_allowed_context_passes() {
-        let list = allow_list(&["staging".into()], None, Path::new("/nonexistent/x")).unwrap();
+        let list =
+            allow_list(&["staging".into()], None, Some(Path::new("/nonexistent/x"))).unwrap();
         assert_eq!(
-            check_context("staging", &list, Path::new("f"))
-                .unwrap()
-                .as_str(),
+            check_context("staging", &list, None).unwrap().as_str(),
             "staging"
         );
     }
@@ -199,7 +253,7 @@ mod tests {
     fn an_unreadable_allow_list_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         // A directory cannot be read as a file.
-        let e = allow_list(&[], None, dir.path()).unwrap_err();
+        let e = allow_list(&[], None, Some(dir.path())).unwrap_err();
         assert!(matches!(e, GuardError::BadAllowList { .. }), "{e}");
     }
 
@@ -217,5 +271,53 @@ mod tests {
         );
         labels.insert(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned());
         assert!(check_namespace("zonechaos-test", Some(&labels)).is_ok());
+    }
+
+    /// Cases after apimachinery's TestIsDNS1123Label
+    /// (pkg/util/validation/validation_test.go): good and bad labels.
+    #[test]
+    fn namespaces_are_rfc_1123_labels() {
+        for good in ["zonechaos", "zonechaos-a", "zonechaos-1-2", "zonechaos0"] {
+            assert_eq!(check_namespace(good, None), Ok(()), "{good}");
+        }
+        let long = format!("zonechaos-{}", "a".repeat(54));
+        assert_eq!(long.len(), 64);
+        for (bad, why) in [
+            ("", "empty"),
+            ("zonechaos-", "start and end"),
+            ("zonechaos_test", "lowercase"),
+            ("zonechaos.test", "lowercase"),
+            ("ZoneChaos", "lowercase"),
+            ("zonechaos test", "lowercase"),
+            ("zonechaos/../kube-system", "lowercase"),
+            (long.as_str(), "63"),
+        ] {
+            let e = check_namespace(bad, None).unwrap_err();
+            assert!(
+                matches!(e, GuardError::InvalidNamespace { .. }),
+                "{bad}: {e}"
+            );
+            assert!(e.to_string().contains(why), "{bad}: {e}");
+        }
+        assert_eq!(dns_label_problem(&"a".repeat(63)), None);
+    }
+
+    #[test]
+    fn the_allow_list_is_never_read_from_the_current_directory() {
+        use std::ffi::OsStr;
+        let file = |xdg: Option<&str>, home: Option<&str>| {
+            allow_file_under(xdg.map(OsStr::new), home.map(OsStr::new))
+        };
+        assert_eq!(
+            file(Some("/cfg"), Some("/home/u")),
+            Some(Path::new("/cfg/zonechaos/allowed-contexts").to_owned())
+        );
+        assert_eq!(
+            file(Some("relative"), Some("/home/u")),
+            Some(Path::new("/home/u/.config/zonechaos/allowed-contexts").to_owned())
+        );
+        assert_eq!(file(Some(""), Some("/home/u")), file(None, Some("/home/u")));
+        assert_eq!(file(None, None), None);
+        assert_eq!(file(Some("."), Some("home")), None);
     }
 }

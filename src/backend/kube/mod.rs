@@ -11,6 +11,7 @@
 pub mod api;
 pub mod backend;
 pub mod cluster;
+pub mod diagnostics;
 pub mod guard;
 pub mod node_loss;
 pub mod render;

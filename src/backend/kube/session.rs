@@ -22,8 +22,11 @@ use crate::backend::kube::cluster::actions::MONITORING_NAMESPACE;
 use crate::backend::kube::cluster::{KindCluster, SystemRunner};
 use crate::backend::kube::guard;
 use crate::backend::kube::render::prometheus::{POD_SELECTOR, PROMETHEUS_PORT};
-use crate::backend::kube::render::{RenderOptions, RenderedManifest, render_paths};
+use crate::backend::kube::render::{
+    ClientPlacement, RenderOptions, RenderedManifest, render_paths,
+};
 use crate::model::rollout::RolloutPhase;
+use crate::model::{ClusterTiming, SimDuration};
 use crate::spec::Action;
 use crate::suite::Suite;
 use crate::telemetry::query::PromQuery;
@@ -132,41 +135,7 @@ impl KubeSession {
             canary_image,
         };
         session.check_namespace()?;
-        session.clean_up_on_interrupt();
         Ok(session)
-    }
-
-    /// Ctrl-C: the harness's namespace is deleted and a kind cluster it
-    /// owns is deleted too (unless `--keep`/`--reuse`), then the process
-    /// exits 130. Nothing the harness started is left behind.
-    fn clean_up_on_interrupt(&self) {
-        let client = self.clients.api.clone();
-        let namespace = self.namespace.clone();
-        let cluster = match &self.target {
-            Target::Kind(c) => Some(c.as_ref().clone()),
-            Target::Existing { .. } => None,
-        };
-        self.runtime.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_err() {
-                return;
-            }
-            eprintln!("zonechaos: interrupted; deleting namespace {namespace}");
-            let _ = delete_namespace(&client, &namespace).await;
-            if let Some(cluster) = cluster {
-                let _ = tokio::task::spawn_blocking(move || {
-                    match cluster.finish(&SystemRunner::new()) {
-                        Ok(true) => eprintln!("zonechaos: kind cluster {} deleted", cluster.name()),
-                        Ok(false) => eprintln!("zonechaos: kind cluster {} kept", cluster.name()),
-                        Err(e) => eprintln!(
-                            "zonechaos: could not delete kind cluster {}: {e}",
-                            cluster.name()
-                        ),
-                    }
-                })
-                .await;
-            }
-            std::process::exit(130);
-        });
     }
 
     fn check_namespace(&self) -> Result<(), BackendError> {
@@ -270,6 +239,10 @@ impl KubeSession {
                 image: self.image.clone(),
                 namespace: self.namespace.clone(),
                 rps: suite.load.rps,
+                clients: match self.target {
+                    Target::Kind(_) => ClientPlacement::ClientNodes,
+                    Target::Existing { .. } => ClientPlacement::Capacity,
+                },
             },
         )
         .map_err(|e| infra(format!("{e} (hint: {})", e.hint())))
@@ -312,6 +285,49 @@ impl KubeSession {
                 .map(|_| ())
             })
             .map_err(|e| infra(e.to_string()))
+    }
+
+    /// The node-monitor grace period the cluster runs with, read from its
+    /// controller manager ([`api::timing`]); `None` on a managed control
+    /// plane that shows none.
+    pub fn node_monitor_grace(&self) -> Result<Option<SimDuration>, BackendError> {
+        let grace = self
+            .runtime
+            .block_on(api::timing::read_cluster_grace(&self.clients.api))
+            .map_err(|e| infra(e.to_string()))?;
+        Ok(grace.known(ClusterTiming::default().node_monitor_grace))
+    }
+
+    /// Collects the cluster's state after a failed suite into `dir`
+    /// ([`diagnostics`](crate::backend::kube::diagnostics)), before
+    /// [`Self::clean`] deletes the namespace.
+    pub fn diagnose(
+        &self,
+        suite: &Suite,
+        dir: &std::path::Path,
+    ) -> std::io::Result<crate::backend::kube::diagnostics::Collected> {
+        use crate::backend::kube::diagnostics::{ClusterAccess, collect, plan};
+        let access = match &self.target {
+            Target::Kind(cluster) => {
+                ClusterAccess::Kubeconfig(cluster.kubeconfig().path().to_path_buf())
+            }
+            Target::Existing {
+                context,
+                kubeconfig,
+            } => ClusterAccess::Context {
+                context: context.as_str().to_owned(),
+                kubeconfig: kubeconfig.clone(),
+            },
+        };
+        let clients: Vec<String> = workload_zones(suite)
+            .into_keys()
+            .filter(|name| name.starts_with("loadgen-"))
+            .collect();
+        collect(
+            &plan(&access, &self.namespace, &clients),
+            &SystemRunner::new(),
+            dir,
+        )
     }
 
     /// Deletes the suite's namespace and waits until it is gone, so the next

@@ -146,6 +146,20 @@ pub enum SkipReason {
     Mirror,
     /// Already terminating.
     Terminating,
+    /// One of the harness's load clients: traffic that originates in the
+    /// zone, kept running as on sim and local (issue 11 item 5).
+    LoadClient,
+}
+
+/// True for the harness's load-client pods
+/// ([`crate::backend::kube::render::loadgen::ROLE_LABEL`] `loadgen`).
+pub fn is_load_client(pod: &Pod) -> bool {
+    use crate::backend::kube::render::loadgen::{LOADGEN_ROLE, ROLE_LABEL};
+    pod.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(ROLE_LABEL))
+        .is_some_and(|role| role == LOADGEN_ROLE)
 }
 
 /// The answer to one eviction.
@@ -364,6 +378,9 @@ fn skip_reason(pod: &Pod) -> Option<SkipReason> {
     if meta.deletion_timestamp.is_some() {
         return Some(SkipReason::Terminating);
     }
+    if is_load_client(pod) {
+        return Some(SkipReason::LoadClient);
+    }
     None
 }
 
@@ -397,7 +414,8 @@ pub async fn pods_on_node(pods: &Api<Pod>, node: &NodeName) -> Result<Vec<Pod>, 
 
 /// The abrupt counterpart of a drain: deletes `namespace`'s pods on `nodes`
 /// with no grace period and no Eviction API (PDBs are not consulted, as a
-/// reclaimed instance does not consult them). Pods already gone are fine.
+/// reclaimed instance does not consult them). Pods already gone are fine;
+/// the harness's load clients are left alone ([`is_load_client`]).
 /// Returns the pods deleted.
 pub async fn force_delete_pods_on(
     client: &Client,
@@ -408,6 +426,9 @@ pub async fn force_delete_pods_on(
     let mut deleted = Vec::new();
     for node in nodes {
         for pod in pods_on_node(&pods, node).await? {
+            if is_load_client(&pod) {
+                continue;
+            }
             let pod = PodRef::new(namespace, pod.metadata.name.unwrap_or_default());
             match pods
                 .delete(&pod.name, &DeleteParams::default().grace_period(0))
@@ -580,5 +601,18 @@ mod tests {
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "d", "uid": "u", "controller": true}]}}))
         .unwrap();
         assert_eq!(skip_reason(&rs), None);
+    }
+
+    #[test]
+    fn load_clients_are_never_evicted() {
+        let client: Pod = serde_json::from_value(serde_json::json!({"metadata": {"name": "p",
+            "labels": {"zonechaos.dev/role": "loadgen"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "d", "uid": "u", "controller": true}]}}))
+        .unwrap();
+        assert_eq!(skip_reason(&client), Some(SkipReason::LoadClient));
+        let echo: Pod = serde_json::from_value(serde_json::json!({"metadata": {"name": "p",
+            "labels": {"zonechaos.dev/role": "echo"}}}))
+        .unwrap();
+        assert_eq!(skip_reason(&echo), None);
     }
 }

@@ -11,6 +11,7 @@
 //! - [`wait`]: readiness waits (`await_condition` with small conditions).
 //! - [`apply`]: server-side apply of multi-document YAML; admission denials
 //!   as lint-style diagnostics.
+//! - [`timing`]: the controller manager's node-monitor grace period.
 //! - [`portforward`]: a local TCP listener forwarding to a pod (Prometheus).
 //!
 //! Errors are one type, [`ApiError`], naming the object and what to do.
@@ -23,6 +24,7 @@ pub mod nodes;
 pub mod pdbs;
 pub mod portforward;
 pub mod rollouts;
+pub mod timing;
 pub mod types;
 pub mod wait;
 

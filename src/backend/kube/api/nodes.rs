@@ -7,6 +7,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 
 use super::error::{ApiError, status_code};
 use super::types::{NodeName, Presence};
+use crate::backend::kube::cluster::kind_config::{LOAD_CLIENT_POOL, POOL_LABEL};
 use crate::zone::Zone;
 
 /// The zone label (SEMANTICS.md §1).
@@ -41,9 +42,15 @@ impl NodeFilter {
         self
     }
 
-    /// The label selector the API server filters with.
+    /// The label selector the API server filters with. It never selects
+    /// the load-client nodes (issue 11 item 5): they stand for traffic
+    /// arriving from the zone, not for its capacity. (`!=` also matches
+    /// nodes without the label, as on existing clusters.)
     pub fn label_selector(&self) -> String {
-        let mut s = format!("{ZONE_LABEL}={}", self.zone);
+        let mut s = format!(
+            "{ZONE_LABEL}={},{POOL_LABEL}!={LOAD_CLIENT_POOL}",
+            self.zone
+        );
         if let Some(c) = &self.capacity_type {
             s.push_str(&format!(",{}={c}", self.capacity_label));
         }
@@ -192,8 +199,52 @@ mod tests {
         let f = NodeFilter::zone(Zone::from("us-east-1c")).capacity("spot");
         assert_eq!(
             f.label_selector(),
-            "topology.kubernetes.io/zone=us-east-1c,karpenter.sh/capacity-type=spot"
+            "topology.kubernetes.io/zone=us-east-1c,zonechaos.dev/pool!=load-clients,\
+             karpenter.sh/capacity-type=spot"
         );
+    }
+
+    /// Equality-based selector matching as the API server does it
+    /// (k8s.io/apimachinery pkg/labels/selector.go, `Requirement.Matches`:
+    /// `=` needs the label with that value, `!=` holds when the label is
+    /// absent or has another value).
+    fn matches(selector: &str, labels: &std::collections::BTreeMap<String, String>) -> bool {
+        selector.split(',').all(|req| match req.split_once("!=") {
+            Some((k, v)) => labels.get(k).map(String::as_str) != Some(v),
+            None => {
+                let (k, v) = req.split_once('=').expect("k=v");
+                labels.get(k).map(String::as_str) == Some(v)
+            }
+        })
+    }
+
+    /// issue 11 item 5: no zone selector chaos uses ever picks a load-client
+    /// node, and every other worker of the zone is picked.
+    #[test]
+    fn chaos_selectors_never_pick_the_load_client_nodes() {
+        use crate::backend::kube::cluster::kind_config::{ClusterSize, KindClusterConfig};
+        let profile = crate::profile::ClusterProfile::builtin();
+        for size in [ClusterSize::Full, ClusterSize::Small] {
+            let config = KindClusterConfig::from_profile(&profile, size);
+            assert_eq!(config.load_client_nodes().count(), 3);
+            for zone in profile.zone_names() {
+                for filter in [
+                    NodeFilter::zone(zone.clone()),
+                    NodeFilter::zone(zone.clone()).capacity("spot"),
+                ] {
+                    let selector = filter.label_selector();
+                    for node in &config.nodes {
+                        let in_zone = node.labels.get(ZONE_LABEL) == Some(&zone.to_string());
+                        let picked = matches(&selector, &node.labels);
+                        if node.is_load_client() {
+                            assert!(!picked, "{selector} picks {:?}", node.labels);
+                        } else if in_zone && filter.capacity_type.is_none() {
+                            assert!(picked, "{selector} misses {:?}", node.labels);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

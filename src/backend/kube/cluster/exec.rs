@@ -270,6 +270,12 @@ pub fn execute(
                     shown: String::new(),
                 }
             }
+            Step::CopyFile { source, dest, .. } => {
+                copy_file(source, dest)?;
+                StepOutcome::Done {
+                    shown: String::new(),
+                }
+            }
             Step::VerifySha256 { path, sha256, .. } => {
                 download::verify_sha256(path, sha256)?;
                 StepOutcome::Done {
@@ -473,6 +479,23 @@ fn spinner(message: &str) -> indicatif::ProgressBar {
     bar.set_message(message.to_owned());
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+fn copy_file(source: &Path, dest: &Path) -> Result<(), ClusterError> {
+    if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| ClusterError::Io {
+            action: "create directory",
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::copy(source, dest)
+        .map(|_| ())
+        .map_err(|e| ClusterError::Io {
+            action: "copy",
+            path: source.to_owned(),
+            source: e,
+        })
 }
 
 fn write_file(path: &Path, contents: &str) -> Result<(), ClusterError> {

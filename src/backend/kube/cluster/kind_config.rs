@@ -3,15 +3,26 @@
 //! of the profile's pools, labelled with zone, region and capacity type.
 //!
 //! [`ClusterSize::Small`] (laptops) has ONE worker per zone. Workload pods
-//! must run on spot nodes and load clients on on-demand nodes, so that
-//! worker carries both: its capacity-type label is the workloads' type
+//! run on spot nodes and, rendered with `--clients capacity`, load clients
+//! on on-demand nodes, so that worker carries both: its capacity-type label is the workloads' type
 //! (`spot` by default: chaos that looks for "the zone's spot nodes" finds
 //! it) and [`ALSO_CAPACITY_TYPE_LABEL`] names the load clients' type
 //! (`on-demand`). The rendered manifests (`render`) accept either label in
 //! their node affinity (two ORed nodeSelectorTerms), so the same manifests
-//! run on both sizes. What Small cannot do: lose a zone's spot capacity
-//! without losing that zone's clients (they share the node); stopping the
-//! node is a whole-zone outage there.
+//! run on both sizes.
+//!
+//! Both sizes add one load-client node per zone ([`LOAD_CLIENT_POOL`]):
+//! the zone's `zonechaos loadgen` pods run there and nothing else (a
+//! NoSchedule taint only they tolerate), and zone chaos never selects it
+//! (issue 11 item 5). The clients stand for traffic that originates in the
+//! zone, which keeps coming while the zone's capacity is drained or lost,
+//! as on `sim` and `local`.
+//!
+//! The controller manager gets the profile's node-monitor grace period
+//! explicitly (a cluster-level `kubeadmConfigPatches` entry; kind v0.30.0
+//! writes kubeadm `v1beta3`, whose `extraArgs` is a map: kind
+//! pkg/cluster/internal/kubeadm/config.go), so the cluster's timing is
+//! known, not assumed.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +36,13 @@ pub const KIND_API_VERSION: &str = "kind.x-k8s.io/v1alpha4";
 
 /// Node label naming the profile pool a worker belongs to.
 pub const POOL_LABEL: &str = "zonechaos.dev/pool";
+
+/// [`POOL_LABEL`] value of the per-zone load-client nodes.
+pub const LOAD_CLIENT_POOL: &str = "load-clients";
+
+/// Taint key (effect NoSchedule) keeping everything but the load clients
+/// off the load-client nodes.
+pub const LOAD_CLIENT_TAINT: &str = "zonechaos.dev/load-clients";
 
 /// Node label of a Small worker naming the second capacity type it stands in for.
 pub const ALSO_CAPACITY_TYPE_LABEL: &str = "zonechaos.dev/also-capacity-type";
@@ -58,6 +76,43 @@ pub struct KindNode {
     /// Node labels kind applies at creation.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// kubeadm config patches of this node (the load-client taint).
+    #[serde(
+        default,
+        rename = "kubeadmConfigPatches",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub kubeadm_config_patches: Vec<String>,
+}
+
+impl KindNode {
+    fn new(role: NodeRole, labels: BTreeMap<String, String>) -> KindNode {
+        KindNode {
+            role,
+            labels,
+            kubeadm_config_patches: Vec::new(),
+        }
+    }
+
+    /// True for the per-zone load-client nodes.
+    pub fn is_load_client(&self) -> bool {
+        self.labels.get(POOL_LABEL).map(String::as_str) == Some(LOAD_CLIENT_POOL)
+    }
+}
+
+/// The kubeadm patch that taints a load-client node at registration.
+fn load_client_taint_patch() -> String {
+    format!(
+        "kind: JoinConfiguration\nnodeRegistration:\n  taints:\n  - key: {LOAD_CLIENT_TAINT}\n    value: \"true\"\n    effect: NoSchedule\n"
+    )
+}
+
+/// The kubeadm patch that sets the controller manager's node-monitor grace.
+fn node_monitor_grace_patch(grace: crate::model::SimDuration) -> String {
+    format!(
+        "kind: ClusterConfiguration\ncontrollerManager:\n  extraArgs:\n    node-monitor-grace-period: \"{}s\"\n",
+        grace.as_secs_f64()
+    )
 }
 
 /// A kind `Cluster` config.
@@ -68,7 +123,11 @@ pub struct KindClusterConfig {
     pub kind: String,
     /// Always [`KIND_API_VERSION`].
     pub api_version: String,
-    /// Control plane first, then workers zone by zone.
+    /// Cluster-wide kubeadm config patches (the controller manager's flags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kubeadm_config_patches: Vec<String>,
+    /// Control plane first, then workers zone by zone, each zone's
+    /// load-client node last.
     pub nodes: Vec<KindNode>,
 }
 
@@ -76,10 +135,7 @@ impl KindClusterConfig {
     /// The config for a profile at a size.
     pub fn from_profile(profile: &ClusterProfile, size: ClusterSize) -> KindClusterConfig {
         let keys = &profile.node_labels;
-        let mut nodes = vec![KindNode {
-            role: NodeRole::ControlPlane,
-            labels: BTreeMap::new(),
-        }];
+        let mut nodes = vec![KindNode::new(NodeRole::ControlPlane, BTreeMap::new())];
         for zone in &profile.zones {
             let base = |capacity: &str, pool: &str| {
                 BTreeMap::from([
@@ -95,10 +151,7 @@ impl KindClusterConfig {
                         for _ in 0..pool.nodes {
                             let mut labels = base(pool.capacity_type.label_value(), &pool.name);
                             labels.extend(pool.labels.clone());
-                            nodes.push(KindNode {
-                                role: NodeRole::Worker,
-                                labels,
-                            });
+                            nodes.push(KindNode::new(NodeRole::Worker, labels));
                         }
                     }
                 }
@@ -123,16 +176,26 @@ impl KindClusterConfig {
                             also.label_value().to_owned(),
                         );
                     }
-                    nodes.push(KindNode {
-                        role: NodeRole::Worker,
-                        labels,
-                    });
+                    nodes.push(KindNode::new(NodeRole::Worker, labels));
                 }
             }
+            let mut client = KindNode::new(
+                NodeRole::Worker,
+                BTreeMap::from([
+                    (keys.zone.clone(), zone.name.as_str().to_owned()),
+                    (keys.region.clone(), profile.region.as_str().to_owned()),
+                    (POOL_LABEL.to_owned(), LOAD_CLIENT_POOL.to_owned()),
+                ]),
+            );
+            client
+                .kubeadm_config_patches
+                .push(load_client_taint_patch());
+            nodes.push(client);
         }
         KindClusterConfig {
             kind: "Cluster".to_owned(),
             api_version: KIND_API_VERSION.to_owned(),
+            kubeadm_config_patches: vec![node_monitor_grace_patch(profile.node_monitor_grace())],
             nodes,
         }
     }
@@ -164,9 +227,16 @@ impl KindClusterConfig {
         })
     }
 
-    /// The workers.
+    /// The workers chaos may reach (every worker but the load-client nodes).
     pub fn workers(&self) -> impl Iterator<Item = &KindNode> {
-        self.nodes.iter().filter(|n| n.role == NodeRole::Worker)
+        self.nodes
+            .iter()
+            .filter(|n| n.role == NodeRole::Worker && !n.is_load_client())
+    }
+
+    /// The per-zone load-client nodes.
+    pub fn load_client_nodes(&self) -> impl Iterator<Item = &KindNode> {
+        self.nodes.iter().filter(|n| n.is_load_client())
     }
 }
 

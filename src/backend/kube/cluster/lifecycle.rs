@@ -19,6 +19,28 @@ use crate::backend::kube::render;
 use crate::pins::{self, DownloadPin};
 use crate::profile::ClusterProfile;
 
+/// Where the harness image's `zonechaos` binary comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    /// This Linux binary (the one running), copied into a small base
+    /// image: no Rust toolchain in Docker, seconds instead of minutes.
+    HostBinary(PathBuf),
+    /// Compiled inside Docker from the checkout's `Dockerfile` (macOS and
+    /// other hosts whose binaries cannot run in a Linux container, or
+    /// `--image-from-source`).
+    Checkout,
+}
+
+impl ImageSource {
+    /// The running binary on Linux, else the checkout.
+    pub fn for_this_host() -> ImageSource {
+        match std::env::current_exe() {
+            Ok(exe) if cfg!(target_os = "linux") => ImageSource::HostBinary(exe),
+            _ => ImageSource::Checkout,
+        }
+    }
+}
+
 /// How to create and treat a cluster.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterOptions {
@@ -32,6 +54,9 @@ pub struct ClusterOptions {
     pub cache_dir: Option<PathBuf>,
     /// Checkout with the Dockerfile; default the current directory.
     pub project_dir: Option<PathBuf>,
+    /// Where the harness image's binary comes from; default
+    /// [`ImageSource::for_this_host`].
+    pub image_source: Option<ImageSource>,
     /// Harness image tag; default `zonechaos:<crate version>`.
     pub harness_image: Option<String>,
     /// The Argo Rollouts manifest and its digest; default
@@ -54,6 +79,7 @@ pub struct KindCluster {
     cache_dir: PathBuf,
     work_dir: PathBuf,
     project_dir: PathBuf,
+    image_source: ImageSource,
     harness_image: String,
     argo_install: DownloadPin,
     reuse: bool,
@@ -96,6 +122,9 @@ impl KindCluster {
             kubeconfig,
             cache_dir,
             project_dir: options.project_dir.unwrap_or_else(|| PathBuf::from(".")),
+            image_source: options
+                .image_source
+                .unwrap_or_else(ImageSource::for_this_host),
             harness_image: options
                 .harness_image
                 .unwrap_or_else(|| pins::HARNESS_IMAGE.tag_reference()),
@@ -135,6 +164,27 @@ impl KindCluster {
         self.size
     }
 
+    /// The profile the cluster is created from.
+    pub fn profile(&self) -> &ClusterProfile {
+        &self.profile
+    }
+
+    /// Checks this machine for this cluster before anything is created
+    /// ([`super::doctor`]).
+    pub fn doctor(
+        &self,
+        runner: &dyn CommandRunner,
+        host: &dyn super::doctor::HostProbe,
+    ) -> super::doctor::DoctorReport {
+        super::doctor::diagnose(
+            super::doctor::Needs::of(&self.profile, self.size),
+            &self.cache_dir,
+            self.argo_install,
+            runner,
+            host,
+        )
+    }
+
     /// True when `finish` leaves the cluster running.
     pub fn keeps(&self) -> bool {
         self.keep || self.reuse
@@ -149,6 +199,7 @@ impl KindCluster {
             work_dir: &self.work_dir,
             cache_dir: &self.cache_dir,
             project_dir: &self.project_dir,
+            image_source: &self.image_source,
             harness_image: &self.harness_image,
             argo_install: self.argo_install,
         }

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod actions;
+pub mod doctor;
 pub mod error;
 pub mod exec;
 pub mod kind_config;
@@ -27,7 +28,7 @@ pub use exec::{
     CommandRunner, ExecOptions, ExecReport, Output, RecordingRunner, StepOutcome, SystemRunner,
 };
 pub use kind_config::{ClusterSize, KindClusterConfig};
-pub use lifecycle::{ClusterOptions, ClusterStatus, KindCluster};
+pub use lifecycle::{ClusterOptions, ClusterStatus, ImageSource, KindCluster};
 pub use names::{ClusterName, KubeconfigPath};
 pub use plan::{Plan, PlannedCommand, Step};
 pub use tool::Tool;

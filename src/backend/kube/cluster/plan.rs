@@ -178,6 +178,16 @@ pub enum Step {
         /// Why.
         purpose: String,
     },
+    /// Copy a file (parent directories created), e.g. the running binary
+    /// into the image's build context.
+    CopyFile {
+        /// The file read.
+        source: PathBuf,
+        /// The copy written.
+        dest: PathBuf,
+        /// Why.
+        purpose: String,
+    },
     /// Check a downloaded file's sha256.
     VerifySha256 {
         /// The file.
@@ -210,6 +220,7 @@ impl Step {
         match self {
             Step::Run(cmd) => &cmd.purpose,
             Step::WriteFile { purpose, .. }
+            | Step::CopyFile { purpose, .. }
             | Step::VerifySha256 { purpose, .. }
             | Step::ReplaceOnce { purpose, .. } => purpose,
         }
@@ -306,6 +317,9 @@ impl Plan {
                         path.display(),
                         contents.lines().count()
                     );
+                }
+                Step::CopyFile { source, dest, .. } => {
+                    let _ = writeln!(out, "    copy {} -> {}", source.display(), dest.display());
                 }
                 Step::VerifySha256 { path, sha256, .. } => {
                     let _ = writeln!(out, "    sha256 {} == {sha256}", path.display());

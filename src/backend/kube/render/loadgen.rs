@@ -1,7 +1,8 @@
 //! One `zonechaos loadgen` Deployment per target Service and zone, pinned
-//! to that zone's on-demand nodes (so a Spot loss leaves the zone's
-//! clients running), with an Istio sidecar (locality routing happens in
-//! the client's proxy) and Prometheus annotations on its metrics port.
+//! to that zone's load-client node on kind, or to its on-demand nodes on
+//! an existing cluster (so a Spot loss or a drain leaves the zone's clients
+//! running), with an Istio sidecar (locality routing happens in the
+//! client's proxy) and Prometheus annotations on its metrics port.
 //!
 //! Target Services are those a VirtualService names as a host; when no
 //! VirtualService names one, every Service.
@@ -9,16 +10,21 @@
 use serde_json::{Value, json};
 
 use super::workload::{downward_env, observe, readiness, require_capacity};
-use super::{LOADGEN_METRICS_PORT, RenderOptions, image_tag};
-use crate::backend::kube::cluster::kind_config::ALSO_CAPACITY_TYPE_LABEL;
+use super::{ClientPlacement, LOADGEN_METRICS_PORT, RenderOptions, image_tag};
+use crate::backend::kube::cluster::kind_config::{
+    ALSO_CAPACITY_TYPE_LABEL, LOAD_CLIENT_POOL, LOAD_CLIENT_TAINT, POOL_LABEL,
+};
 use crate::profile::ClusterProfile;
 use crate::topology::{Object, Resource};
 
 /// Label every loadgen pod carries with its client zone.
 pub const CLIENT_ZONE_LABEL: &str = "zonechaos.dev/client-zone";
 
-/// Label naming a pod's role (`loadgen`).
+/// Label naming a pod's role ([`LOADGEN_ROLE`]).
 pub const ROLE_LABEL: &str = "zonechaos.dev/role";
+
+/// [`ROLE_LABEL`] value of the load clients.
+pub const LOADGEN_ROLE: &str = "loadgen";
 
 /// A Service the clients call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +109,7 @@ fn deployment(
     );
     let selector = json!({"app": app, CLIENT_ZONE_LABEL: zone});
     let mut template = json!({
-        "metadata": {"labels": {"app": app, CLIENT_ZONE_LABEL: zone, ROLE_LABEL: "loadgen"}},
+        "metadata": {"labels": {"app": app, CLIENT_ZONE_LABEL: zone, ROLE_LABEL: LOADGEN_ROLE}},
         "spec": {
             "containers": [{
                 "name": "loadgen",
@@ -121,20 +127,32 @@ fn deployment(
         }
     });
     observe(&mut template, LOADGEN_METRICS_PORT);
-    require_capacity(
-        &mut template["spec"],
-        zone,
-        profile.placement.load_clients,
-        profile,
-        Some(ALSO_CAPACITY_TYPE_LABEL),
-    );
+    match options.clients {
+        ClientPlacement::ClientNodes => {
+            let spec = &mut template["spec"];
+            spec["nodeSelector"] = json!({
+                profile.node_labels.zone.as_str(): zone,
+                POOL_LABEL: LOAD_CLIENT_POOL,
+            });
+            spec["tolerations"] = json!([{
+                "key": LOAD_CLIENT_TAINT, "operator": "Exists", "effect": "NoSchedule"
+            }]);
+        }
+        ClientPlacement::Capacity => require_capacity(
+            &mut template["spec"],
+            zone,
+            profile.placement.load_clients,
+            profile,
+            Some(ALSO_CAPACITY_TYPE_LABEL),
+        ),
+    }
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
             "name": name,
             "namespace": options.namespace,
-            "labels": {"app": app, CLIENT_ZONE_LABEL: zone, ROLE_LABEL: "loadgen"}
+            "labels": {"app": app, CLIENT_ZONE_LABEL: zone, ROLE_LABEL: LOADGEN_ROLE}
         },
         "spec": {
             "replicas": 1,

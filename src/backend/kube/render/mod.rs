@@ -7,7 +7,8 @@
 //! - `10-<topology>.yaml`: the topology's objects moved into that namespace,
 //!   each Rollout/Deployment running `zonechaos echo` ([`workload`]).
 //! - `20-loadgen.yaml`: one `zonechaos loadgen` Deployment per target
-//!   Service and zone, on that zone's on-demand nodes ([`loadgen`]).
+//!   Service and zone, on that zone's load-client node (kind) or its
+//!   on-demand nodes (existing clusters) ([`loadgen`], [`ClientPlacement`]).
 //! - `30-prometheus.yaml`: the in-cluster Prometheus and its scrape config
 //!   ([`prometheus`]).
 
@@ -53,6 +54,22 @@ pub struct RenderOptions {
     pub namespace: String,
     /// Requests per second of each loadgen.
     pub rps: f64,
+    /// Where the load clients run.
+    pub clients: ClientPlacement,
+}
+
+/// Where the load clients of a zone run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ClientPlacement {
+    /// On the zone's load-client node, which chaos never touches (kind
+    /// clusters the harness creates:
+    /// [`crate::backend::kube::cluster::kind_config::LOAD_CLIENT_POOL`]).
+    #[default]
+    ClientNodes,
+    /// On the zone's nodes of the profile's `placement.loadClients`
+    /// capacity (existing clusters, which have no load-client nodes; drains
+    /// and emulated losses skip the harness's own pods there).
+    Capacity,
 }
 
 impl Default for RenderOptions {
@@ -61,6 +78,7 @@ impl Default for RenderOptions {
             image: HARNESS_IMAGE.tag_reference(),
             namespace: HARNESS_NAMESPACE.to_owned(),
             rps: 20.0,
+            clients: ClientPlacement::default(),
         }
     }
 }
