@@ -12,6 +12,8 @@ use kube::client::Body;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
+use super::query::parse_query;
+
 /// One expected request and its canned answer.
 #[derive(Clone)]
 pub struct Exchange {
@@ -88,39 +90,6 @@ impl Exchange {
 pub fn status(code: u16, reason: &str, message: &str) -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
            "message": message, "reason": reason, "code": code})
-}
-
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
-pub fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = q
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect();
-    pairs.sort();
-    pairs
 }
 
 pub fn is_subset(expected: &Value, actual: &Value) -> bool {

@@ -17,6 +17,7 @@ use crate::backend::kube::api::{
     self, DrainOptions, NodeFilter, NodeName, NodeReadiness, abort, cordon, delete_node,
     drain_nodes, list_nodes, promote, read_pdb_statuses, read_rollout, uncordon,
 };
+use crate::backend::kube::cluster::CommandRunner;
 use crate::backend::kube::node_loss::LossMode;
 use crate::backend::kube::render::workload::VERSION_ENV;
 use crate::backend::sim::SimBackend;
@@ -58,10 +59,26 @@ pub trait NodeLifecycle: Send {
 }
 
 /// kind nodes are Docker containers.
-#[derive(Debug, Default)]
 pub struct DockerNodes {
-    runner: crate::backend::kube::cluster::SystemRunner,
+    /// Runs `docker` (the system's, or a test's fake engine).
+    runner: Box<dyn CommandRunner + Send>,
     lost: BTreeMap<String, crate::backend::kube::node_loss::LostNode>,
+}
+
+impl Default for DockerNodes {
+    fn default() -> DockerNodes {
+        DockerNodes::with_runner(crate::backend::kube::cluster::SystemRunner::new())
+    }
+}
+
+impl DockerNodes {
+    /// Nodes whose `docker` commands go through `runner`.
+    pub fn with_runner(runner: impl CommandRunner + Send + 'static) -> DockerNodes {
+        DockerNodes {
+            runner: Box::new(runner),
+            lost: BTreeMap::new(),
+        }
+    }
 }
 
 impl NodeLifecycle for DockerNodes {
@@ -71,7 +88,7 @@ impl NodeLifecycle for DockerNodes {
         mode: LossMode,
     ) -> Result<serde_json::Value, BackendError> {
         let names: Vec<String> = nodes.iter().map(|n| n.0.clone()).collect();
-        let lost = crate::backend::kube::node_loss::lose(&self.runner, &names, mode)
+        let lost = crate::backend::kube::node_loss::lose(self.runner.as_ref(), &names, mode)
             .map_err(tool_error)?;
         let evidence = serde_json::json!({
             "containers": lost.iter().map(|l| serde_json::json!({"name": l.name, "ip": l.ip.map(|i| i.to_string())})).collect::<Vec<_>>(),
@@ -87,12 +104,13 @@ impl NodeLifecycle for DockerNodes {
             .iter()
             .filter_map(|n| self.lost.remove(&n.0))
             .collect();
-        crate::backend::kube::node_loss::restore(&self.runner, &back).map_err(tool_error)
+        crate::backend::kube::node_loss::restore(self.runner.as_ref(), &back).map_err(tool_error)
     }
 
     fn reregister(&mut self, nodes: &[NodeName]) -> Result<(), BackendError> {
         let names: Vec<String> = nodes.iter().map(|n| n.0.clone()).collect();
-        crate::backend::kube::node_loss::reregister(&self.runner, &names).map_err(tool_error)
+        crate::backend::kube::node_loss::reregister(self.runner.as_ref(), &names)
+            .map_err(tool_error)
     }
 
     fn deletes_node_objects(&self) -> bool {
