@@ -29,6 +29,36 @@ pub enum Need {
     Root,
     /// Istio 1.30.3 and Argo Rollouts v1.9.1 CRDs in `../shared/crds/`.
     SharedCrds,
+    /// A Docker engine that answers (testcontainers' k3s). Not made strict
+    /// by `ZONECHAOS_REQUIRE_REAL` (CI machines have none), only by
+    /// [`REQUIRE_DOCKER`] (the nightly workflow sets it).
+    DockerEngine,
+    /// The Argo Rollouts v1.9.1 Rollout CRD, beside the checkout or fetched
+    /// by `zonechaos crds fetch` ([`argo_rollout_crd`]).
+    ArgoRolloutCrd,
+}
+
+/// Makes a missing Docker engine fail rather than skip.
+pub const REQUIRE_DOCKER: &str = "ZONECHAOS_REQUIRE_DOCKER";
+
+/// The Rollout CRD: `../shared/crds/` first, then the CRD cache
+/// `zonechaos crds fetch` fills (`make crds`).
+pub fn argo_rollout_crd() -> Option<PathBuf> {
+    let file = "argo-rollouts-v1.9.1/rollout-crd.yaml";
+    [shared_crds(), zonechaos::crds::default_dir()]
+        .into_iter()
+        .map(|dir| dir.join(file))
+        .find(|p| p.is_file())
+}
+
+/// True when `docker info` reaches an engine.
+fn docker_answers() -> bool {
+    std::process::Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// The repository root.
@@ -45,6 +75,16 @@ pub fn shared_crds() -> PathBuf {
 /// True when a missing requirement must fail rather than skip.
 pub fn strict() -> bool {
     std::env::var(REQUIRE_REAL).is_ok_and(|v| v == "1")
+}
+
+/// True when a gap in `needs` must fail rather than skip: a Docker engine
+/// only under [`REQUIRE_DOCKER`], everything else under [`REQUIRE_REAL`].
+fn strict_for(needs: &[Need]) -> bool {
+    if needs.contains(&Need::DockerEngine) {
+        std::env::var(REQUIRE_DOCKER).is_ok_and(|v| v == "1")
+    } else {
+        strict()
+    }
 }
 
 impl Need {
@@ -66,6 +106,13 @@ impl Need {
                     "no pinned CRDs at {} (the shared folder beside the checkout)",
                     shared_crds().display()
                 )
+            }),
+            Need::DockerEngine => (!docker_answers()).then(|| {
+                "no Docker engine answers `docker info` (testcontainers needs one)".to_owned()
+            }),
+            Need::ArgoRolloutCrd => argo_rollout_crd().is_none().then(|| {
+                "no Argo Rollouts v1.9.1 Rollout CRD: run `make crds` (zonechaos crds fetch)"
+                    .to_owned()
             }),
         }
     }
@@ -97,8 +144,8 @@ where
     let name = name.into();
     match missing(needs) {
         None => Trial::test(name, body),
-        Some(gap) if strict() => Trial::test(name, move || {
-            Err(format!("cannot run: {gap} ({REQUIRE_REAL}=1)").into())
+        Some(gap) if strict_for(needs) => Trial::test(name, move || {
+            Err(format!("cannot run: {gap} ({REQUIRE_REAL}=1 or {REQUIRE_DOCKER}=1)").into())
         }),
         Some(gap) => Trial::test(name, move || Err(format!("skipped here: {gap}").into()))
             .with_ignored_flag(true),
