@@ -34,9 +34,102 @@ pub fn priority_loads(health: &[(u32, u32)]) -> Vec<f64> {
     loads
 }
 
+/// One host of a priority as the locality scheduler sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LocalityHost<'a> {
+    /// Its locality (the zone here).
+    pub locality: &'a str,
+    /// Its locality's `load_balancing_weight` (`distribute`); `None` when
+    /// the cluster has no locality weights.
+    pub locality_weight: Option<f64>,
+    /// Healthy: not ejected, still in EDS and serving.
+    pub healthy: bool,
+}
+
+/// How likely each host of one priority is to be picked (unnormalised; 0
+/// for unhealthy hosts). Without locality weights every healthy host is
+/// equal. With them (Envoy's `locality_weighted_lb_config`), a locality is
+/// picked by its effective weight, `weight x min(1, 1.4 x healthy/total)`
+/// (envoy source/common/upstream/upstream_impl.cc
+/// `HostSetImpl::effectiveLocalityWeight`), then a host within it evenly:
+/// a locality's share does not grow with its number of hosts, and shrinks
+/// once fewer than 1/1.4 of them are healthy.
+pub fn host_pick_weights(hosts: &[LocalityHost<'_>]) -> Vec<f64> {
+    if hosts.iter().all(|h| h.locality_weight.is_none()) {
+        return hosts
+            .iter()
+            .map(|h| if h.healthy { 1.0 } else { 0.0 })
+            .collect();
+    }
+    let count = |pred: &dyn Fn(&LocalityHost<'_>) -> bool, locality: &str| {
+        hosts
+            .iter()
+            .filter(|h| h.locality == locality && pred(h))
+            .count() as f64
+    };
+    hosts
+        .iter()
+        .map(|h| {
+            if !h.healthy {
+                return 0.0;
+            }
+            let total = count(&|_| true, h.locality);
+            let healthy = count(&|o| o.healthy, h.locality);
+            let weight = h.locality_weight.unwrap_or(0.0);
+            let effective = weight * (OVERPROVISIONING * healthy / total).min(1.0);
+            effective / healthy
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn host(locality: &str, weight: Option<f64>, healthy: bool) -> LocalityHost<'_> {
+        LocalityHost {
+            locality,
+            locality_weight: weight,
+            healthy,
+        }
+    }
+
+    /// Envoy's locality weighting (upstream_impl.cc effectiveLocalityWeight;
+    /// the cases follow test/common/upstream/upstream_impl_test.cc's
+    /// locality-weight tests): two localities of weight 1 share traffic
+    /// evenly whatever their host counts; one at half health keeps
+    /// min(1, 1.4 x 0.5) = 0.7 of its weight.
+    #[test]
+    fn localities_are_picked_by_effective_weight_not_by_host_count() {
+        let w = host_pick_weights(&[
+            host("a", Some(1.0), true),
+            host("a", Some(1.0), true),
+            host("b", Some(1.0), true),
+        ]);
+        assert_eq!(w, [0.5, 0.5, 1.0]);
+        let w = host_pick_weights(&[
+            host("a", Some(1.0), true),
+            host("a", Some(1.0), false),
+            host("b", Some(1.0), true),
+        ]);
+        assert!(
+            (w[0] - 0.7).abs() < 1e-12 && w[1] == 0.0 && w[2] == 1.0,
+            "{w:?}"
+        );
+        // 3 of 4 healthy: 1.4 x 0.75 > 1, the full weight.
+        let w = host_pick_weights(&[
+            host("a", Some(2.0), true),
+            host("a", Some(2.0), true),
+            host("a", Some(2.0), true),
+            host("a", Some(2.0), false),
+        ]);
+        assert_eq!(w.iter().sum::<f64>(), 2.0);
+        // No locality weights: hosts are equal.
+        assert_eq!(
+            host_pick_weights(&[host("a", None, true), host("b", None, false)]),
+            [1.0, 0.0]
+        );
+    }
 
     fn close(a: &[f64], b: &[f64]) -> bool {
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)

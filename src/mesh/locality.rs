@@ -71,9 +71,17 @@ pub fn place(
         ];
     }
     // Endpoints of one ReplicaSet in one zone share their label map.
+    // A proxy without labels gets no failoverPriority priorities at all
+    // (loadbalancer.go applyFailoverPriorities returns at once), only the
+    // locality ones when `failover` is set too.
     let mut by_labels_of = SharedLabelsMemo::new(|labels: &Labels| {
-        (!s.failover_priority.is_empty())
-            .then(|| failover_priority(&s.failover_priority, client_labels, labels))
+        (!s.failover_priority.is_empty()).then(|| {
+            if client_labels.is_empty() {
+                0
+            } else {
+                failover_priority(&s.failover_priority, client_labels, labels)
+            }
+        })
     });
     let raw: Vec<u32> = endpoints
         .iter()
@@ -100,19 +108,29 @@ pub fn place(
 
 /// failoverPriority: 0 when every label matches the client's, else N - j
 /// with j the first label that does not; `key=value` entries compare the
-/// endpoint's label with the literal value.
+/// endpoint's label with the literal value. A label absent on both the
+/// proxy and the endpoint matches: istiod compares the two values and an
+/// absent label reads as "" on both sides (loadbalancer.go
+/// applyFailoverPriorityPerLocality), which is how `trafficDistribution`'s
+/// list starting with `topology.istio.io/network` still prefers the zone in
+/// a single-network mesh.
 fn failover_priority(labels: &[String], client: &Labels, endpoint: &Labels) -> u32 {
     let n = labels.len() as u32;
     for (j, entry) in labels.iter().enumerate() {
         let matches = match entry.split_once('=') {
-            Some((key, value)) => endpoint.get(key).map(String::as_str) == Some(value),
-            None => client.get(entry).is_some() && client.get(entry) == endpoint.get(entry),
+            Some((key, wanted)) => label_value(endpoint, key) == wanted,
+            None => label_value(client, entry) == label_value(endpoint, entry),
         };
         if !matches {
             return n - j as u32;
         }
     }
     0
+}
+
+/// A label's value as istiod reads it: "" when absent.
+fn label_value<'a>(labels: &'a Labels, key: &str) -> &'a str {
+    labels.get(key).map_or("", String::as_str)
 }
 
 /// Default priorities: same region+zone+subzone 0, same region+zone 1, same
@@ -144,7 +162,10 @@ fn renumber(raw: &[u32]) -> Vec<u32> {
 
 /// distribute: the first entry whose `from` matches the client applies;
 /// endpoints matching no `to` key are dropped; a `to` weight is shared by
-/// the localities it matches.
+/// the localities it matches in proportion to their endpoints, rounded up
+/// (loadbalancer.go applyLocalityWeights: a locality's weight starts as its
+/// endpoint count, becomes ceil(count x weight / total count), and stays
+/// the count when that is 0).
 fn distribute(
     s: &LocalityLbSetting,
     client: &Locality<'_>,
@@ -174,20 +195,26 @@ fn distribute(
             .iter()
             .position(|(p, _)| p.matches(l.region, l.zone, l.subzone))
     };
-    let mut localities_per_key: Vec<Vec<&Locality<'_>>> = vec![Vec::new(); patterns.len()];
+    let mut in_locality: std::collections::HashMap<&Locality<'_>, usize> =
+        std::collections::HashMap::new();
+    let mut endpoints_per_key = vec![0usize; patterns.len()];
     for (loc, _) in endpoints {
-        if let Some(k) = key_of(loc)
-            && !localities_per_key[k].contains(&loc)
-        {
-            localities_per_key[k].push(loc);
+        *in_locality.entry(loc).or_default() += 1;
+        if let Some(k) = key_of(loc) {
+            endpoints_per_key[k] += 1;
         }
     }
     endpoints
         .iter()
         .map(|(loc, _)| {
-            key_of(loc).map(|k| Placement {
-                priority: 0,
-                weight: Some(patterns[k].1 as f64 / localities_per_key[k].len().max(1) as f64),
+            key_of(loc).map(|k| {
+                let count = in_locality[loc] as i64;
+                let total = endpoints_per_key[k].max(1) as i64;
+                let share = (count * patterns[k].1 + total - 1) / total;
+                Placement {
+                    priority: 0,
+                    weight: Some(if share > 0 { share } else { count } as f64),
+                }
             })
         })
         .collect()

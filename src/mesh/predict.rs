@@ -9,7 +9,7 @@ use std::fmt;
 
 use crate::mesh::cluster::{ClusterKey, ClusterView, build_cluster_in};
 use crate::mesh::endpoints::EndpointMemo;
-use crate::mesh::lb::priority_loads;
+use crate::mesh::lb::{LocalityHost, host_pick_weights, priority_loads};
 use crate::mesh::outlier::max_ejectable_hosts;
 use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
 use crate::mesh::route::{ClientRoute, Split, client_route};
@@ -92,15 +92,27 @@ fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<Smol
         return;
     }
     for (p, load) in loads.iter().enumerate() {
-        let live: Vec<_> = cluster
+        let of_p: Vec<_> = cluster
             .hosts
             .iter()
-            .filter(|h| h.priority as usize == p && h.endpoint.serving)
+            .filter(|h| h.priority as usize == p)
             .collect();
-        let total_w: f64 = live.iter().map(|h| h.weight.unwrap_or(1.0)).sum();
-        for h in &live {
-            let share = weight * load * h.weight.unwrap_or(1.0) / total_w.max(f64::MIN_POSITIVE);
-            *shares.entry(h.endpoint.zone.0.clone()).or_default() += share;
+        let picks = host_pick_weights(
+            &of_p
+                .iter()
+                .map(|h| LocalityHost {
+                    locality: h.endpoint.zone.as_str(),
+                    locality_weight: h.weight,
+                    healthy: h.endpoint.serving,
+                })
+                .collect::<Vec<_>>(),
+        );
+        let total: f64 = picks.iter().sum();
+        for (h, pick) in of_p.iter().zip(&picks) {
+            if *pick > 0.0 {
+                let share = weight * load * pick / total;
+                *shares.entry(h.endpoint.zone.0.clone()).or_default() += share;
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::mesh::cluster::{ClusterKey, ClusterView, OutlierSettings, build_cluster};
-use crate::mesh::lb::priority_loads;
+use crate::mesh::lb::{LocalityHost, host_pick_weights, priority_loads};
 use crate::mesh::outlier::max_ejectable_hosts;
 use crate::mesh::route::{ClientRoute, Weight, client_route};
 use crate::mesh::routing::ClientProxy;
@@ -422,37 +422,38 @@ impl DataPlane {
         p: u32,
         tried: &[PodId],
     ) -> (Vec<usize>, Vec<f64>) {
-        let candidates: Vec<usize> = cluster
-            .hosts
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| {
-                h.priority == p && !self.ejected(now, ci, &cluster.key, h.endpoint.pod)
-            })
-            .map(|(i, _)| i)
+        let of_p: Vec<usize> = (0..cluster.hosts.len())
+            .filter(|&i| cluster.hosts[i].priority == p)
             .collect();
-        let fresh: Vec<usize> = candidates
+        let healthy: Vec<bool> = of_p
+            .iter()
+            .map(|&i| !self.ejected(now, ci, &cluster.key, cluster.hosts[i].endpoint.pod))
+            .collect();
+        let picks = host_pick_weights(
+            &of_p
+                .iter()
+                .zip(&healthy)
+                .map(|(&i, &healthy)| LocalityHost {
+                    locality: cluster.hosts[i].endpoint.zone.as_str(),
+                    locality_weight: cluster.hosts[i].weight,
+                    healthy,
+                })
+                .collect::<Vec<_>>(),
+        );
+        let candidates: Vec<(usize, f64)> = of_p
+            .iter()
+            .zip(picks)
+            .filter(|(_, w)| *w > 0.0)
+            .map(|(&i, w)| (i, w))
+            .collect();
+        // Untried hosts first (Envoy's previous_hosts retry predicate).
+        let fresh: Vec<(usize, f64)> = candidates
             .iter()
             .copied()
-            .filter(|i| !tried.contains(&cluster.hosts[*i].endpoint.pod))
+            .filter(|(i, _)| !tried.contains(&cluster.hosts[*i].endpoint.pod))
             .collect();
-        let pool = if fresh.is_empty() { candidates } else { fresh };
-        let weights: Vec<f64> = pool
-            .iter()
-            .map(|&i| {
-                let h = &cluster.hosts[i];
-                match h.weight {
-                    None => 1.0,
-                    Some(w) => {
-                        let same = pool
-                            .iter()
-                            .filter(|&&j| cluster.hosts[j].endpoint.zone == h.endpoint.zone)
-                            .count();
-                        w / same.max(1) as f64
-                    }
-                }
-            })
-            .collect();
+        let chosen = if fresh.is_empty() { candidates } else { fresh };
+        let (pool, weights) = chosen.into_iter().unzip();
         (pool, weights)
     }
 
