@@ -8,12 +8,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 
 use crate::model::World;
-use crate::model::pod::{Pod, PodId};
+use crate::model::pod::{Pod, PodId, PodPhase};
 use crate::model::world::EventKind;
 use crate::topology::ObjectName;
 use crate::topology::label_index::Constraint;
 use crate::topology::labels::{Labels, SharedLabelsMemo, selector_matches};
-use crate::topology::pdb::{BadBudgetValue, desired_healthy};
+use crate::topology::pdb::{
+    BadBudgetValue, ExpectedFrom, UnhealthyPodEvictionPolicy, desired_healthy, disruptions_allowed,
+};
 
 /// A PodDisruptionBudget in the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,49 @@ pub enum EvictionRefusal {
     },
     /// HTTP 500: more than one PDB covers the pod.
     TooManyBudgets,
+}
+
+/// What the Eviction API looks at in the pod it is asked to evict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodState {
+    /// Pending, Succeeded, Failed or already terminating: deleted without
+    /// looking at budgets (eviction.go canIgnorePDB).
+    pub ignores_budgets: bool,
+    /// Its Ready condition.
+    pub ready: bool,
+}
+
+/// The Eviction API's answer for a pod covered by one budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictionVerdict {
+    /// Deleted without consuming the budget (a pod that ignores budgets,
+    /// or a not-Ready one the unhealthy-pod policy lets go).
+    DeletedFree,
+    /// Deleted, consuming one disruption.
+    DeletedCounted,
+    /// 429: the budget allows no disruption now.
+    Refused,
+}
+
+/// How pkg/registry/core/pod/storage/eviction.go decides, from the pod and
+/// the budget's published status: pods that ignore budgets go; a not-Ready
+/// pod goes free when the policy allows it
+/// ([`UnhealthyPodEvictionPolicy::lets_unready_go`]); any other pod needs
+/// `disruptionsAllowed > 0`.
+pub fn eviction_verdict(
+    pod: PodState,
+    status: &PdbStatus,
+    policy: UnhealthyPodEvictionPolicy,
+) -> EvictionVerdict {
+    if pod.ignores_budgets
+        || (!pod.ready && policy.lets_unready_go(status.current_healthy, status.desired_healthy))
+    {
+        EvictionVerdict::DeletedFree
+    } else if status.disruptions_allowed > 0 {
+        EvictionVerdict::DeletedCounted
+    } else {
+        EvictionVerdict::Refused
+    }
 }
 
 /// Which workloads each budget may cover, found once when the world is
@@ -147,24 +192,32 @@ impl World {
         // A missing selector reads as the empty one (no copy per call).
         let empty = LabelSelector::default();
         let selector = b.spec.selector.as_ref().unwrap_or(&empty);
-        // Expected pods: the scale of every owner whose pods the selector
-        // matches (found when the world was built).
-        let expected: i32 = self.pdb_coverage.owners[pdb]
-            .iter()
-            .map(|&w| self.workloads[w].replicas)
-            .sum();
         let mut selects = SharedLabelsMemo::new(|l: &Labels| selector_matches(selector, l));
-        let healthy = self.pdb_coverage.candidates[pdb]
+        let (mut matching, mut healthy) = (0i32, 0i32);
+        for (_, p) in self.pdb_coverage.candidates[pdb]
             .iter()
             .flat_map(|&w| self.workload_pods(w))
-            .filter(|(_, p)| selects.get(&p.labels) && self.pod_ready(p))
-            .count() as i32;
-        let desired = desired_healthy(&b.spec, expected)?;
+        {
+            if selects.get(&p.labels) {
+                matching += 1;
+                healthy += i32::from(self.pod_ready(p));
+            }
+        }
+        let expected = match ExpectedFrom::of(&b.spec) {
+            // The scale of every owner whose pods the selector matches
+            // (found when the world was built).
+            ExpectedFrom::ControllerScale => self.pdb_coverage.owners[pdb]
+                .iter()
+                .map(|&w| self.workloads[w].replicas)
+                .sum(),
+            ExpectedFrom::MatchingPods => matching,
+            ExpectedFrom::Nothing => 0,
+        };
         Ok(PdbStatus {
             expected_pods: expected,
             current_healthy: healthy,
-            desired_healthy: desired,
-            disruptions_allowed: (healthy - desired).max(0),
+            desired_healthy: desired_healthy(&b.spec, expected)?,
+            disruptions_allowed: disruptions_allowed(&b.spec, expected, healthy)?,
         })
     }
 
@@ -187,12 +240,21 @@ impl World {
             return Err(EvictionRefusal::TooManyBudgets);
         }
         if let Some(&b) = covering.first() {
-            let allowed = self
-                .pdb_status(b)
-                .map(|s| s.disruptions_allowed)
-                .unwrap_or(0);
-            // A pod that is not ready does not consume the budget.
-            if allowed <= 0 && self.pod_ready(&self.pods[id.0]) {
+            let pod = &self.pods[id.0];
+            let state = PodState {
+                // The model deletes at once: no pod is ever terminating.
+                ignores_budgets: pod.phase == PodPhase::Pending,
+                ready: self.pod_ready(pod),
+            };
+            // A budget whose values cannot be read allows nothing.
+            let status = self.pdb_status(b).unwrap_or(PdbStatus {
+                expected_pods: 0,
+                current_healthy: 0,
+                desired_healthy: 0,
+                disruptions_allowed: 0,
+            });
+            let policy = UnhealthyPodEvictionPolicy::of(&self.pdbs[b].spec);
+            if eviction_verdict(state, &status, policy) == EvictionVerdict::Refused {
                 return Err(EvictionRefusal::Budget {
                     pdb: self.pdb_name(b).to_owned(),
                     index: b,
@@ -208,5 +270,56 @@ impl World {
     /// Index of a PDB by the name [`World::pdb_name`] gives it.
     pub fn pdb_index(&self, name: &str) -> Option<usize> {
         self.pdb_coverage.display.iter().position(|d| d == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::clock::SimTime;
+    use crate::model::world::fixtures::{PINNED, world_from};
+    use crate::zone::Zone;
+
+    /// `yaml`'s world 60 s after zone a's nodes were lost: past the
+    /// node-monitor grace, every test-a pod is Running but not Ready.
+    fn zone_a_unready(yaml: &str) -> (World, PodId) {
+        let mut w = world_from(yaml);
+        let nodes = w.zone_nodes(&Zone::from("us-east-1a"), None);
+        w.lose_nodes(&nodes);
+        for s in 1..=60 {
+            w.advance(SimTime(s * 1000));
+        }
+        let (id, pod) = w.workload_pods(0).next().expect("a test-a pod");
+        assert_eq!(pod.phase, PodPhase::Running);
+        assert!(!w.pod_ready(pod));
+        let status = w.pdb_status(0).unwrap();
+        assert_eq!((status.current_healthy, status.desired_healthy), (0, 1));
+        (w, id)
+    }
+
+    /// eviction.go under the default policy (IfHealthyBudget): a not-Ready
+    /// pod of an unhealthy budget (0 of 1 healthy) must pass the budget,
+    /// which allows nothing; under AlwaysAllow it goes. (The model used to
+    /// let every not-Ready pod go, which is AlwaysAllow.)
+    #[test]
+    fn unready_pods_of_an_unhealthy_budget_go_only_under_always_allow() {
+        let (mut w, id) = zone_a_unready(PINNED);
+        assert!(matches!(w.evict(id), Err(EvictionRefusal::Budget { .. })));
+        let always = format!("{PINNED}  unhealthyPodEvictionPolicy: AlwaysAllow\n");
+        let (mut w, id) = zone_a_unready(&always);
+        assert_eq!(w.evict(id), Ok(()));
+    }
+
+    /// disruption.go getExpectedPodCount: an integer minAvailable expects
+    /// the pods the selector matches (here the 3 pods, whatever the
+    /// Rollout's scale), a percentage the owners' scale.
+    #[test]
+    fn expected_pods_follow_the_budget_kind() {
+        let w = world_from(PINNED);
+        assert_eq!(w.pdb_status(0).unwrap().expected_pods, 3);
+        let pct = PINNED.replace("minAvailable: 1", "minAvailable: 50%");
+        let w = world_from(&pct);
+        let s = w.pdb_status(0).unwrap();
+        assert_eq!((s.expected_pods, s.desired_healthy), (3, 2));
     }
 }

@@ -27,40 +27,105 @@ pub fn scaled(value: &IntOrString, total: i32) -> Result<i32, BadBudgetValue> {
 }
 
 /// How many pods must stay healthy, for `expected` pods behind the budget.
-/// Without minAvailable and maxUnavailable the budget asks nothing (0).
+/// maxUnavailable is read first, as the disruption controller does
+/// (disruption.go getExpectedPodCount); without either the budget asks
+/// nothing (0).
 pub fn desired_healthy(
     spec: &PodDisruptionBudgetSpec,
     expected: i32,
 ) -> Result<i32, BadBudgetValue> {
-    if let Some(min) = &spec.min_available {
-        return scaled(min, expected);
-    }
     if let Some(max) = &spec.max_unavailable {
         return Ok((expected - scaled(max, expected)?).max(0));
+    }
+    if let Some(min) = &spec.min_available {
+        return scaled(min, expected);
     }
     Ok(0)
 }
 
-/// Evictions the budget allows now.
+/// What a budget's expected pod count is read from
+/// (disruption.go getExpectedPodCount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedFrom {
+    /// The scale of the pods' controllers (maxUnavailable, or a percentage
+    /// minAvailable).
+    ControllerScale,
+    /// The number of pods the selector matches (integer minAvailable).
+    MatchingPods,
+    /// Neither field: nothing is expected (0), so nothing may be disrupted.
+    Nothing,
+}
+
+impl ExpectedFrom {
+    /// Where `spec` takes its expected count from.
+    pub fn of(spec: &PodDisruptionBudgetSpec) -> ExpectedFrom {
+        match (&spec.max_unavailable, &spec.min_available) {
+            (Some(_), _) | (None, Some(IntOrString::String(_))) => ExpectedFrom::ControllerScale,
+            (None, Some(IntOrString::Int(_))) => ExpectedFrom::MatchingPods,
+            (None, None) => ExpectedFrom::Nothing,
+        }
+    }
+}
+
+/// Evictions the budget allows now: healthy - desiredHealthy, and 0 while
+/// it expects no pods (disruption.go updatePdbStatus: a budget that
+/// matches nothing yet stays safe when its first pods appear).
 pub fn disruptions_allowed(
     spec: &PodDisruptionBudgetSpec,
     expected: i32,
     healthy: i32,
 ) -> Result<i32, BadBudgetValue> {
+    if expected <= 0 {
+        return Ok(0);
+    }
     Ok((healthy - desired_healthy(spec, expected)?).max(0))
+}
+
+/// `spec.unhealthyPodEvictionPolicy`: whether a Running pod that is not
+/// Ready may be evicted (eviction.go; KEP-3017).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnhealthyPodEvictionPolicy {
+    /// The default: only while the budget is healthy (currentHealthy >=
+    /// desiredHealthy > 0); otherwise it must pass the budget like any pod.
+    IfHealthyBudget,
+    /// Always, without consuming the budget.
+    AlwaysAllow,
+}
+
+impl UnhealthyPodEvictionPolicy {
+    /// The policy `spec` names (`IfHealthyBudget` when unset).
+    pub fn of(spec: &PodDisruptionBudgetSpec) -> UnhealthyPodEvictionPolicy {
+        match spec.unhealthy_pod_eviction_policy.as_deref() {
+            Some("AlwaysAllow") => UnhealthyPodEvictionPolicy::AlwaysAllow,
+            _ => UnhealthyPodEvictionPolicy::IfHealthyBudget,
+        }
+    }
+
+    /// True when a not-Ready pod may be evicted without consuming a
+    /// disruption, given the budget's current and desired healthy counts.
+    pub fn lets_unready_go(self, current_healthy: i32, desired_healthy: i32) -> bool {
+        match self {
+            UnhealthyPodEvictionPolicy::AlwaysAllow => true,
+            UnhealthyPodEvictionPolicy::IfHealthyBudget => {
+                current_healthy >= desired_healthy && desired_healthy > 0
+            }
+        }
+    }
+}
+
+/// A budget spec with just these two fields (tests and examples).
+pub fn budget_spec(min: Option<IntOrString>, max: Option<IntOrString>) -> PodDisruptionBudgetSpec {
+    PodDisruptionBudgetSpec {
+        min_available: min,
+        max_unavailable: max,
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::budget_spec as spec;
     use super::*;
-
-    fn spec(min: Option<IntOrString>, max: Option<IntOrString>) -> PodDisruptionBudgetSpec {
-        PodDisruptionBudgetSpec {
-            min_available: min,
-            max_unavailable: max,
-            ..Default::default()
-        }
-    }
 
     #[test]
     fn min_available_int_and_percent_round_up() {
