@@ -440,6 +440,79 @@ fn canary_split_and_missing_clusters_on_real_envoy() {
     assert!(no_cluster >= 5, "{prefix}.no_cluster = {no_cluster}");
 }
 
+/// How many of `n` dead hosts real Envoy ejects under `max_ejection_percent`:
+/// a static round-robin cluster of refused ports, consecutive failures of 1,
+/// enough requests to fail every host several times, then the hosts whose
+/// `/clusters` health flags say `failed_outlier_check`.
+fn ejected_by_real_envoy(n: u32, max_ejection_percent: u32) -> u32 {
+    // Bound, then released: nothing listens on the hosts' ports.
+    let (listen, admin) = (free_port(), free_port());
+    let endpoints: Vec<serde_json::Value> = (0..n)
+        .map(|_| {
+            serde_json::json!({"endpoint": {"address": {"socket_address":
+                {"address": "127.0.0.1", "port_value": free_port().port()}}}})
+        })
+        .collect();
+    let bootstrap = serde_json::json!({
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin.port()}}},
+        "static_resources": {
+            "listeners": [{"name": "l", "address": {"socket_address": {"address": "127.0.0.1", "port_value": listen.port()}},
+                "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                    "stat_prefix": "h",
+                    "route_config": {"virtual_hosts": [{"name": "v", "domains": ["*"],
+                        "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "c"}}]}]},
+                    "http_filters": [{"name": "envoy.filters.http.router", "typed_config":
+                        {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}],
+            "clusters": [{"name": "c", "type": "STATIC", "connect_timeout": "0.25s", "lb_policy": "ROUND_ROBIN",
+                "load_assignment": {"cluster_name": "c", "endpoints": [{"lb_endpoints": endpoints}]},
+                "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
+                "outlier_detection": {"consecutive_5xx": 1, "consecutive_gateway_failure": 1,
+                    "enforcing_consecutive_gateway_failure": 100, "interval": "60s",
+                    "base_ejection_time": "300s", "max_ejection_percent": max_ejection_percent}}]}
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bootstrap.json");
+    std::fs::write(&path, bootstrap.to_string()).unwrap();
+    let mut envoy = EnvoyProcess::start(&envoy(), &path, &dir.path().join("envoy.log")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(listen, "/").is_err() {
+        assert!(
+            envoy.exited().unwrap().is_none(),
+            "Envoy exited:\n{}",
+            envoy.log()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "listener not up:\n{}",
+            envoy.log()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    for _ in 0..(6 * n) {
+        let _ = get(listen, "/");
+    }
+    let (_, _, body) = get(admin, "/clusters").unwrap();
+    body.lines()
+        .filter(|l| l.contains("health_flags::") && l.contains("failed_outlier_check"))
+        .count() as u32
+}
+
+/// The model's ejection limit (`max_ejectable_hosts`, used by the proxy
+/// model and lint) equals real Envoy's: floor(n x percent / 100), and no
+/// host at all when that is 0 (since Envoy 1.31 only
+/// `always_eject_one_host`, which Istio does not set, guarantees one).
+fn ejection_limit_matches_real_envoy() {
+    for (n, pct) in [(6, 10), (9, 34), (10, 10), (3, 50), (20, 10), (3, 100)] {
+        let real = ejected_by_real_envoy(n, pct);
+        assert_eq!(
+            zonechaos::mesh::outlier::max_ejectable_hosts(n, i64::from(pct)),
+            real,
+            "{n} hosts, maxEjectionPercent {pct}: real Envoy ejected {real}"
+        );
+    }
+}
+
 fn main() {
     real::run(vec![
         test(
@@ -456,6 +529,11 @@ fn main() {
             "real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite",
             &[Need::Envoy],
             real_envoy_fails_over_zone_c_clients_on_an_eds_rewrite,
+        ),
+        test(
+            "ejection_limit_matches_real_envoy",
+            &[Need::Envoy],
+            ejection_limit_matches_real_envoy,
         ),
         test(
             "canary_split_and_missing_clusters_on_real_envoy",
