@@ -13,14 +13,15 @@
 //!   endpoint a locality (its node's zone labels); a nil one cannot occur.
 //! - "Failover: with locality lb disabled": covered by the model's own
 //!   `enabled: false` path (src/mesh/locality.rs tests), no table to run.
-//! - `TestGetLocalityLbSetting`: the merge of mesh, DestinationRule and
-//!   `trafficDistribution` settings; the model reads a DestinationRule's
-//!   setting only (no mesh-wide setting in the profile yet: issue 12 item 4).
+//! - `TestGetLocalityLbSetting`'s mesh-wide cases ("mesh only", "mesh
+//!   disabled", "dr enabled override mesh disabled", ...): the profile has
+//!   no mesh-wide setting yet (issue 12 item 4). Its `trafficDistribution`
+//!   cases are translated below.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use zonechaos::mesh::locality::{EffectiveLocality, Locality, place};
+use zonechaos::mesh::locality::{EffectiveLocality, Locality, place, traffic_distribution_setting};
 use zonechaos::topology::istio::{LocalityDistribute, LocalityFailover, LocalityLbSetting};
 use zonechaos::topology::labels::Labels;
 
@@ -428,4 +429,28 @@ fn a_proxy_without_labels_gets_no_failover_priorities() {
         FAILOVER_PRIORITY_ENDPOINTS,
     );
     assert!(got.values().all(|p| *p == 0), "{got:?}");
+}
+
+/// `TestGetLocalityLbSetting`, "prefer close service and mesh", "prefer
+/// same zone service and mesh", "prefer same node service and mesh": the
+/// setting istiod derives from the Service's `trafficDistribution`.
+#[test]
+fn get_locality_lb_setting_traffic_distribution_cases() {
+    const REGION: &str = "topology.kubernetes.io/region";
+    const ZONE: &str = "topology.kubernetes.io/zone";
+    let close = [NET, REGION, ZONE, "topology.istio.io/subzone"];
+    for (td, expected) in [
+        ("PreferClose", close.to_vec()),
+        ("PreferSameZone", close.to_vec()),
+        (
+            "PreferSameNode",
+            [&close[..], &["kubernetes.io/hostname"]].concat(),
+        ),
+    ] {
+        let got = traffic_distribution_setting(td, REGION, ZONE).expect(td);
+        assert_eq!(got.failover_priority, expected, "{td}");
+        assert_eq!(got.enabled, Some(true), "{td}");
+        assert!(got.failover.is_empty() && got.distribute.is_empty(), "{td}");
+    }
+    assert_eq!(traffic_distribution_setting("Any", REGION, ZONE), None);
 }

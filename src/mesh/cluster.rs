@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::mesh::endpoints::{Endpoint, EndpointMemo, service_endpoints};
-use crate::mesh::locality::{EffectiveLocality, Locality, place};
+use crate::mesh::locality::{EffectiveLocality, Locality, place, traffic_distribution_setting};
 use crate::mesh::outlier::DEFAULT_MAX_EJECTION_PERCENT;
 use crate::mesh::routing::ClientProxy;
 use crate::model::World;
@@ -270,29 +270,25 @@ fn build_cluster_of(
             setting: Cow::Borrowed(s),
             outlier_detection: outlier.is_some(),
         },
-        // Service trafficDistribution without a DR setting: failoverPriority
-        // [region, zone] with failover forced on.
-        None if matches!(
-            service.traffic_distribution.as_deref(),
-            Some("PreferClose" | "PreferSameZone")
-        ) =>
-        {
-            EffectiveLocality {
+        // Service trafficDistribution without a DR setting: the
+        // failoverPriority istiod derives, failover forced on.
+        None => match service.traffic_distribution.as_deref().and_then(|td| {
+            traffic_distribution_setting(
+                td,
+                &world.profile.node_labels.region,
+                &world.profile.node_labels.zone,
+            )
+        }) {
+            Some(derived) => EffectiveLocality {
                 enabled: true,
-                setting: Cow::Owned(crate::topology::istio::LocalityLbSetting {
-                    failover_priority: vec![
-                        world.profile.node_labels.region.clone(),
-                        world.profile.node_labels.zone.clone(),
-                    ],
-                    ..Default::default()
-                }),
+                setting: Cow::Owned(derived),
                 outlier_detection: true,
-            }
-        }
-        None => EffectiveLocality {
-            enabled: true,
-            setting: Cow::default(),
-            outlier_detection: outlier.is_some(),
+            },
+            None => EffectiveLocality {
+                enabled: true,
+                setting: Cow::default(),
+                outlier_detection: outlier.is_some(),
+            },
         },
     };
     let client = proxy_locality(world, proxy);

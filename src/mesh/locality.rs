@@ -106,6 +106,38 @@ pub fn place(
         .collect()
 }
 
+/// Istio's network label (absent in a single-network mesh).
+pub const NETWORK_LABEL: &str = "topology.istio.io/network";
+/// Istio's subzone label.
+pub const SUBZONE_LABEL: &str = "topology.istio.io/subzone";
+/// The node name label istiod adds for `PreferSameNode`.
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
+/// The setting istiod derives from a Service's `trafficDistribution` when
+/// no DestinationRule sets one (loadbalancer.go GetLocalityLbSetting):
+/// failoverPriority over network, region, zone and subzone (`PreferClose`,
+/// `PreferSameZone`), then the hostname (`PreferSameNode`), with failover
+/// on whether or not outlier detection is set. `None` for other values.
+/// The model's client proxies carry no hostname label, so under
+/// `PreferSameNode` every endpoint of the own zone ranks alike.
+pub fn traffic_distribution_setting(
+    traffic_distribution: &str,
+    region_label: &str,
+    zone_label: &str,
+) -> Option<LocalityLbSetting> {
+    let mut labels = vec![NETWORK_LABEL, region_label, zone_label, SUBZONE_LABEL];
+    match traffic_distribution {
+        "PreferClose" | "PreferSameZone" => {}
+        "PreferSameNode" => labels.push(HOSTNAME_LABEL),
+        _ => return None,
+    }
+    Some(LocalityLbSetting {
+        enabled: Some(true),
+        failover_priority: labels.into_iter().map(str::to_owned).collect(),
+        ..LocalityLbSetting::default()
+    })
+}
+
 /// failoverPriority: 0 when every label matches the client's, else N - j
 /// with j the first label that does not; `key=value` entries compare the
 /// endpoint's label with the literal value. A label absent on both the
