@@ -50,6 +50,12 @@ pub struct BudgetRow {
     pub after: i32,
     /// Evictions it refused during a drain.
     pub refused: usize,
+    /// Its whole status before (expected pods, current and desired
+    /// healthy, disruptions allowed), as the disruption controller would
+    /// publish it.
+    pub status_before: PdbStatus,
+    /// Its status after; `None` when its values cannot be read.
+    pub status_after: Option<PdbStatus>,
 }
 
 /// A Rollout before and after.
@@ -271,6 +277,8 @@ fn lose(baseline: &Baseline<'_>, lost: &[Zone], mode: LossMode) -> WhatIf {
                 before: b.disruptions_allowed,
                 after: budgets_after[i].map_or(0, |a| a.disruptions_allowed),
                 refused: refused[i],
+                status_before: *b,
+                status_after: budgets_after[i],
             })
         })
         .collect();
@@ -555,6 +563,22 @@ mod tests {
         assert!(b.refused > 0);
         let a = w.budgets.iter().find(|b| b.name == "test-a-pdb").unwrap();
         assert_eq!((a.before, a.after, a.refused), (2, 2, 0));
+        // The whole status travels with the row (whatif --format json):
+        // test-b's 3 pods, minAvailable 1; after the drain 1 healthy of 1
+        // desired (the evicted pods' replacements Pending in the cordoned zone).
+        let before = b.status_before;
+        assert_eq!(
+            (before.expected_pods, before.current_healthy, before.desired_healthy),
+            (3, 3, 1)
+        );
+        let after = b.status_after.expect("readable");
+        assert_eq!(
+            (after.current_healthy, after.desired_healthy, after.disruptions_allowed),
+            (1, 1, 0)
+        );
+        let json = serde_json::to_value(b).unwrap();
+        assert_eq!(json["status_before"]["expected_pods"], 3);
+        assert_eq!(json["status_after"]["disruptions_allowed"], 0);
         // One pod left in zone b still serves zone-b clients.
         let zb = w.services[0]
             .zones
