@@ -568,12 +568,20 @@ mod tests {
         // desired (the evicted pods' replacements Pending in the cordoned zone).
         let before = b.status_before;
         assert_eq!(
-            (before.expected_pods, before.current_healthy, before.desired_healthy),
+            (
+                before.expected_pods,
+                before.current_healthy,
+                before.desired_healthy
+            ),
             (3, 3, 1)
         );
         let after = b.status_after.expect("readable");
         assert_eq!(
-            (after.current_healthy, after.desired_healthy, after.disruptions_allowed),
+            (
+                after.current_healthy,
+                after.desired_healthy,
+                after.disruptions_allowed
+            ),
             (1, 1, 0)
         );
         let json = serde_json::to_value(b).unwrap();

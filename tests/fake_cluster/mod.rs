@@ -20,8 +20,9 @@
 //!   schedulable node their selector and tolerations allow
 //!   (pkg/scheduler/framework/plugins/nodeunschedulable, tainttoleration);
 //! - an eviction is refused with 429 when the pod's PodDisruptionBudget
-//!   allows no disruption and with 500 when more than one covers it
-//!   (pkg/registry/core/pod/storage/eviction.go); a budget's status counts
+//!   allows no disruption and with 500 when more than one covers it; a
+//!   Pending pod skips budgets and a not-Ready one goes while the budget is
+//!   healthy (pkg/registry/core/pod/storage/eviction.go, IfHealthyBudget); a budget's status counts
 //!   healthy pods against minAvailable (pkg/controller/disruption/
 //!   disruption.go getExpectedPodCount, countHealthyPods);
 //! - `docker network connect --ip` is refused on kind's network, which has
@@ -634,10 +635,15 @@ impl State {
             );
         }
         if let Some(b) = budgets.first() {
-            let allowed = self.pdb_json(b, now)["status"]["disruptionsAllowed"]
-                .as_u64()
-                .unwrap_or(0);
-            if allowed == 0 {
+            let published = self.pdb_json(b, now)["status"].clone();
+            let read = |field: &str| published[field].as_u64().unwrap_or(0);
+            // Pending pods skip budgets; a not-Ready one goes while the
+            // budget is healthy (IfHealthyBudget, the default).
+            let free = pod.node.is_none()
+                || (!self.healthy(&pod, now)
+                    && read("currentHealthy") >= read("desiredHealthy")
+                    && read("desiredHealthy") > 0);
+            if !free && read("disruptionsAllowed") == 0 {
                 let cause = format!(
                     "The disruption budget {} needs {} healthy pods",
                     b.name, b.min_available
