@@ -1,6 +1,7 @@
 //! Cases translated from kubernetes/kubernetes
 //! `pkg/registry/core/pod/storage/eviction_test.go` (`TestEvictionIgnorePDB`)
-//! and rules read from `pkg/controller/disruption/disruption.go`, run
+//! and `pkg/controller/disruption/disruption_test.go` (the status tests),
+//! with rules read from `pkg/controller/disruption/disruption.go`, run
 //! against the model's own functions (`zonechaos::model::eviction`,
 //! `zonechaos::topology::pdb`). Each case is data: the pod's phase and
 //! Ready condition, the budget's published status, the unhealthy-pod
@@ -12,11 +13,17 @@
 //! delete", "resource version conflict", "other error on delete") test the
 //! REST storage's retries, which the model has no storage to have; where
 //! such a case also fixes a verdict (the pod turned Running before the
-//! retry) that verdict is kept below.
+//! retry) that verdict is kept below. From disruption_test.go, the naked
+//! and unmanaged pod tests (`TestNakedPod`, `TestStatusForUnmanagedPod`,
+//! `TestTotalUnmanagedPods`, the rogue pod of `TestReplicationController`),
+//! `TestMultipleControllers` and the scale-finder tests: every pod of the
+//! model belongs to exactly one workload with a scale.
 
 use k8s_openapi::api::policy::v1::PodDisruptionBudgetSpec;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use zonechaos::model::eviction::{EvictionVerdict, PdbStatus, PodState, eviction_verdict};
+use zonechaos::model::eviction::{
+    BudgetCounts, EvictionVerdict, PdbStatus, PodState, budget_status, eviction_verdict,
+};
 use zonechaos::topology::pdb::{
     ExpectedFrom, UnhealthyPodEvictionPolicy, budget_spec as spec, desired_healthy,
     disruptions_allowed,
@@ -220,4 +227,165 @@ fn if_healthy_budget_needs_a_healthy_nonzero_budget() {
     assert_eq!(named(None), IfHealthyBudget);
     assert_eq!(named(Some("IfHealthyBudget")), IfHealthyBudget);
     assert_eq!(named(Some("AlwaysAllow")), AlwaysAllow);
+}
+
+/// disruption_test.go's status tests: the budget, what the controller
+/// counts (controllers' scale, matching pods, Ready pods) and upstream's
+/// `VerifyPdbStatus(disruptionsAllowed, currentHealthy, desiredHealthy,
+/// expectedPods)`, step by step as each test adds or changes pods.
+#[test]
+fn disruption_controller_status_table() {
+    let int = |i| Some(IntOrString::Int(i));
+    let pct = |p: &str| Some(IntOrString::String(p.into()));
+    // (test and step, minAvailable, maxUnavailable, (scale, matching, healthy), expected)
+    type Step = (
+        &'static str,
+        Option<IntOrString>,
+        Option<IntOrString>,
+        (i32, i32, i32),
+        (i32, i32, i32, i32),
+    );
+    let steps: Vec<Step> = vec![
+        (
+            "TestNoSelector, no pod",
+            int(3),
+            None,
+            (0, 0, 0),
+            (0, 0, 3, 0),
+        ),
+        (
+            "TestNoSelector, one pod",
+            int(3),
+            None,
+            (0, 1, 1),
+            (0, 1, 3, 1),
+        ),
+        (
+            "TestUnavailable, 0 pods",
+            int(3),
+            None,
+            (0, 0, 0),
+            (0, 0, 3, 0),
+        ),
+        (
+            "TestUnavailable, 1 pod",
+            int(3),
+            None,
+            (0, 1, 1),
+            (0, 1, 3, 1),
+        ),
+        (
+            "TestUnavailable, 2 pods",
+            int(3),
+            None,
+            (0, 2, 2),
+            (0, 2, 3, 2),
+        ),
+        (
+            "TestUnavailable, 3 pods",
+            int(3),
+            None,
+            (0, 3, 3),
+            (0, 3, 3, 3),
+        ),
+        (
+            "TestUnavailable, 4 pods",
+            int(3),
+            None,
+            (0, 4, 4),
+            (1, 4, 3, 4),
+        ),
+        (
+            "TestUnavailable, one unready",
+            int(3),
+            None,
+            (0, 4, 3),
+            (0, 3, 3, 4),
+        ),
+        (
+            "TestIntegerMaxUnavailableWithScaling, rs 7",
+            None,
+            int(2),
+            (7, 1, 1),
+            (0, 1, 5, 7),
+        ),
+        (
+            "TestIntegerMaxUnavailableWithScaling, rs 5",
+            None,
+            int(2),
+            (5, 1, 1),
+            (0, 1, 3, 5),
+        ),
+        (
+            "TestPercentageMaxUnavailableWithScaling, rs 7",
+            None,
+            pct("30%"),
+            (7, 1, 1),
+            (0, 1, 4, 7),
+        ),
+        (
+            "TestPercentageMaxUnavailableWithScaling, rs 3",
+            None,
+            pct("30%"),
+            (3, 1, 1),
+            (0, 1, 2, 3),
+        ),
+        (
+            "TestReplicaSet",
+            pct("20%"),
+            None,
+            (10, 1, 1),
+            (0, 1, 2, 10),
+        ),
+        ("TestScaleResource", None, int(5), (10, 4, 4), (0, 4, 5, 10)),
+        // "It starts out at 0 expected because, with no pods, the PDB
+        // doesn't know about the RC": the scale comes through the pods.
+        (
+            "TestReplicationController, no pod",
+            pct("34%"),
+            None,
+            (0, 0, 0),
+            (0, 0, 0, 0),
+        ),
+        (
+            "TestReplicationController, 1 pod",
+            pct("34%"),
+            None,
+            (3, 1, 1),
+            (0, 1, 2, 3),
+        ),
+        (
+            "TestReplicationController, 2 pods",
+            pct("34%"),
+            None,
+            (3, 2, 2),
+            (0, 2, 2, 3),
+        ),
+        (
+            "TestReplicationController, 3 pods",
+            pct("34%"),
+            None,
+            (3, 3, 3),
+            (1, 3, 2, 3),
+        ),
+    ];
+    for (name, min, max, (scale, matching, healthy), (allowed, current, desired, expected)) in steps
+    {
+        let counts = BudgetCounts {
+            controller_scale: scale,
+            matching_pods: matching,
+            healthy,
+        };
+        let got = budget_status(&spec(min, max), counts).unwrap();
+        assert_eq!(
+            got,
+            PdbStatus {
+                expected_pods: expected,
+                current_healthy: current,
+                desired_healthy: desired,
+                disruptions_allowed: allowed,
+            },
+            "disruption_test.go {name}"
+        );
+    }
 }

@@ -54,6 +54,39 @@ pub enum EvictionRefusal {
     TooManyBudgets,
 }
 
+/// What the disruption controller counts for one budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BudgetCounts {
+    /// Summed scale of the controllers of the pods it selects (each once).
+    pub controller_scale: i32,
+    /// Pods it selects.
+    pub matching_pods: i32,
+    /// Of those, the Ready ones.
+    pub healthy: i32,
+}
+
+/// A budget's status from what the disruption controller counted
+/// (pkg/controller/disruption/disruption.go getExpectedPodCount,
+/// updatePdbStatus): expected pods from the controllers' scale or from the
+/// matching pods ([`ExpectedFrom`]), desired healthy from the spec, and
+/// the disruptions allowed.
+pub fn budget_status(
+    spec: &PodDisruptionBudgetSpec,
+    counts: BudgetCounts,
+) -> Result<PdbStatus, BadBudgetValue> {
+    let expected = match ExpectedFrom::of(spec) {
+        ExpectedFrom::ControllerScale => counts.controller_scale,
+        ExpectedFrom::MatchingPods => counts.matching_pods,
+        ExpectedFrom::Nothing => 0,
+    };
+    Ok(PdbStatus {
+        expected_pods: expected,
+        current_healthy: counts.healthy,
+        desired_healthy: desired_healthy(spec, expected)?,
+        disruptions_allowed: disruptions_allowed(spec, expected, counts.healthy)?,
+    })
+}
+
 /// What the Eviction API looks at in the pod it is asked to evict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PodState {
@@ -105,9 +138,6 @@ pub struct PdbCoverage {
     /// Per budget: workloads whose pods its selector may match (the label
     /// index's superset; pods are still matched one by one).
     candidates: Vec<Vec<usize>>,
-    /// Per budget: the candidates whose template labels it matches, whose
-    /// scale makes its expected pods.
-    owners: Vec<Vec<usize>>,
     /// Per workload: budgets listing it as a candidate.
     by_workload: Vec<Vec<usize>>,
     /// Per budget: its name, qualified with the namespace only when another
@@ -121,7 +151,7 @@ impl PdbCoverage {
     pub fn of(world: &World) -> PdbCoverage {
         let empty = LabelSelector::default();
         let mut by_workload = vec![Vec::new(); world.workloads.len()];
-        let (mut candidates, mut owners) = (Vec::new(), Vec::new());
+        let mut candidates = Vec::new();
         for (i, b) in world.pdbs.iter().enumerate() {
             // A missing selector reads as the empty one: every workload.
             let selector = b.spec.selector.as_ref().unwrap_or(&empty);
@@ -131,13 +161,6 @@ impl PdbCoverage {
             for &w in &found {
                 by_workload[w].push(i);
             }
-            owners.push(
-                found
-                    .iter()
-                    .copied()
-                    .filter(|&w| selector_matches(selector, &world.workloads[w].labels))
-                    .collect(),
-            );
             candidates.push(found);
         }
         let mut namesakes: HashMap<&str, usize> = HashMap::new();
@@ -154,7 +177,6 @@ impl PdbCoverage {
             .collect();
         PdbCoverage {
             candidates,
-            owners,
             by_workload,
             display,
         }
@@ -193,32 +215,23 @@ impl World {
         let empty = LabelSelector::default();
         let selector = b.spec.selector.as_ref().unwrap_or(&empty);
         let mut selects = SharedLabelsMemo::new(|l: &Labels| selector_matches(selector, l));
-        let (mut matching, mut healthy) = (0i32, 0i32);
-        for (_, p) in self.pdb_coverage.candidates[pdb]
-            .iter()
-            .flat_map(|&w| self.workload_pods(w))
-        {
-            if selects.get(&p.labels) {
-                matching += 1;
-                healthy += i32::from(self.pod_ready(p));
+        let mut counts = BudgetCounts::default();
+        for &w in &self.pdb_coverage.candidates[pdb] {
+            let mut controls_a_pod = false;
+            for (_, p) in self.workload_pods(w) {
+                if selects.get(&p.labels) {
+                    counts.matching_pods += 1;
+                    counts.healthy += i32::from(self.pod_ready(p));
+                    controls_a_pod = true;
+                }
+            }
+            // The controller is found through its pods: one without a
+            // matching pod adds no scale.
+            if controls_a_pod {
+                counts.controller_scale += self.workloads[w].replicas;
             }
         }
-        let expected = match ExpectedFrom::of(&b.spec) {
-            // The scale of every owner whose pods the selector matches
-            // (found when the world was built).
-            ExpectedFrom::ControllerScale => self.pdb_coverage.owners[pdb]
-                .iter()
-                .map(|&w| self.workloads[w].replicas)
-                .sum(),
-            ExpectedFrom::MatchingPods => matching,
-            ExpectedFrom::Nothing => 0,
-        };
-        Ok(PdbStatus {
-            expected_pods: expected,
-            current_healthy: healthy,
-            desired_healthy: desired_healthy(&b.spec, expected)?,
-            disruptions_allowed: disruptions_allowed(&b.spec, expected, healthy)?,
-        })
+        budget_status(&b.spec, counts)
     }
 
     /// The policy/v1 Eviction API: refused with 429 when a covering budget
