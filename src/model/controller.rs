@@ -586,12 +586,14 @@ mod tests {
             ClusterTiming::default(),
         );
         // The seed's shared DR is rejected by the webhook, so every Rollout
-        // fails on the route or the missing DestinationRule.
+        // fails on the route or the missing DestinationRule. A route lacking
+        // both subsets reports the canary's, in Argo's own words
+        // (rollout/trafficrouting/istio/istio.go validateDestinationRule).
         let b = w.rollout_status("test-b").unwrap();
         assert_eq!(b.phase, RolloutPhase::Degraded);
         assert!(
             b.message
-                .contains("Stable DestinationRule subset 'stable-b' not found in route 'primary'"),
+                .contains("Canary DestinationRule subset 'canary-b' not found in route"),
             "{}",
             b.message
         );

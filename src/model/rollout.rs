@@ -242,12 +242,14 @@ pub fn validate_routing(r: &RolloutState, mesh: &MeshConfig) -> Result<(), Strin
         let routes = route_indices(&vs.spec, vref.routes.as_deref())?;
         for i in routes {
             let route = &vs.spec.http[i];
-            let rname = route.name.clone().unwrap_or_default();
             match dr {
+                // Canary before stable, in upstream's words (argo-rollouts
+                // rollout/trafficrouting/istio/istio.go validateDestinationRule:
+                // the route is not named).
                 Some(dr) => {
                     for (what, subset) in [
-                        ("Stable", &dr.stable_subset_name),
                         ("Canary", &dr.canary_subset_name),
+                        ("Stable", &dr.stable_subset_name),
                     ] {
                         if !route
                             .route
@@ -255,15 +257,15 @@ pub fn validate_routing(r: &RolloutState, mesh: &MeshConfig) -> Result<(), Strin
                             .any(|d| d.destination.subset.as_deref() == Some(subset.as_str()))
                         {
                             return Err(format!(
-                                "{what} DestinationRule subset '{subset}' not found in route '{rname}'"
+                                "{what} DestinationRule subset '{subset}' not found in route"
                             ));
                         }
                     }
                 }
                 None => {
                     for (what, svc) in [
-                        ("Stable", canary.and_then(|c| c.stable_service.as_deref())),
                         ("Canary", canary.and_then(|c| c.canary_service.as_deref())),
+                        ("Stable", canary.and_then(|c| c.stable_service.as_deref())),
                     ] {
                         let Some(svc) = svc else { continue };
                         if !route
@@ -271,9 +273,7 @@ pub fn validate_routing(r: &RolloutState, mesh: &MeshConfig) -> Result<(), Strin
                             .iter()
                             .any(|d| host_is(&d.destination.host, svc))
                         {
-                            return Err(format!(
-                                "{what} Service '{svc}' not found in route '{rname}'"
-                            ));
+                            return Err(format!("{what} Service '{svc}' not found in route"));
                         }
                     }
                 }
