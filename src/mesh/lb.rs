@@ -61,20 +61,20 @@ pub fn host_pick_weights(hosts: &[LocalityHost<'_>]) -> Vec<f64> {
             .map(|h| if h.healthy { 1.0 } else { 0.0 })
             .collect();
     }
-    let count = |pred: &dyn Fn(&LocalityHost<'_>) -> bool, locality: &str| {
-        hosts
-            .iter()
-            .filter(|h| h.locality == locality && pred(h))
-            .count() as f64
-    };
+    // (total, healthy) per locality, counted once: this runs per request.
+    let mut per_locality: foldhash::HashMap<&str, (f64, f64)> = Default::default();
+    for h in hosts {
+        let e = per_locality.entry(h.locality).or_default();
+        e.0 += 1.0;
+        e.1 += f64::from(u8::from(h.healthy));
+    }
     hosts
         .iter()
         .map(|h| {
             if !h.healthy {
                 return 0.0;
             }
-            let total = count(&|_| true, h.locality);
-            let healthy = count(&|o| o.healthy, h.locality);
+            let (total, healthy) = per_locality[h.locality];
             let weight = h.locality_weight.unwrap_or(0.0);
             let effective = weight * (OVERPROVISIONING * healthy / total).min(1.0);
             effective / healthy

@@ -27,7 +27,7 @@ pub struct Pdb {
 }
 
 /// What the disruption controller would publish in `.status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PdbStatus {
     /// Pods the owners want.
     pub expected_pods: i32,
@@ -260,12 +260,7 @@ impl World {
                 ready: self.pod_ready(pod),
             };
             // A budget whose values cannot be read allows nothing.
-            let status = self.pdb_status(b).unwrap_or(PdbStatus {
-                expected_pods: 0,
-                current_healthy: 0,
-                desired_healthy: 0,
-                disruptions_allowed: 0,
-            });
+            let status = self.pdb_status(b).unwrap_or_default();
             let policy = UnhealthyPodEvictionPolicy::of(&self.pdbs[b].spec);
             if eviction_verdict(state, &status, policy) == EvictionVerdict::Refused {
                 return Err(EvictionRefusal::Budget {
