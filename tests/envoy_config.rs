@@ -17,11 +17,14 @@ use zonechaos::backend::local::envoy::{
 use zonechaos::backend::local::find_envoy;
 use zonechaos::backend::local::process::{EnvoyProcess, envoy_version, validate};
 use zonechaos::mesh::proxy::Client;
+use zonechaos::mesh::proxy_config::{Observed, ProxyConfig, compare};
+use zonechaos::mesh::proxy_dump::{RouteKey, from_config_dump};
 use zonechaos::model::World;
 use zonechaos::model::clock::SimTime;
 use zonechaos::model::pod::PodId;
 use zonechaos::model::world::ClusterTiming;
 use zonechaos::profile::ClusterProfile;
+use zonechaos::topology::istio::{LocalityDistribute, LocalityLbSetting};
 use zonechaos::topology::{Topology, load_paths};
 use zonechaos::zone::Zone;
 
@@ -513,6 +516,92 @@ fn ejection_limit_matches_real_envoy() {
     }
 }
 
+/// The model's view of a proxy with the stand-ins' addresses.
+fn model_view(w: &World, c: &Client, pods: &HashMap<PodId, SocketAddr>) -> ProxyConfig {
+    let target = w.mesh.service("default", "test").unwrap();
+    let observed = Observed {
+        address: &|pod| pods.get(&pod).map(SocketAddr::to_string),
+        ..Observed::NONE
+    };
+    zonechaos::mesh::proxy_config::proxy_config(w, c, target, &observed)
+}
+
+/// What real Envoy loaded (`/config_dump?include_eds`), read back into the
+/// model's shape, equals `zonechaos proxy-config`'s view of the same proxy:
+/// routes, clusters, priorities, locality weights, health and addresses.
+/// The worlds cover the default route, failover priorities after a zone
+/// loss, a canary's weighted route and `distribute` weights.
+fn real_envoy_config_dump_equals_the_model_view() {
+    let binary = envoy();
+    let mut cases: Vec<(&str, World, &str)> = Vec::new();
+    cases.push((
+        "failover, steady",
+        world("suites/topologies/zone-failover.yaml"),
+        "us-east-1a",
+    ));
+    let mut lost = world("suites/topologies/zone-failover.yaml");
+    lost.spot_loss(&Zone::from("us-east-1c"), None);
+    lost.advance(SimTime(60_000));
+    cases.push(("failover, zone c lost", lost, "us-east-1c"));
+    let mut canary = world("suites/topologies/zone-pinned.yaml");
+    canary.set_image("test-c", "myapp:v2").unwrap();
+    for s in 1..=30 {
+        canary.advance(SimTime(s * 1000));
+    }
+    cases.push(("pinned, zone c canary", canary, "us-east-1c"));
+    let mut weighted = world("suites/topologies/zone-failover.yaml");
+    let rule = std::sync::Arc::make_mut(&mut weighted.mesh)
+        .destination_rule_mut("default", "test")
+        .unwrap();
+    let lb = rule
+        .spec
+        .traffic_policy
+        .as_mut()
+        .unwrap()
+        .load_balancer
+        .as_mut()
+        .unwrap();
+    lb.locality_lb_setting = Some(LocalityLbSetting {
+        distribute: vec![LocalityDistribute {
+            from: "us-east-1/us-east-1c/*".into(),
+            to: [
+                ("us-east-1/us-east-1c/*".to_owned(), 70),
+                ("us-east-1/us-east-1b/*".to_owned(), 30),
+            ]
+            .into(),
+        }],
+        ..Default::default()
+    });
+    cases.push(("distribute 70/30", weighted, "us-east-1c"));
+    for (what, w, zone) in &cases {
+        let pods = stand_ins(w);
+        let c = client(w, zone);
+        let cfg = config_at(w, &c, &pods, free_port(), free_port());
+        let model = model_view(w, &c, &pods);
+        assert!(!model.clusters.is_empty(), "{what}: no cluster to compare");
+        let proxy = Proxy::start(&binary, &cfg);
+        let (status, _, body) = get(proxy.admin, "/config_dump?include_eds").unwrap();
+        assert_eq!(status, 200, "{what}: {body}");
+        let dump: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let key = RouteKey {
+            route_config: &model.route.route_config,
+            virtual_host: &model.route.virtual_host,
+            name: &model.route.name,
+        };
+        let real = from_config_dump(&dump, &c.zone, key, &model.cluster_names()).unwrap();
+        assert_eq!(compare(&model, &real), Vec::new(), "{what}");
+        assert_eq!(real.locality, model.locality, "{what}");
+        for (m, r) in model.clusters.iter().zip(&real.clusters) {
+            assert_eq!(m.outlier, r.outlier, "{what}: {}", m.name);
+        }
+        // The comparison can fail: one endpoint moved to another priority
+        // in the model is reported.
+        let mut moved = model.clone();
+        moved.clusters[0].endpoints[0].priority += 7;
+        assert_ne!(compare(&moved, &real), Vec::new(), "{what}");
+    }
+}
+
 fn main() {
     real::run(vec![
         test(
@@ -534,6 +623,11 @@ fn main() {
             "ejection_limit_matches_real_envoy",
             &[Need::Envoy],
             ejection_limit_matches_real_envoy,
+        ),
+        test(
+            "real_envoy_config_dump_equals_the_model_view",
+            &[Need::Envoy],
+            real_envoy_config_dump_equals_the_model_view,
         ),
         test(
             "canary_split_and_missing_clusters_on_real_envoy",

@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod crds;
 pub mod kube;
 pub mod lint;
+pub mod proxy_config;
 pub mod render;
 pub mod rules;
 pub mod run;
@@ -174,6 +175,9 @@ pub enum Command {
     Conformance(run_args::RunArgs),
     /// Predict losing zones: routes, serving zones, errors, PDBs, Rollouts, failover latency.
     Whatif(whatif::WhatIfArgs),
+    /// What istiod would send each client zone's proxy (routes, clusters, endpoints with
+    /// locality, priority, weight, health and ejection), in the shape of `istioctl proxy-config`.
+    ProxyConfig(proxy_config::ProxyConfigArgs),
     /// Test backend: HTTP echo of zone, pod and version, with faults, /healthz and /metrics.
     #[command(disable_version_flag = true)]
     Echo(app::EchoArgs),
@@ -253,6 +257,7 @@ pub fn run(cli: Cli) -> Result<Status, CliError> {
         Command::Conformance(args) => {
             run::run_all(&args, cli.quiet, cli.verbose > 0, Some("conformance"))
         }
+        Command::ProxyConfig(args) => proxy_config::run(&args),
         Command::Echo(args) => app::run_echo(&args),
         Command::Loadgen(args) => app::run_loadgen(&args),
         Command::Render(args) => render::run(&args),

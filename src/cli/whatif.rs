@@ -57,15 +57,24 @@ pub struct WhatIfArgs {
     pub format: WhatIfFormat,
 }
 
-/// Runs `whatif`.
-pub fn run(args: &WhatIfArgs) -> Result<Status, CliError> {
-    let profile = load_profile(args.profile.as_deref())?;
-    let loaded = load_paths(&args.paths).map_err(|e| {
+/// The topology of manifest files or directories, for the model: every
+/// object valid, within the model's size limits.
+pub fn load_model_topology(paths: &[PathBuf]) -> Result<Topology, CliError> {
+    let loaded = load_paths(paths).map_err(|e| {
         CliError::usage(e.to_string(), "pass existing manifest files or directories")
     })?;
     loaded
         .require_valid()
         .map_err(|e| CliError::usage(e.to_string(), e.hint()))?;
+    let topology = Topology::new(loaded.objects);
+    crate::limits::check_topology(&topology, crate::limits::MAX_PODS)?;
+    Ok(topology)
+}
+
+/// Runs `whatif`.
+pub fn run(args: &WhatIfArgs) -> Result<Status, CliError> {
+    let profile = load_profile(args.profile.as_deref())?;
+    let topology = load_model_topology(&args.paths)?;
     let lost: Vec<Zone> = args
         .lose
         .iter()
@@ -88,8 +97,6 @@ pub fn run(args: &WhatIfArgs) -> Result<Status, CliError> {
         ModeArg::Spot => LossMode::Spot,
         ModeArg::Drain => LossMode::Drain,
     };
-    let topology = Topology::new(loaded.objects);
-    crate::limits::check_topology(&topology, crate::limits::MAX_PODS)?;
     let targets = match (service, args.all_services) {
         (Some((ns, name)), _) => crate::whatif::Targets::One(ns, name),
         (None, true) => crate::whatif::Targets::All,

@@ -13,6 +13,8 @@ pub mod locality;
 pub mod outlier;
 pub mod predict;
 pub mod proxy;
+pub mod proxy_config;
+pub mod proxy_dump;
 pub mod route;
 pub mod route_weights;
 pub mod routing;

@@ -175,6 +175,15 @@ impl DataPlane {
         }
     }
 
+    /// True when client `ci`'s proxy has `pod` ejected from cluster `key`
+    /// at `now` (outlier detection).
+    pub fn is_ejected(&self, ci: usize, key: &ClusterKey, pod: PodId, now: SimTime) -> bool {
+        self.hosts
+            .get(&(ci, key.clone(), pod))
+            .and_then(|h| h.ejected_until)
+            .is_some_and(|t| t > now)
+    }
+
     /// Sends `dt` worth of requests from every client at the world's current
     /// time and records them in the matrix.
     pub fn tick(&mut self, world: &World, dt: SimDuration, matrix: &mut TrafficMatrix) {

@@ -453,12 +453,12 @@ pub fn render(w: &WhatIf) -> String {
 /// PDB name) is cut with an ellipsis, the full text staying in `--format
 /// json`; padding is written out rather than through `{:<w$}`, whose width
 /// stops at u16::MAX and panics beyond (issue 10 item 1).
-fn table(rows: &[[String; 5]]) -> String {
-    let rows: Vec<[String; 5]> = rows
+pub fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
         .iter()
         .map(|r| r.each_ref().map(|c| crate::spec::quote(c)))
         .collect();
-    let mut widths = [0usize; 5];
+    let mut widths = [0usize; N];
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count());

@@ -28,10 +28,12 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::mesh::cluster::{ClusterView, OutlierSettings, build_cluster, proxy_locality};
+use crate::mesh::cluster::{OutlierSettings, proxy_locality};
 use crate::mesh::lb::OVERPROVISIONING;
 use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
-use crate::mesh::route::{ClientRoute, DEFAULT_ROUTE_NAME, Split, resolve};
+use crate::mesh::proxy_config::{
+    ClusterEntry, LocalityName, Observed, RouteAction, RouteEntry, proxy_config as model_view,
+};
 use crate::mesh::routing::{RouteChoice, select_route};
 use crate::model::World;
 use crate::model::clock::SimDuration;
@@ -104,67 +106,41 @@ pub fn proxy_config(
     listen: SocketAddr,
     admin: SocketAddr,
 ) -> EnvoyConfig {
-    let choice = select_route(&world.mesh, &client.proxy, target);
-    let resolved = resolve(&world.mesh, choice, target);
-    let mut clusters = Vec::new();
-    let mut endpoints = BTreeMap::new();
-    // A host that names no Service has no cluster; a cluster the model says
-    // istiod does not build is left out too: the route still names them, so
-    // Envoy answers 503 NC.
-    for d in resolved.destinations() {
-        let Some(service) = d.service() else {
-            continue;
-        };
-        let view = build_cluster(world, &world.mesh, &client.proxy, service, d.subset);
-        if !view.exists {
-            continue;
-        }
-        let name = view.key.to_string();
-        if endpoints.contains_key(&name) {
-            continue;
-        }
-        clusters.push(cluster(&view));
-        endpoints.insert(name, load_assignment(world, &view, addrs));
-    }
-    let route_name = target.port.to_string();
+    let observed = Observed {
+        address: &|pod| Some(addrs(pod).to_string()),
+        ..Observed::NONE
+    };
+    let view = model_view(world, client, target, &observed);
     EnvoyConfig {
         node: node(world, client, listen),
         admin,
         listen,
-        route_choice: choice,
-        route: route_configuration(&route_name, target, envoy_route(&resolved)),
-        clusters,
-        endpoints,
+        route_choice: select_route(&world.mesh, &client.proxy, target),
+        route: route_configuration(&view.route),
+        clusters: view.clusters.iter().map(cluster).collect(),
+        endpoints: view
+            .clusters
+            .iter()
+            .map(|c| (c.name.clone(), load_assignment(c)))
+            .collect(),
     }
 }
 
-/// The Envoy route for the client's resolved route.
-fn envoy_route(route: &ClientRoute<'_>) -> Value {
-    match route {
-        // No VirtualService route applies: istiod's default route to the
-        // Service's own cluster (all endpoints, no subset, no weights).
-        ClientRoute::Default(d) => forward(
-            DEFAULT_ROUTE_NAME,
-            json!({ "cluster": d.cluster().to_string() }),
-        ),
-        ClientRoute::NoRoute => direct("no-route", 404),
-        ClientRoute::Http(r) => {
-            let name = r.name.envoy();
-            let action = match r.split() {
-                Split::Single(d) => Some(json!({ "cluster": d.cluster().to_string() })),
-                Split::Weighted(ds) => {
-                    let weighted: Vec<Value> = ds
-                        .iter()
-                        .map(|d| json!({ "name": d.cluster().to_string(), "weight": d.weight.get() }))
-                        .collect();
-                    Some(json!({ "weighted_clusters": { "clusters": weighted } }))
-                }
-                // Every weight 0: the model answers 503 (Envoy would reject
-                // an empty weighted_clusters, so say it directly).
-                Split::Nothing => None,
-            };
-            action.map_or_else(|| direct(name, 503), |a| forward(name, a))
+/// The Envoy route for the proxy's route entry.
+fn envoy_route(route: &RouteEntry) -> Value {
+    match &route.action {
+        RouteAction::Cluster { cluster } => forward(&route.name, json!({ "cluster": cluster })),
+        RouteAction::Weighted { clusters } => {
+            let weighted: Vec<Value> = clusters
+                .iter()
+                .map(|c| json!({ "name": c.name, "weight": c.weight }))
+                .collect();
+            forward(
+                &route.name,
+                json!({ "weighted_clusters": { "clusters": weighted } }),
+            )
         }
+        RouteAction::Direct { status } => direct(&route.name, *status),
     }
 }
 
@@ -195,28 +171,24 @@ pub fn retry_policy() -> Value {
     })
 }
 
-fn route_configuration(name: &str, target: &MeshService, route: Value) -> Value {
-    let fqdn = format!(
-        "{}.{}.svc.cluster.local",
-        target.name.name, target.name.namespace
-    );
+fn route_configuration(route: &RouteEntry) -> Value {
     json!({
         "@type": TYPE_ROUTE_CONFIGURATION,
-        "name": name,
+        "name": route.route_config,
         // Routes may name clusters istiod did not build (503 NC), as in Istio.
         "validate_clusters": false,
         "virtual_hosts": [{
-            "name": format!("{fqdn}:{}", target.port),
+            "name": route.virtual_host,
             // The listener serves this one Service: every Host header is it.
             "domains": ["*"],
-            "routes": [route],
+            "routes": [envoy_route(route)],
         }],
     })
 }
 
 /// A CDS cluster for a cluster of the model.
-fn cluster(view: &ClusterView) -> Value {
-    let name = view.key.to_string();
+fn cluster(view: &ClusterEntry) -> Value {
+    let name = &view.name;
     let mut common = serde_json::Map::new();
     let mut c = json!({
         "@type": TYPE_CLUSTER,
@@ -249,7 +221,7 @@ fn cluster(view: &ClusterView) -> Value {
         // traffic over dead hosts, which is what the model predicts.
         common.insert("healthy_panic_threshold".into(), json!({ "value": 0.0 }));
     }
-    if view.hosts.iter().any(|h| h.weight.is_some()) {
+    if view.locality_weighted {
         // `distribute` weights: Envoy picks a locality by weight first.
         common.insert("locality_weighted_lb_config".into(), json!({}));
     }
@@ -303,49 +275,51 @@ pub fn overprovisioning_factor() -> u32 {
     (OVERPROVISIONING * 100.0).round() as u32
 }
 
-/// The EDS `ClusterLoadAssignment` of a cluster: the model's hosts grouped
-/// by (priority, zone), one `locality_lb_endpoints` per group.
-fn load_assignment(
-    world: &World,
-    view: &ClusterView,
-    addrs: &dyn Fn(PodId) -> SocketAddr,
-) -> Value {
-    let region = world.profile.region.to_string();
-    let weighted = view.hosts.iter().any(|h| h.weight.is_some());
-    let mut groups: BTreeMap<(u32, String), (Option<f64>, Vec<SocketAddr>)> = BTreeMap::new();
-    for h in &view.hosts {
-        let g = groups
-            .entry((h.priority, h.endpoint.zone.to_string()))
-            .or_insert((h.weight, Vec::new()));
-        g.1.push(addrs(h.endpoint.pod));
-    }
-    let localities: Vec<Value> = groups
+/// The EDS `ClusterLoadAssignment` of a cluster: one
+/// `locality_lb_endpoints` per (priority, locality) of its endpoints.
+fn load_assignment(view: &ClusterEntry) -> Value {
+    let localities: Vec<Value> = view
+        .groups()
         .into_iter()
-        .map(|((priority, zone), (weight, hosts))| {
+        .map(|g| {
             let mut l = json!({
-                "locality": { "region": region, "zone": zone },
-                "priority": priority,
-                "lb_endpoints": hosts.iter().map(|a| json!({
-                    "endpoint": { "address": socket_address(*a) },
-                    "health_status": "HEALTHY",
-                })).collect::<Vec<_>>(),
+                "locality": locality(g.locality),
+                "priority": g.priority,
+                "lb_endpoints": g.endpoints.iter().map(|e| {
+                    let address = e.address.as_deref().and_then(|a| a.parse::<SocketAddr>().ok());
+                    json!({
+                        "endpoint": { "address": address.map(socket_address) },
+                        "health_status": "HEALTHY",
+                    })
+                }).collect::<Vec<_>>(),
             });
-            if weighted {
-                // The model's weight of the zone (a `to` weight shared by the
-                // localities it matches); Envoy wants a positive integer, and
-                // istiod rounds up as well.
-                let w = weight.unwrap_or(hosts.len() as f64).ceil().max(1.0);
-                l["load_balancing_weight"] = json!(w as u32);
+            if let Some(w) = g.weight {
+                l["load_balancing_weight"] = json!(w);
             }
             l
         })
         .collect();
     json!({
         "@type": TYPE_LOAD_ASSIGNMENT,
-        "cluster_name": view.key.to_string(),
+        "cluster_name": view.name,
         "endpoints": localities,
         "policy": { "overprovisioning_factor": overprovisioning_factor() },
     })
+}
+
+/// An Envoy `Locality`, unset parts left out.
+fn locality(l: &LocalityName) -> Value {
+    let mut v = serde_json::Map::new();
+    for (key, part) in [
+        ("region", &l.region),
+        ("zone", &l.zone),
+        ("sub_zone", &l.subzone),
+    ] {
+        if !part.is_empty() {
+            v.insert(key.into(), json!(part));
+        }
+    }
+    Value::Object(v)
 }
 
 /// `{socket_address: {address, port_value}}`.
@@ -599,6 +573,7 @@ pub fn write_atomically(dir: &Path, config: &EnvoyConfig) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mesh::cluster::{ClusterView, build_cluster};
     use crate::mesh::route::client_route;
     use crate::model::clock::SimTime;
     use crate::model::world::ClusterTiming;
@@ -1259,5 +1234,81 @@ mod tests {
                 ))
                 .exists()
         );
+    }
+
+    /// The generated configuration as Envoy's `/config_dump?include_eds`
+    /// would list it (the real Envoy test in tests/envoy_config.rs reads a
+    /// real one).
+    fn as_config_dump(cfg: &EnvoyConfig) -> Value {
+        json!({ "configs": [
+            {
+                "@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump",
+                "bootstrap": { "node": cfg.node },
+            },
+            {
+                "@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump",
+                "dynamic_active_clusters": cfg.clusters.iter().map(|c| json!({ "cluster": c })).collect::<Vec<_>>(),
+            },
+            {
+                "@type": "type.googleapis.com/envoy.admin.v3.RoutesConfigDump",
+                "dynamic_route_configs": [{ "route_config": cfg.route }],
+            },
+            {
+                "@type": "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump",
+                "dynamic_endpoint_configs": cfg.endpoints.values().map(|e| json!({ "endpoint_config": e })).collect::<Vec<_>>(),
+            },
+        ]})
+    }
+
+    #[test]
+    fn the_generated_config_reads_back_as_the_model_view() {
+        let mut lost = world(FAILOVER);
+        lost.spot_loss(&Zone::from("us-east-1c"), None);
+        lost.advance(SimTime(60_000));
+        let mut canary = world(PINNED);
+        canary.set_image("test-c", "myapp:v2").unwrap();
+        for s in 1..=30 {
+            canary.advance(SimTime(s * 1000));
+        }
+        for (what, w) in [
+            ("failover", world(FAILOVER)),
+            ("failover, c lost", lost),
+            ("pinned canary", canary),
+            ("seed", world(SEED)),
+        ] {
+            for zone in zones(&w) {
+                let c = client(&w, &zone);
+                let cfg = config(&w, &c);
+                let target = w.mesh.service("default", "test").unwrap();
+                let observed = Observed {
+                    address: &|pod| Some(addr(pod).to_string()),
+                    ..Observed::NONE
+                };
+                let model = model_view(&w, &c, target, &observed);
+                let key = crate::mesh::proxy_dump::RouteKey {
+                    route_config: &model.route.route_config,
+                    virtual_host: &model.route.virtual_host,
+                    name: &model.route.name,
+                };
+                let back = crate::mesh::proxy_dump::from_config_dump(
+                    &as_config_dump(&cfg),
+                    &c.zone,
+                    key,
+                    &model.cluster_names(),
+                )
+                .unwrap();
+                assert_eq!(
+                    crate::mesh::proxy_config::compare(&model, &back),
+                    [],
+                    "{what} {zone}"
+                );
+                assert_eq!(back.route.action, model.route.action, "{what} {zone}");
+                assert_eq!(back.locality, model.locality, "{what} {zone}");
+                let outliers = |p: &crate::mesh::proxy_config::ProxyConfig| {
+                    p.clusters.iter().map(|c| c.outlier).collect::<Vec<_>>()
+                };
+                assert_eq!(outliers(&back), outliers(&model), "{what} {zone}");
+            }
+        }
     }
 }
