@@ -186,3 +186,39 @@ fn bad_input_names_what_to_do() {
         assert!(err.contains(message), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn compare_needs_a_cluster_and_says_when_it_cannot_read_a_proxy() {
+    let suite = [
+        "routes",
+        "--suite",
+        "suites/zone-c-spot-loss.yaml",
+        "--compare",
+    ];
+    let (code, _, err) = proxy_config(&[&suite[..], &["--namespace", "zc"]].concat());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--compare needs --kubeconfig or --context"),
+        "{err}"
+    );
+    // No kubectl on PATH: every client is reported, the run exits 3.
+    let empty = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(zonechaos_command()
+        .env("PATH", empty.path())
+        .arg("proxy-config")
+        .args(suite)
+        .args([
+            "--namespace",
+            "zc",
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+        ]));
+    assert_eq!(code, 3, "{out}{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+    for short in ["a", "b", "c"] {
+        assert!(
+            out.contains(&format!("(loadgen-test-{short}): not compared: cannot run `kubectl -n zc exec deploy/loadgen-test-{short} -c istio-proxy")),
+            "{out}"
+        );
+    }
+}

@@ -87,6 +87,7 @@ fn run() -> RunReport {
         events: vec![],
         interrupted: None,
         diagnostics: None,
+        fidelity: None,
     }
 }
 

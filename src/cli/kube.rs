@@ -193,7 +193,9 @@ pub fn run_on_cluster(
         }
         match session.deploy(suite) {
             Ok(mut backend) => {
+                let fidelity = session.compare_proxies(suite);
                 let mut report = runner::run(suite, &mut backend, &mut progress(verbose));
+                report.fidelity = Some(fidelity);
                 report.queries = crate::backend::kube::backend::KubeBackend::queries();
                 drop(backend);
                 if matches!(report.verdict, Verdict::Failed | Verdict::Error) {

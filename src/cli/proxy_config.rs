@@ -72,10 +72,29 @@ pub struct ProxyConfigArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Compare the model's view (at the suite's start) with each load
+    /// client's real Envoy in a cluster where the suite is deployed, read
+    /// with `kubectl exec ... pilot-agent request GET config_dump`; every
+    /// difference in route, priority, weight, endpoint count or health is
+    /// printed (exit 1 when any, 3 when a proxy cannot be read).
+    #[arg(long, requires_all = ["suite", "namespace"])]
+    pub compare: bool,
+    /// With --compare: the harness namespace the suite is deployed in.
+    #[arg(long, value_name = "NS", requires = "compare")]
+    pub namespace: Option<String>,
+    /// With --compare: the kubeconfig (kind: the harness's own).
+    #[arg(long, value_name = "FILE", requires = "compare")]
+    pub kubeconfig: Option<PathBuf>,
+    /// With --compare: the kubeconfig context.
+    #[arg(long, value_name = "NAME", requires = "compare")]
+    pub context: Option<String>,
 }
 
 /// Runs `proxy-config`.
 pub fn run(args: &ProxyConfigArgs) -> Result<Status, CliError> {
+    if args.compare {
+        return compare_with_cluster(args);
+    }
     let proxies = match &args.suite {
         Some(path) => from_suite(args, path)?,
         None => from_topology(args)?,
@@ -90,6 +109,59 @@ pub fn run(args: &ProxyConfigArgs) -> Result<Status, CliError> {
     };
     write_output(None, &text)?;
     Ok(Status::Clean)
+}
+
+/// `--compare`: the suite's load clients' real proxies against the model.
+fn compare_with_cluster(args: &ProxyConfigArgs) -> Result<Status, CliError> {
+    use crate::backend::kube::cluster::SystemRunner;
+    use crate::backend::kube::diagnostics::ClusterAccess;
+    use crate::backend::kube::fidelity::{check, model_proxies};
+    let (Some(path), Some(namespace)) = (&args.suite, &args.namespace) else {
+        return Err(CliError::usage(
+            "--compare needs --suite and --namespace",
+            "name the suite deployed and its namespace",
+        ));
+    };
+    let suite = load_suite(path)
+        .map_err(|e| CliError::usage(format!("{}: {}", e.loc, e.message), e.hint))?;
+    let access = match (&args.context, &args.kubeconfig) {
+        (Some(context), kubeconfig) => ClusterAccess::Context {
+            context: context.clone(),
+            kubeconfig: kubeconfig.clone(),
+        },
+        (None, Some(path)) => ClusterAccess::Kubeconfig(path.clone()),
+        (None, None) => {
+            return Err(CliError::usage(
+                "--compare needs --kubeconfig or --context",
+                "kind: --kubeconfig with the harness's kubeconfig (zonechaos cluster status shows it)",
+            ));
+        }
+    };
+    let mut proxies = model_proxies(&suite, namespace);
+    if let Some(z) = &args.client_zone {
+        let zone = suite
+            .profile
+            .resolve_zone(z)
+            .map_err(|e| CliError::usage(e.to_string(), e.hint()))?;
+        proxies.retain(|p| p.client_zone == zone);
+    }
+    let results = check(&SystemRunner::new(), &access, namespace, &suite, &proxies);
+    let text = match args.format {
+        Format::Text => crate::mesh::proxy_config::fidelity_text(&results),
+        Format::Json => {
+            serde_json::to_string_pretty(&results)
+                .map_err(|e| CliError::infrastructure(e.to_string(), ""))?
+                + "\n"
+        }
+    };
+    write_output(None, &text)?;
+    Ok(if results.iter().any(|r| r.error.is_some()) {
+        Status::Infrastructure
+    } else if results.iter().all(|r| r.agrees()) {
+        Status::Clean
+    } else {
+        Status::Findings
+    })
 }
 
 /// The target named by `--service`, else `fallback`.

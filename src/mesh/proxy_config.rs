@@ -308,6 +308,40 @@ fn cluster_entry(world: &World, view: &ClusterView, observed: &Observed<'_>) -> 
 }
 
 impl ProxyConfig {
+    /// The same configuration with every Service host moved into
+    /// `namespace` (`name.<ns>.svc.cluster.local`), as the kind backend
+    /// renders a topology into the harness's namespace.
+    pub fn in_namespace(mut self, namespace: &str) -> ProxyConfig {
+        let host = |name: &mut String| {
+            if let Some(fqdn_at) = name.rfind('|').map_or(Some(0), |i| Some(i + 1))
+                && let Some(rest) = name[fqdn_at..].strip_suffix(".svc.cluster.local")
+                && let Some((service, _)) = rest.split_once('.')
+            {
+                *name = format!(
+                    "{}{service}.{namespace}.svc.cluster.local",
+                    &name[..fqdn_at]
+                );
+            }
+        };
+        // The virtual host is `FQDN:PORT`.
+        if let Some((fqdn, port)) = self.route.virtual_host.rsplit_once(':') {
+            let mut fqdn = fqdn.to_owned();
+            host(&mut fqdn);
+            self.route.virtual_host = format!("{fqdn}:{port}");
+        }
+        match &mut self.route.action {
+            RouteAction::Cluster { cluster } => host(cluster),
+            RouteAction::Weighted { clusters } => {
+                clusters.iter_mut().for_each(|c| host(&mut c.name))
+            }
+            RouteAction::Direct { .. } => {}
+        }
+        for c in &mut self.clusters {
+            host(&mut c.name);
+        }
+        self
+    }
+
     /// The names of its clusters.
     pub fn cluster_names(&self) -> Vec<&str> {
         self.clusters.iter().map(|c| c.name.as_str()).collect()
@@ -497,6 +531,56 @@ impl GroupSummary {
         }
         out
     }
+}
+
+/// One load client's proxy: the model's view against the real one (the
+/// report's fidelity section).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProxyFidelity {
+    /// The client's zone.
+    pub client_zone: Zone,
+    /// Its Deployment.
+    pub workload: String,
+    /// Every difference found (empty: the model agrees).
+    pub differences: Vec<Difference>,
+    /// Why the real configuration could not be read or compared.
+    pub error: Option<String>,
+}
+
+impl ProxyFidelity {
+    /// True when the real proxy was read and agrees with the model.
+    pub fn agrees(&self) -> bool {
+        self.error.is_none() && self.differences.is_empty()
+    }
+}
+
+/// The report's lines for a comparison: one per client, differences indented.
+pub fn fidelity_text(results: &[ProxyFidelity]) -> String {
+    let mut out = String::new();
+    for r in results {
+        match (&r.error, r.differences.is_empty()) {
+            (Some(e), _) => out.push_str(&format!(
+                "{} ({}): not compared: {e}\n",
+                r.client_zone, r.workload
+            )),
+            (None, true) => out.push_str(&format!(
+                "{} ({}): agrees with the model\n",
+                r.client_zone, r.workload
+            )),
+            (None, false) => {
+                out.push_str(&format!(
+                    "{} ({}): {} difference(s)\n",
+                    r.client_zone,
+                    r.workload,
+                    r.differences.len()
+                ));
+                for d in &r.differences {
+                    out.push_str(&format!("  {d}\n"));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A route action in one line: `cluster X`, `X 90, Y 10`, `direct 404`.

@@ -19,10 +19,14 @@ use crate::mesh::proxy_config::{
 use crate::model::clock::parse_duration;
 use crate::zone::Zone;
 
-const BOOTSTRAP_DUMP: &str = "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump";
-const CLUSTERS_DUMP: &str = "type.googleapis.com/envoy.admin.v3.ClustersConfigDump";
-const ROUTES_DUMP: &str = "type.googleapis.com/envoy.admin.v3.RoutesConfigDump";
-const ENDPOINTS_DUMP: &str = "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump";
+/// Type URL of a config dump section.
+pub const BOOTSTRAP_DUMP: &str = "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump";
+/// Type URL of a config dump section.
+pub const CLUSTERS_DUMP: &str = "type.googleapis.com/envoy.admin.v3.ClustersConfigDump";
+/// Type URL of a config dump section.
+pub const ROUTES_DUMP: &str = "type.googleapis.com/envoy.admin.v3.RoutesConfigDump";
+/// Type URL of a config dump section.
+pub const ENDPOINTS_DUMP: &str = "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump";
 
 /// A config dump that does not hold what the comparison needs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

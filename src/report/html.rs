@@ -91,6 +91,7 @@ pub fn html(report: &RunReport) -> String {
     header(&mut out, report);
     steps(&mut out, &report.steps);
     failover(&mut out, report);
+    fidelity(&mut out, report);
     timelines(&mut out, report);
     details(&mut out, report);
     out.push_str("</body>\n</html>\n");
@@ -236,6 +237,37 @@ fn failover(out: &mut String, report: &RunReport) {
             fmt_opt_secs(f.predicted_s),
             fmt_opt_secs(f.measured_s),
             group(u128::from(f.lost_requests)),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// The model against the real proxies (kind and existing runs only).
+fn fidelity(out: &mut String, report: &RunReport) {
+    let Some(results) = &report.fidelity else {
+        return;
+    };
+    out.push_str("<h2>Fidelity: the model against the real proxies</h2>\n");
+    out.push_str(
+        "<table class=\"fidelity\">\n<thead><tr><th>client zone</th><th>load client</th>\
+         <th>result</th></tr></thead>\n<tbody>\n",
+    );
+    for r in results {
+        let result = match &r.error {
+            Some(e) => format!("not compared: {}", escape(e)),
+            None if r.differences.is_empty() => "agrees with the model".to_owned(),
+            None => r
+                .differences
+                .iter()
+                .map(|d| escape(&d.to_string()))
+                .collect::<Vec<_>>()
+                .join("<br>"),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{result}</td></tr>",
+            escape(r.client_zone.as_str()),
+            escape(&r.workload),
         );
     }
     out.push_str("</tbody>\n</table>\n");
@@ -424,6 +456,40 @@ mod tests {
             json.contains("\"diagnostics\": \"zone-c_drain/diagnostics\""),
             "{json}"
         );
+    }
+
+    #[test]
+    fn a_cluster_run_shows_each_proxy_against_the_model() {
+        use crate::mesh::proxy_config::{Difference, ProxyFidelity};
+        let mut report = testdata::sample();
+        assert!(!html(&report).contains("Fidelity"));
+        let agrees = ProxyFidelity {
+            client_zone: "us-east-1a".into(),
+            workload: "loadgen-test-a".into(),
+            differences: Vec::new(),
+            error: None,
+        };
+        let differs = ProxyFidelity {
+            client_zone: "us-east-1c".into(),
+            workload: "loadgen-test-c".into(),
+            differences: vec![Difference {
+                cluster: "outbound|8080||test.ns.svc.cluster.local".into(),
+                what: "r/us-east-1b/ priority 2: endpoints".into(),
+                model: "0".into(),
+                real: "3".into(),
+            }],
+            error: None,
+        };
+        report.fidelity = Some(vec![agrees, differs]);
+        let page = html(&report);
+        assert!(page.contains("<td>agrees with the model</td>"), "{page}");
+        assert!(
+            page.contains("outbound|8080||test.ns.svc.cluster.local r/us-east-1b/ priority 2: endpoints: model 0, real 3"),
+            "{page}"
+        );
+        let json = crate::report::json(&report);
+        assert!(json.contains("\"fidelity\": ["), "{json}");
+        assert!(json.contains("\"real\": \"3\""), "{json}");
     }
 
     #[test]

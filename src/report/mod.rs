@@ -541,6 +541,7 @@ pub(crate) mod testdata {
             ],
             interrupted: None,
             diagnostics: None,
+            fidelity: None,
         }
     }
 
@@ -563,6 +564,7 @@ pub(crate) mod testdata {
             events: vec![],
             interrupted: None,
             diagnostics: None,
+            fidelity: None,
         }
     }
 }

@@ -175,6 +175,10 @@ pub struct RunReport {
     /// the report directory (`<suite>/diagnostics`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<String>,
+    /// Each load client's real proxy against the model's view of it, read
+    /// before the first step (kind and existing runs; absent elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fidelity: Option<Vec<crate::mesh::proxy_config::ProxyFidelity>>,
 }
 
 impl RunReport {

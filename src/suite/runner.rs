@@ -95,6 +95,7 @@ fn empty_report(suite: &Suite, backend: &str, verdict: Verdict) -> RunReport {
         events: Vec::new(),
         interrupted: None,
         diagnostics: None,
+        fidelity: None,
     }
 }
 
@@ -205,6 +206,7 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
             .collect(),
         interrupted,
         diagnostics: None,
+        fidelity: None,
         ..empty_report(suite, backend.name(), verdict)
     }
 }

@@ -59,13 +59,13 @@ pub struct Diagnostic {
     pub command: PlannedCommand,
 }
 
-fn diagnostic(
+/// `tool args` reaching the cluster through `access`.
+pub fn command_for(
     access: &ClusterAccess,
-    file: impl Into<String>,
     tool: Tool,
     args: &[&str],
     purpose: &str,
-) -> Diagnostic {
+) -> PlannedCommand {
     let mut command = PlannedCommand::new(tool, args, purpose);
     command.args.extend(access.flags());
     if let ClusterAccess::Kubeconfig(path) = access {
@@ -74,9 +74,19 @@ fn diagnostic(
             .env
             .insert("KUBECONFIG".into(), path.display().to_string());
     }
+    command
+}
+
+fn diagnostic(
+    access: &ClusterAccess,
+    file: impl Into<String>,
+    tool: Tool,
+    args: &[&str],
+    purpose: &str,
+) -> Diagnostic {
     Diagnostic {
         file: file.into(),
-        command,
+        command: command_for(access, tool, args, purpose),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod api;
 pub mod backend;
 pub mod cluster;
 pub mod diagnostics;
+pub mod fidelity;
 pub mod guard;
 pub mod node_loss;
 pub mod render;

@@ -306,8 +306,23 @@ impl KubeSession {
         suite: &Suite,
         dir: &std::path::Path,
     ) -> std::io::Result<crate::backend::kube::diagnostics::Collected> {
-        use crate::backend::kube::diagnostics::{ClusterAccess, collect, plan};
-        let access = match &self.target {
+        use crate::backend::kube::diagnostics::{collect, plan};
+        let access = self.access();
+        let clients: Vec<String> = workload_zones(suite)
+            .into_keys()
+            .filter(|name| name.starts_with("loadgen-"))
+            .collect();
+        collect(
+            &plan(&access, &self.namespace, &clients),
+            &SystemRunner::new(),
+            dir,
+        )
+    }
+
+    /// How kubectl and istioctl reach this session's cluster.
+    fn access(&self) -> crate::backend::kube::diagnostics::ClusterAccess {
+        use crate::backend::kube::diagnostics::ClusterAccess;
+        match &self.target {
             Target::Kind(cluster) => {
                 ClusterAccess::Kubeconfig(cluster.kubeconfig().path().to_path_buf())
             }
@@ -318,16 +333,29 @@ impl KubeSession {
                 context: context.as_str().to_owned(),
                 kubeconfig: kubeconfig.clone(),
             },
-        };
-        let clients: Vec<String> = workload_zones(suite)
-            .into_keys()
-            .filter(|name| name.starts_with("loadgen-"))
-            .collect();
-        collect(
-            &plan(&access, &self.namespace, &clients),
-            &SystemRunner::new(),
-            dir,
-        )
+        }
+    }
+
+    /// Each load client's real Envoy against the model's view of it
+    /// ([`crate::backend::kube::fidelity`]), read after [`Self::deploy`]
+    /// and before the first step. istiod pushes a moment after the pods
+    /// turn ready, so a client whose proxy still differs is read again, up
+    /// to [`FIDELITY_READS`] times [`FIDELITY_PAUSE`] apart; what differs
+    /// then is reported.
+    pub fn compare_proxies(&self, suite: &Suite) -> Vec<crate::mesh::proxy_config::ProxyFidelity> {
+        use crate::backend::kube::fidelity::{check, model_proxies};
+        let proxies = model_proxies(suite, &self.namespace);
+        let runner = SystemRunner::new();
+        let access = self.access();
+        let mut results = check(&runner, &access, &self.namespace, suite, &proxies);
+        for _ in 1..FIDELITY_READS {
+            if results.iter().all(|r| r.agrees()) {
+                break;
+            }
+            std::thread::sleep(FIDELITY_PAUSE);
+            results = check(&runner, &access, &self.namespace, suite, &proxies);
+        }
+        results
     }
 
     /// Deletes the suite's namespace and waits until it is gone, so the next
@@ -368,6 +396,11 @@ impl KubeSession {
         Ok(())
     }
 }
+
+/// How many times [`KubeSession::compare_proxies`] reads the proxies.
+pub const FIDELITY_READS: u32 = 3;
+/// The pause between those reads.
+pub const FIDELITY_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Zone of every workload the render creates for `suite`: its Rollouts and
 /// Deployments, and one load client per target Service and zone.

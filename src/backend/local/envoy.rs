@@ -34,6 +34,7 @@ use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
 use crate::mesh::proxy_config::{
     ClusterEntry, LocalityName, Observed, RouteAction, RouteEntry, proxy_config as model_view,
 };
+use crate::mesh::proxy_dump as dump;
 use crate::mesh::routing::{RouteChoice, select_route};
 use crate::model::World;
 use crate::model::clock::SimDuration;
@@ -408,6 +409,33 @@ fn discovery(resources: Vec<Value>) -> Value {
 }
 
 impl EnvoyConfig {
+    /// The configuration as Envoy's admin `/config_dump?include_eds` lists
+    /// it once loaded (envoy/admin/v3 config_dump_shared.proto): for tests
+    /// and fakes; tests/envoy_config.rs reads a real Envoy's.
+    pub fn as_config_dump(&self) -> Value {
+        let wrap = |field: &str, v: &Value| json!({ field: v });
+        json!({ "configs": [
+            {
+                "@type": dump::BOOTSTRAP_DUMP,
+                "bootstrap": { "node": self.node },
+            },
+            {
+                "@type": dump::CLUSTERS_DUMP,
+                "dynamic_active_clusters":
+                    self.clusters.iter().map(|c| wrap("cluster", c)).collect::<Vec<_>>(),
+            },
+            {
+                "@type": dump::ROUTES_DUMP,
+                "dynamic_route_configs": [wrap("route_config", &self.route)],
+            },
+            {
+                "@type": dump::ENDPOINTS_DUMP,
+                "dynamic_endpoint_configs":
+                    self.endpoints.values().map(|e| wrap("endpoint_config", e)).collect::<Vec<_>>(),
+            },
+        ]})
+    }
+
     /// The listener name istiod would use.
     pub fn listener_name(&self) -> String {
         format!("{}_{}", self.listen.ip(), self.listen.port())
@@ -1236,30 +1264,6 @@ mod tests {
         );
     }
 
-    /// The generated configuration as Envoy's `/config_dump?include_eds`
-    /// would list it (the real Envoy test in tests/envoy_config.rs reads a
-    /// real one).
-    fn as_config_dump(cfg: &EnvoyConfig) -> Value {
-        json!({ "configs": [
-            {
-                "@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump",
-                "bootstrap": { "node": cfg.node },
-            },
-            {
-                "@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump",
-                "dynamic_active_clusters": cfg.clusters.iter().map(|c| json!({ "cluster": c })).collect::<Vec<_>>(),
-            },
-            {
-                "@type": "type.googleapis.com/envoy.admin.v3.RoutesConfigDump",
-                "dynamic_route_configs": [{ "route_config": cfg.route }],
-            },
-            {
-                "@type": "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump",
-                "dynamic_endpoint_configs": cfg.endpoints.values().map(|e| json!({ "endpoint_config": e })).collect::<Vec<_>>(),
-            },
-        ]})
-    }
-
     #[test]
     fn the_generated_config_reads_back_as_the_model_view() {
         let mut lost = world(FAILOVER);
@@ -1291,7 +1295,7 @@ mod tests {
                     name: &model.route.name,
                 };
                 let back = crate::mesh::proxy_dump::from_config_dump(
-                    &as_config_dump(&cfg),
+                    &cfg.as_config_dump(),
                     &c.zone,
                     key,
                     &model.cluster_names(),
