@@ -88,6 +88,7 @@ fn run() -> RunReport {
         interrupted: None,
         diagnostics: None,
         fidelity: None,
+        reconciled: Vec::new(),
     }
 }
 

@@ -67,6 +67,12 @@ pub trait Backend {
     fn route_weights(&self) -> RouteWeights;
     /// Control-plane events so far.
     fn events(&self) -> Vec<Event>;
+    /// Each Rollout's VirtualService routes and DestinationRule subsets
+    /// after each move of its canary, where the backend's control plane is
+    /// the model (sim, local); empty on real clusters.
+    fn reconciled(&self) -> Vec<crate::model::reconciled::ReconciledRouting> {
+        Vec::new()
+    }
     /// The model's prediction of this run, when the backend is not the model itself.
     fn predicted_matrix(&self) -> Option<Arc<TrafficMatrix>> {
         None

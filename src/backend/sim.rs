@@ -214,6 +214,10 @@ impl Backend for SimBackend {
         mesh_route_weights(&self.world.mesh)
     }
 
+    fn reconciled(&self) -> Vec<crate::model::reconciled::ReconciledRouting> {
+        self.world.reconciled.clone()
+    }
+
     fn events(&self) -> Vec<Event> {
         self.world.events.clone()
     }

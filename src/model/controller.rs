@@ -111,6 +111,23 @@ impl World {
         Ok(())
     }
 
+    /// Keeps Rollout `i`'s routing when its canary moved since the last
+    /// record of it (the first reconcile records the starting state).
+    fn record_routing(&mut self, i: usize) {
+        use crate::model::reconciled::{CanaryPosition, reconciled_routing};
+        let r = &self.rollouts[i];
+        let position = CanaryPosition::of(r);
+        let last = self
+            .reconciled
+            .iter()
+            .rev()
+            .find(|c| c.rollout == r.name.name);
+        if last.is_none_or(|c| c.position != position) {
+            let record = reconciled_routing(r, &self.mesh, self.now);
+            self.reconciled.push(record);
+        }
+    }
+
     fn log_controller(&mut self, message: String) {
         self.events.push(crate::model::world::Event {
             at: self.now,
@@ -240,6 +257,7 @@ impl World {
         if !self.rollouts[i].same_as(&r) {
             self.rollouts[i] = Arc::new(r);
         }
+        self.record_routing(i);
         if changed_phase {
             let r = &self.rollouts[i];
             let message = format!(

@@ -11,6 +11,7 @@ pub mod node;
 pub mod node_controller;
 pub mod pod;
 pub mod quiet;
+pub mod reconciled;
 pub mod replica_set;
 pub mod rollout;
 pub mod scheduler;

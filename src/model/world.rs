@@ -192,6 +192,9 @@ pub struct World {
     pub drains: Vec<Drain>,
     /// Event log.
     pub events: Vec<Event>,
+    /// Each Rollout's routing after each move of its canary
+    /// ([`crate::model::reconciled`]).
+    pub reconciled: Vec<crate::model::reconciled::ReconciledRouting>,
     /// Mesh objects as stored in the cluster (Argo rewrites them). Shared
     /// between copies of the world until one writes (`Arc::make_mut`), so
     /// `whatif` scenarios do not copy every mesh object.
@@ -250,6 +253,7 @@ impl World {
             pdb_coverage: Arc::default(),
             drains: Vec::new(),
             events: Vec::new(),
+            reconciled: Vec::new(),
             mesh: Arc::new(MeshConfig::from_topology(topology)),
             rollouts: Vec::new(),
             pods_by_workload: Vec::new(),

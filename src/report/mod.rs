@@ -542,6 +542,7 @@ pub(crate) mod testdata {
             interrupted: None,
             diagnostics: None,
             fidelity: None,
+            reconciled: Vec::new(),
         }
     }
 
@@ -565,6 +566,7 @@ pub(crate) mod testdata {
             interrupted: None,
             diagnostics: None,
             fidelity: None,
+            reconciled: Vec::new(),
         }
     }
 }

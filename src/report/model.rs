@@ -179,6 +179,10 @@ pub struct RunReport {
     /// before the first step (kind and existing runs; absent elsewhere).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fidelity: Option<Vec<crate::mesh::proxy_config::ProxyFidelity>>,
+    /// Each Rollout's VirtualService routes and DestinationRule subsets as
+    /// Argo left them after each move of its canary (sim and local).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reconciled: Vec<crate::model::reconciled::ReconciledRouting>,
 }
 
 impl RunReport {

@@ -96,6 +96,7 @@ fn empty_report(suite: &Suite, backend: &str, verdict: Verdict) -> RunReport {
         interrupted: None,
         diagnostics: None,
         fidelity: None,
+        reconciled: Vec::new(),
     }
 }
 
@@ -207,6 +208,7 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
         interrupted,
         diagnostics: None,
         fidelity: None,
+        reconciled: backend.reconciled(),
         ..empty_report(suite, backend.name(), verdict)
     }
 }

@@ -546,6 +546,10 @@ impl Backend for LocalBackend {
         self.model.events()
     }
 
+    fn reconciled(&self) -> Vec<crate::model::reconciled::ReconciledRouting> {
+        self.model.reconciled()
+    }
+
     fn predicted_matrix(&self) -> Option<Arc<TrafficMatrix>> {
         Some(Arc::clone(&self.model.matrix))
     }
