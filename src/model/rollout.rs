@@ -237,10 +237,13 @@ pub fn validate_routing(r: &RolloutState, mesh: &MeshConfig) -> Result<(), Strin
     for (_, vref) in istio.virtual_service_refs() {
         let (name, vns) = split_ref(&vref.name, ns);
         let Some(vs) = mesh.virtual_service(vns, name) else {
-            return Err(format!("VirtualService '{name}' not found"));
+            // The API server's NotFound, as Argo returns it.
+            return Err(format!(
+                "virtualservices.networking.istio.io \"{name}\" not found"
+            ));
         };
         let routes = route_indices(&vs.spec, vref.routes.as_deref())?;
-        for i in routes {
+        for &i in &routes {
             let route = &vs.spec.http[i];
             match dr {
                 // Canary before stable, in upstream's words (argo-rollouts
@@ -279,41 +282,62 @@ pub fn validate_routing(r: &RolloutState, mesh: &MeshConfig) -> Result<(), Strin
                 }
             }
         }
+        // After the destinations of the route it would use (ValidateHTTPRoutes).
+        if omitted(vref.routes.as_deref()) && vs.spec.http.len() > 1 {
+            return Err(AMBIGUOUS_ROUTES.into());
+        }
     }
     if let Some(dref) = dr {
         let (name, dns) = split_ref(&dref.name, ns);
-        let Some(d) = mesh
+        let exists = mesh
             .destination_rules
             .iter()
-            .find(|d| d.rejected.is_none() && d.name.namespace == dns && d.name.name == name)
-        else {
-            return Err(format!("DestinationRule '{name}' not found"));
-        };
-        for subset in [&dref.stable_subset_name, &dref.canary_subset_name] {
-            if !d.spec.subsets.iter().any(|s| &s.name == subset) {
-                return Err(format!(
-                    "Subset '{subset}' not found in DestinationRule '{name}'"
-                ));
-            }
+            .any(|d| d.rejected.is_none() && d.name.namespace == dns && d.name.name == name);
+        if !exists {
+            // UpdateHash's Get: the API server's NotFound. A subset the
+            // rule lacks is no error there (it is neither created nor
+            // checked: istio.go UpdateHash), Istio then answers 503 NC.
+            return Err(format!(
+                "destinationrules.networking.istio.io \"{name}\" not found"
+            ));
         }
     }
     Ok(())
+}
+
+/// Argo's words when routes are omitted and the VirtualService has several
+/// (istio.go ValidateHTTPRoutes).
+pub const AMBIGUOUS_ROUTES: &str = "spec.http[] should be set in VirtualService and it must have exactly one route when omitting spec.strategy.canary.trafficRouting.istio.virtualService.routes";
+
+/// `routes` omitted or empty: Argo treats both alike (`len(routes) == 0`).
+fn omitted(routes: Option<&[String]>) -> bool {
+    routes.is_none_or(<[String]>::is_empty)
 }
 
 fn host_is(host: &str, service: &str) -> bool {
     host == service || host.split('.').next() == Some(service)
 }
 
-/// Indices of the routes a reference names (`None`: the only route).
+/// Indices of the routes a reference names (omitted: the only route, or
+/// the first unnamed one; [`validate_routing`] refuses omitted routes on a
+/// VirtualService with several).
 fn route_indices(
     vs: &crate::topology::istio::VirtualServiceSpec,
     routes: Option<&[String]>,
 ) -> Result<Vec<usize>, String> {
     match routes {
-        None if vs.http.len() == 1 => Ok(vec![0]),
-        None => {
-            Err("spec.http[] should be set and have only one route when routes are omitted".into())
-        }
+        // Omitted: the only route, else the first unnamed one (none: no
+        // route to patch, no error here; istio.go getHttpRouteIndexesToPatch).
+        names if omitted(names) => Ok(match vs.http.len() {
+            1 => vec![0],
+            _ => vs
+                .http
+                .iter()
+                .position(|r| r.name.is_none())
+                .into_iter()
+                .collect(),
+        }),
+        None => Ok(Vec::new()),
         Some(names) => names
             .iter()
             .map(|n| {
@@ -328,37 +352,44 @@ fn route_indices(
     }
 }
 
-/// Which side of the split a route destination is: `Some(true)` canary,
-/// `Some(false)` stable, `None` neither (Argo deletes it on update).
+/// What Argo does with a route destination (istio.go processRoutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Gets the canary weight.
+    Canary,
+    /// Gets the rest.
+    Stable,
+    /// Left as it is: a host starting with `.` names no Service Argo can
+    /// match (getHost gives the empty name).
+    Untouched,
+    /// Deleted.
+    Other,
+}
+
+/// The role of a destination: canary or stable by its host's Service
+/// *or* by its subset, whichever the Rollout names, in every mode;
+/// canary first.
 fn destination_role(
     canary: &crate::topology::argo::CanaryStrategy,
     istio: &crate::topology::argo::IstioTrafficRouting,
     d: &crate::topology::istio::HttpRouteDestination,
-) -> Option<bool> {
-    match &istio.destination_rule {
-        Some(dr) => {
-            let subset = d.destination.subset.as_deref();
-            if subset == Some(dr.canary_subset_name.as_str()) {
-                Some(true)
-            } else if subset == Some(dr.stable_subset_name.as_str()) {
-                Some(false)
-            } else {
-                None
-            }
-        }
-        None => {
-            let is = |s: &Option<String>| {
-                s.as_deref()
-                    .is_some_and(|s| host_is(&d.destination.host, s))
-            };
-            if is(&canary.canary_service) {
-                Some(true)
-            } else if is(&canary.stable_service) {
-                Some(false)
-            } else {
-                None
-            }
-        }
+) -> Role {
+    let host = d.destination.host.split('.').next().unwrap_or_default();
+    if host.is_empty() {
+        return Role::Untouched;
+    }
+    let subset = d.destination.subset.as_deref().filter(|s| !s.is_empty());
+    let dr = istio.destination_rule.as_ref();
+    let is = |service: &Option<String>, subset_name: Option<&String>| {
+        service.as_deref() == Some(host)
+            || subset.is_some_and(|s| subset_name.is_some_and(|n| n == s))
+    };
+    if is(&canary.canary_service, dr.map(|d| &d.canary_subset_name)) {
+        Role::Canary
+    } else if is(&canary.stable_service, dr.map(|d| &d.stable_subset_name)) {
+        Role::Stable
+    } else {
+        Role::Other
     }
 }
 
@@ -377,7 +408,11 @@ pub fn write_weights(r: &RolloutState, mesh: &mut Arc<MeshConfig>, weight: i32) 
     else {
         return;
     };
-    let want = |canary_side: bool| Some(i64::from(if canary_side { weight } else { 100 - weight }));
+    let want = |role: Role| match role {
+        Role::Canary => Some(Some(i64::from(weight))),
+        Role::Stable => Some(Some(i64::from(100 - weight))),
+        Role::Untouched | Role::Other => None,
+    };
     for (_, vref) in istio.virtual_service_refs() {
         let (name, vns) = split_ref(&vref.name, &r.name.namespace);
         let Some(vs) = mesh.virtual_service(vns, name) else {
@@ -386,12 +421,17 @@ pub fn write_weights(r: &RolloutState, mesh: &mut Arc<MeshConfig>, weight: i32) 
         let Ok(indices) = route_indices(&vs.spec, vref.routes.as_deref()) else {
             continue;
         };
-        let written = vs.managed_by.as_deref() == Some(r.name.name.as_str())
-            && indices.iter().all(|&i| {
-                vs.spec.http[i].route.iter().all(|d| {
-                    destination_role(canary, istio, d).is_some_and(|c| d.weight == want(c))
-                })
-            });
+        if omitted(vref.routes.as_deref()) && vs.spec.http.len() > 1 {
+            continue;
+        }
+        // Argo compares weights only: it never annotates a VirtualService
+        // (istio.go appendPatch; managed-by is set on DestinationRules).
+        let written = indices.iter().all(|&i| {
+            vs.spec.http[i].route.iter().all(|d| {
+                let role = destination_role(canary, istio, d);
+                role == Role::Untouched || want(role) == Some(d.weight)
+            })
+        });
         if written {
             continue;
         }
@@ -401,13 +441,12 @@ pub fn write_weights(r: &RolloutState, mesh: &mut Arc<MeshConfig>, weight: i32) 
         for i in indices {
             vs.spec.http[i].route.retain_mut(|d| {
                 let role = destination_role(canary, istio, d);
-                if let Some(c) = role {
-                    d.weight = want(c);
+                if let Some(w) = want(role) {
+                    d.weight = w;
                 }
-                role.is_some()
+                role != Role::Other
             });
         }
-        vs.managed_by = Some(r.name.name.clone());
     }
 }
 
