@@ -602,6 +602,285 @@ fn real_envoy_config_dump_equals_the_model_view() {
     }
 }
 
+/// One generated topology of the differential test: endpoints per zone,
+/// the locality setting, outlier detection, and the chaos applied.
+#[derive(Debug, Clone)]
+struct Generated {
+    yaml: String,
+    /// Zone lost (spot loss, refused connects), if any.
+    lost: Option<&'static str>,
+    /// Seconds after the loss the proxies are configured and measured
+    /// (before the node-monitor grace: dead endpoints still in EDS; after
+    /// it: gone from EDS).
+    after_s: u64,
+    client: &'static str,
+}
+
+const ZONES: [(&str, &str); 3] = [
+    ("us-east-1a", "a"),
+    ("us-east-1b", "b"),
+    ("us-east-1c", "c"),
+];
+
+/// A small topology from `seed`: 1-3 pods per zone (Deployments pinned to
+/// their zone), one of five locality settings (failover ring,
+/// failoverPriority on the zone label, failoverPriority `key=value`,
+/// distribute 70/30 to the next zone, none), outlier detection with 1-3
+/// consecutive 5xx and maxEjectionPercent 10, 34, 50 or 100, and one of
+/// three chaos states (none, a zone's spot loss before the grace, after it);
+/// the client is in the lost zone when there is one.
+fn generate(seed: u64) -> Generated {
+    let mut rng = zonechaos::mesh::proxy::Rng::new(seed.wrapping_mul(0x9e37_79b9) ^ 0x5eed);
+    let mut pick = |n: usize| ((rng.next_f64() * n as f64) as usize).min(n - 1);
+    // Stratified, so that any 12 consecutive seeds cover every chaos state
+    // with every maxEjectionPercent, and a lost zone of 1, 2 and 3 pods
+    // (the regime where the ejection limit decides: few hosts, low percent).
+    let (lost_zone, after_s) = match seed % 3 {
+        0 => (None, 0),
+        1 => (Some(pick(3)), 5),
+        _ => (Some(pick(3)), 90),
+    };
+    let max_ejection = [10, 34, 50, 100][(seed / 3 % 4) as usize];
+    let lost_pods = 1 + (seed / 12 % 3) as usize;
+    let counts: Vec<usize> = (0..3)
+        .map(|z| {
+            if Some(z) == lost_zone {
+                lost_pods
+            } else {
+                1 + pick(3)
+            }
+        })
+        .collect();
+    let locality = match pick(5) {
+        0 => "failover: [{from: us-east-1, to: us-east-1}]\n        enabled: true".to_owned(),
+        1 => "failoverPriority: [topology.kubernetes.io/zone]".to_owned(),
+        2 => "failoverPriority: [\"zone=c\", topology.kubernetes.io/zone]".to_owned(),
+        3 => {
+            let to = |i: usize| {
+                format!(
+                    "{{from: \"us-east-1/{}/*\", to: {{\"us-east-1/{}/*\": 70, \"us-east-1/{}/*\": 30}}}}",
+                    ZONES[i].0,
+                    ZONES[i].0,
+                    ZONES[(i + 1) % 3].0
+                )
+            };
+            format!("distribute: [{}, {}, {}]", to(0), to(1), to(2))
+        }
+        _ => "enabled: true".to_owned(),
+    };
+    let consecutive = 1 + pick(3);
+    let lost = lost_zone.map(|z| ZONES[z].0);
+    let client = lost.unwrap_or(ZONES[pick(3)].0);
+    let mut yaml = format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: test, namespace: default}}\nspec: {{selector: {{app: test}}, ports: [{{name: http, port: 8080}}]}}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: test, namespace: default}}\nspec:\n  host: test\n  trafficPolicy:\n    outlierDetection: {{consecutive5xxErrors: {consecutive}, interval: 1s, baseEjectionTime: 60s, maxEjectionPercent: {max_ejection}}}\n    loadBalancer:\n      localityLbSetting:\n        {locality}\n"
+    );
+    for ((zone, short), n) in ZONES.iter().zip(&counts) {
+        yaml.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: test-{short}, namespace: default}}\nspec:\n  replicas: {n}\n  selector: {{matchLabels: {{app: test, zone: {short}}}}}\n  template:\n    metadata: {{labels: {{app: test, zone: {short}}}}}\n    spec:\n      affinity: {{nodeAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: {{nodeSelectorTerms: [{{matchExpressions: [{{key: topology.kubernetes.io/zone, operator: In, values: [{zone}]}}]}}]}}}}}}\n      containers: [{{name: app, image: 'myapp:v1'}}]\n"
+        ));
+    }
+    Generated {
+        yaml,
+        lost,
+        after_s,
+        client,
+    }
+}
+
+/// Requests per compared window, and windows: large enough that sampling
+/// noise (sd under 1.2 points per share) stays far below the 5-point
+/// tolerance.
+const WINDOW: usize = 2000;
+const WINDOWS: usize = 2;
+/// Requests before the first window: the transient while outlier
+/// detection ejects the dead hosts (both sides counted, not compared).
+const WARMUP: usize = 200;
+/// The issue's tolerance, in percentage points.
+const TOLERANCE_PP: f64 = 5.0;
+
+/// Per-window shares in percent: each zone's share of the requests, and
+/// the error rate (key "error").
+fn window_shares(outcomes: &[Option<String>]) -> Vec<BTreeMap<String, f64>> {
+    outcomes[WARMUP..]
+        .chunks(WINDOW)
+        .map(|w| {
+            let mut m: BTreeMap<String, f64> = BTreeMap::new();
+            for o in w {
+                *m.entry(o.clone().unwrap_or_else(|| "error".into()))
+                    .or_default() += 100.0 / w.len() as f64;
+            }
+            m
+        })
+        .collect()
+}
+
+/// The largest difference between two windows' shares, and where.
+fn largest_difference(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> (f64, String) {
+    a.keys()
+        .chain(b.keys())
+        .map(|k| {
+            let d = (a.get(k).unwrap_or(&0.0) - b.get(k).unwrap_or(&0.0)).abs();
+            (d, k.clone())
+        })
+        .fold((0.0, String::new()), |m, x| if x.0 > m.0 { x } else { m })
+}
+
+/// One generated topology against real Envoy: its largest difference (and
+/// where), and a failure message per window beyond the tolerance.
+fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
+    let mut largest = (0.0, String::new());
+    let mut failures = Vec::new();
+    let g = generate(seed);
+    let mut l = zonechaos::topology::Loaded::default();
+    zonechaos::topology::load_text(
+        std::sync::Arc::from(Path::new("generated.yaml")),
+        &g.yaml,
+        &mut l,
+    );
+    assert!(
+        l.issues.is_empty(),
+        "seed {seed}: {:?}\n{}",
+        l.issues,
+        g.yaml
+    );
+    let mut w = World::new(
+        &Topology::new(l.objects),
+        &ClusterProfile::builtin(),
+        ClusterTiming::default(),
+    );
+    w.advance(SimTime(30_000));
+    if let Some(zone) = g.lost {
+        w.spot_loss(&Zone::from(zone), None);
+        w.advance(SimTime(30_000 + g.after_s * 1000));
+    }
+    // Serving pods answer; pods that cannot (lost nodes) get a closed
+    // port: connects are refused, as a dead node's are in mode refuse.
+    let pods: HashMap<PodId, SocketAddr> = w
+        .pods
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_active() && w.pod_ready(p))
+        .map(|(i, p)| {
+            let zone = w.pod_zone(p).unwrap().to_string();
+            let addr = if w.pod_serving(p) {
+                serve_pod(zone, p.name.clone())
+            } else {
+                free_port()
+            };
+            (PodId(i), addr)
+        })
+        .collect();
+    let c = client(&w, g.client);
+    let target = w.mesh.service("default", "test").unwrap();
+    let mut model = zonechaos::mesh::proxy::DataPlane::new(
+        ("default".into(), "test".into()),
+        vec![c.clone()],
+        seed,
+    );
+    let total = WARMUP + WINDOW * WINDOWS;
+    let sim: Vec<Option<String>> = (0..total)
+        .map(|_| model.request(&w, 0).serving_zone().map(ToString::to_string))
+        .collect();
+    let cfg = config_at(&w, &c, &pods, free_port(), free_port());
+    let _ = target;
+    let proxy = Proxy::start(binary, &cfg);
+    let real: Vec<Option<String>> = proxy
+        .send(total)
+        .into_iter()
+        .map(|(status, zone, _)| (status == 200).then_some(zone))
+        .collect();
+    drop(proxy);
+    let scenario = format!(
+        "seed {seed}: client {} {}",
+        g.client,
+        match g.lost {
+            None => "steady".to_owned(),
+            Some(z) => format!("{}s after spot loss (refuse) of {z}", g.after_s),
+        }
+    );
+    let dead = pods
+        .iter()
+        .filter(|(id, _)| !w.pod_serving(&w.pods[id.0]))
+        .count();
+    let scenario = format!("{scenario} ({dead} of {} endpoints dead)", pods.len());
+    let head = |o: &[Option<String>]| o[..WARMUP].iter().filter(|x| x.is_none()).count();
+    eprintln!(
+        "{scenario}: warm-up errors sim {} real {}; windows sim {:?} real {:?}",
+        head(&sim),
+        head(&real),
+        window_shares(&sim),
+        window_shares(&real)
+    );
+    for (i, (s, r)) in window_shares(&sim)
+        .iter()
+        .zip(window_shares(&real))
+        .enumerate()
+    {
+        let (d, key) = largest_difference(s, &r);
+        if d > largest.0 {
+            largest = (d, format!("{scenario}, window {i}, {key}"));
+        }
+        if d > TOLERANCE_PP {
+            failures.push(format!(
+                    "{scenario}, window {i}: {key} differs by {d:.1} points\n  sim  {s:?}\n  real {r:?}\n---\n{}",
+                    g.yaml
+                ));
+        }
+    }
+    (largest.0, largest.1, failures)
+}
+
+/// Topologies measured at once.
+const DIFFERENTIAL_WORKERS: u64 = 3;
+
+/// Differential test (issue 12 item 2): generated topologies and chaos,
+/// the model's data plane against real Envoy given the same endpoints,
+/// window by window. `ZONECHAOS_DIFFERENTIAL=N` runs N topologies instead
+/// of 20. A disagreement prints the topology and scenario that reproduce it.
+fn sim_and_real_envoy_agree_on_generated_topologies() {
+    let binary = envoy();
+    let n: u64 = std::env::var("ZONECHAOS_DIFFERENTIAL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    // Topologies share nothing: three at a time (Envoy, stand-ins and
+    // model per worker), each worker taking every third seed.
+    let started = Instant::now();
+    let results: Vec<(f64, String, Vec<String>)> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..DIFFERENTIAL_WORKERS)
+            .map(|k| {
+                let binary = &binary;
+                scope.spawn(move || {
+                    (k..n)
+                        .step_by(DIFFERENTIAL_WORKERS as usize)
+                        .map(|seed| differential_case(binary, seed))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a differential worker panicked"))
+            .collect()
+    });
+    let mut largest = (0.0, String::new());
+    let mut failures = Vec::new();
+    for (d, at, mut f) in results {
+        if d > largest.0 {
+            largest = (d, at);
+        }
+        failures.append(&mut f);
+    }
+    eprintln!(
+        "differential: {n} topologies, {} windows of {WINDOW} requests compared in {:.0?}; largest difference {:.2} points ({})",
+        n as usize * WINDOWS,
+        started.elapsed(),
+        largest.0,
+        largest.1
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
 fn main() {
     real::run(vec![
         test(
@@ -628,6 +907,11 @@ fn main() {
             "real_envoy_config_dump_equals_the_model_view",
             &[Need::Envoy],
             real_envoy_config_dump_equals_the_model_view,
+        ),
+        test(
+            "sim_and_real_envoy_agree_on_generated_topologies",
+            &[Need::Envoy],
+            sim_and_real_envoy_agree_on_generated_topologies,
         ),
         test(
             "canary_split_and_missing_clusters_on_real_envoy",
