@@ -771,7 +771,6 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
         })
         .collect();
     let c = client(&w, g.client);
-    let target = w.mesh.service("default", "test").unwrap();
     let mut model = zonechaos::mesh::proxy::DataPlane::new(
         ("default".into(), "test".into()),
         vec![c.clone()],
@@ -782,7 +781,6 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
         .map(|_| model.request(&w, 0).serving_zone().map(ToString::to_string))
         .collect();
     let cfg = config_at(&w, &c, &pods, free_port(), free_port());
-    let _ = target;
     let proxy = Proxy::start(binary, &cfg);
     let real: Vec<Option<String>> = proxy
         .send(total)

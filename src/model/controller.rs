@@ -114,15 +114,14 @@ impl World {
     /// Keeps Rollout `i`'s routing when its canary moved since the last
     /// record of it (the first reconcile records the starting state).
     fn record_routing(&mut self, i: usize) {
-        use crate::model::reconciled::{CanaryPosition, reconciled_routing};
+        use crate::model::reconciled::reconciled_routing;
         let r = &self.rollouts[i];
-        let position = CanaryPosition::of(r);
         let last = self
             .reconciled
             .iter()
             .rev()
             .find(|c| c.rollout == r.name.name);
-        if last.is_none_or(|c| c.position != position) {
+        if last.is_none_or(|c| !c.position.is_of(r)) {
             let record = reconciled_routing(r, &self.mesh, self.now);
             self.reconciled.push(record);
         }

@@ -30,6 +30,16 @@ pub struct CanaryPosition {
 }
 
 impl CanaryPosition {
+    /// True when `r` is at this position (compared in place: the
+    /// controller asks on every reconcile of every Rollout).
+    pub fn is_of(&self, r: &RolloutState) -> bool {
+        self.step_index == r.step_index
+            && self.weight == r.weight
+            && self.aborted == r.aborted_at.is_some()
+            && self.stable_hash == r.stable_hash
+            && self.current_hash == r.current_hash
+    }
+
     /// The position of `r`.
     pub fn of(r: &RolloutState) -> CanaryPosition {
         CanaryPosition {
