@@ -25,6 +25,7 @@ use zonechaos::model::pod::PodId;
 use zonechaos::model::world::ClusterTiming;
 use zonechaos::profile::ClusterProfile;
 use zonechaos::topology::istio::{LocalityDistribute, LocalityLbSetting};
+use zonechaos::topology::labels::Labels;
 use zonechaos::topology::{Topology, load_paths};
 use zonechaos::zone::Zone;
 
@@ -77,6 +78,40 @@ fn world(path: &str) -> World {
     World::new(
         &Topology::new(loaded.objects),
         &ClusterProfile::builtin(),
+        ClusterTiming::default(),
+    )
+}
+
+/// Six spread pods of `test` on clusters/two-regions.yaml (one per Spot
+/// node: two subzones of us-east-1a, us-east-1b, us-west-2a), with outlier
+/// detection and no locality setting, so the mesh-wide one applies.
+fn two_regions_world() -> World {
+    let text =
+        zonechaos::fsread::read_text(&repo().join("suites/topologies/zone-failover.yaml")).unwrap();
+    let service = text
+        .split("---\n")
+        .find(|d| d.contains("kind: Service\n"))
+        .unwrap()
+        .to_owned();
+    let topology = format!(
+        "{service}---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: test, namespace: default}}\n\
+         spec:\n  replicas: 6\n  selector: {{matchLabels: {{app: test}}}}\n  template:\n\
+         \x20   metadata: {{labels: {{app: test}}}}\n\
+         \x20   spec: {{containers: [{{name: test, image: test:v1}}]}}\n---\n\
+         apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: test, namespace: default}}\n\
+         spec:\n  host: test\n  trafficPolicy:\n\
+         \x20   outlierDetection: {{consecutive5xxErrors: 3, interval: 5s, baseEjectionTime: 30s}}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two-regions.yaml");
+    std::fs::write(&path, topology).unwrap();
+    let loaded = load_paths(&[path]).unwrap();
+    assert!(loaded.issues.is_empty(), "{:?}", loaded.issues);
+    let profile = ClusterProfile::load(&repo().join("clusters/two-regions.yaml")).unwrap();
+    World::new(
+        &Topology::new(loaded.objects),
+        &profile,
         ClusterTiming::default(),
     )
 }
@@ -533,22 +568,24 @@ fn model_view(w: &World, c: &Client, pods: &HashMap<PodId, SocketAddr>) -> Proxy
 /// loss, a canary's weighted route and `distribute` weights.
 fn real_envoy_config_dump_equals_the_model_view() {
     let binary = envoy();
-    let mut cases: Vec<(&str, World, &str)> = Vec::new();
+    let none = Labels::new();
+    let mut cases: Vec<(&str, World, &str, Labels)> = Vec::new();
     cases.push((
         "failover, steady",
         world("suites/topologies/zone-failover.yaml"),
         "us-east-1a",
+        none.clone(),
     ));
     let mut lost = world("suites/topologies/zone-failover.yaml");
     lost.spot_loss(&Zone::from("us-east-1c"), None);
     lost.advance(SimTime(60_000));
-    cases.push(("failover, zone c lost", lost, "us-east-1c"));
+    cases.push(("failover, zone c lost", lost, "us-east-1c", none.clone()));
     let mut canary = world("suites/topologies/zone-pinned.yaml");
     canary.set_image("test-c", "myapp:v2").unwrap();
     for s in 1..=30 {
         canary.advance(SimTime(s * 1000));
     }
-    cases.push(("pinned, zone c canary", canary, "us-east-1c"));
+    cases.push(("pinned, zone c canary", canary, "us-east-1c", none.clone()));
     let mut weighted = world("suites/topologies/zone-failover.yaml");
     let rule = std::sync::Arc::make_mut(&mut weighted.mesh)
         .destination_rule_mut("default", "test")
@@ -572,10 +609,18 @@ fn real_envoy_config_dump_equals_the_model_view() {
         }],
         ..Default::default()
     });
-    cases.push(("distribute 70/30", weighted, "us-east-1c"));
-    for (what, w, zone) in &cases {
+    cases.push(("distribute 70/30", weighted, "us-east-1c", none.clone()));
+    // Two regions, two subzones, the mesh-wide failover setting, a client
+    // pod labelled with its subzone: EDS localities carry sub_zone.
+    cases.push((
+        "two regions, subzones, mesh setting",
+        two_regions_world(),
+        "us-east-1a",
+        [("topology.istio.io/subzone".to_owned(), "rack1".to_owned())].into(),
+    ));
+    for (what, w, zone, extra) in &cases {
         let pods = stand_ins(w);
-        let c = client(w, zone);
+        let c = Client::labelled(w, &Zone::from(*zone), "default", 10.0, extra);
         let cfg = config_at(w, &c, &pods, free_port(), free_port());
         let model = model_view(w, &c, &pods);
         assert!(!model.clusters.is_empty(), "{what}: no cluster to compare");
@@ -590,6 +635,19 @@ fn real_envoy_config_dump_equals_the_model_view() {
         };
         let real = from_config_dump(&dump, &c.zone, key, &model.cluster_names()).unwrap();
         assert_eq!(compare(&model, &real), Vec::new(), "{what}");
+        if what.contains("subzones") {
+            // Real Envoy holds both racks as their own localities, the
+            // client's rack first and the other region last.
+            let racks: Vec<(u32, &str)> = real.clusters[0]
+                .endpoints
+                .iter()
+                .filter(|e| !e.locality.subzone.is_empty())
+                .map(|e| (e.priority, e.locality.subzone.as_str()))
+                .collect();
+            assert_eq!(racks, [(0, "rack1"), (1, "rack2")], "{what}");
+            let last = real.clusters[0].endpoints.iter().map(|e| e.priority).max();
+            assert_eq!(last, Some(3), "{what}");
+        }
         assert_eq!(real.locality, model.locality, "{what}");
         for (m, r) in model.clusters.iter().zip(&real.clusters) {
             assert_eq!(m.outlier, r.outlier, "{what}: {}", m.name);

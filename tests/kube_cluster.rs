@@ -313,6 +313,41 @@ fn rendered(topology: &str) -> Vec<RenderedManifest> {
     render_paths(&[path], &ClusterProfile::builtin(), &options).unwrap()
 }
 
+/// The suite's `load.proxyLabels` land on each load client's pod (where
+/// istiod reads a proxy's labels), never in the Deployment's selector, and
+/// the harness's own labels stay.
+#[test]
+fn load_clients_carry_the_suites_proxy_labels() {
+    let path = repo().join("suites/topologies/zone-pinned.yaml");
+    let options = RenderOptions {
+        image: "zonechaos:test".into(),
+        proxy_labels: [("team".to_owned(), "payments".to_owned())].into(),
+        ..RenderOptions::default()
+    };
+    let manifests = render_paths(&[path], &ClusterProfile::builtin(), &options).unwrap();
+    let loadgen = manifests
+        .iter()
+        .find(|m| m.file_name == "20-loadgen.yaml")
+        .unwrap();
+    let docs: Vec<serde_json::Value> = loadgen
+        .yaml
+        .split("\n---\n")
+        .filter(|d| d.contains("kind: Deployment"))
+        .map(|d| serde_saphyr::from_str(d).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 3, "{}", loadgen.yaml);
+    for d in &docs {
+        let pod = &d["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(pod["team"], "payments", "{d}");
+        assert!(pod["app"].as_str().unwrap().starts_with("loadgen-"), "{d}");
+        assert!(
+            d["spec"]["selector"]["matchLabels"].get("team").is_none(),
+            "{d}"
+        );
+        assert!(d["metadata"]["labels"].get("team").is_none(), "{d}");
+    }
+}
+
 fn lint_rendered(manifests: &[RenderedManifest]) -> zonechaos::lint::LintReport {
     let mut loaded = Loaded::default();
     for m in manifests {

@@ -65,6 +65,26 @@ const ROWS: &[(&str, &str, u32)] = &[
         3,
     ),
     (
+        "proxy label key invalid",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload:\n  service: test\n  rps: 1\n  proxyLabels: {\"bad key\": x}\nsteps: [{wait: 1s}]\n",
+        6,
+    ),
+    (
+        "proxy label value invalid",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload:\n  service: test\n  rps: 1\n  proxyLabels:\n    team: \"a b\"\nsteps: [{wait: 1s}]\n",
+        7,
+    ),
+    (
+        "proxy label set by istiod",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload:\n  service: test\n  rps: 1\n  proxyLabels:\n    team: x\n    topology.kubernetes.io/zone: us-east-1a\nsteps: [{wait: 1s}]\n",
+        8,
+    ),
+    (
+        "proxy label set by the harness",
+        "name: t\ntopology: [topologies/zone-pinned.yaml]\nload:\n  service: test\n  rps: 1\n  proxyLabels: {app: mine}\nsteps: [{wait: 1s}]\n",
+        6,
+    ),
+    (
         "timing not a duration",
         "name: t\ntopology: [topologies/zone-pinned.yaml]\nload: {service: test, rps: 1}\ntiming: {nodeMonitorGrace: soon}\nsteps: [{wait: 1s}]\n",
         4,

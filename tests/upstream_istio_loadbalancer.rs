@@ -13,10 +13,10 @@
 //!   endpoint a locality (its node's zone labels); a nil one cannot occur.
 //! - "Failover: with locality lb disabled": covered by the model's own
 //!   `enabled: false` path (src/mesh/locality.rs tests), no table to run.
-//! - `TestGetLocalityLbSetting`'s mesh-wide cases ("mesh only", "mesh
-//!   disabled", "dr enabled override mesh disabled", ...): the profile has
-//!   no mesh-wide setting yet (issue 12 item 4). Its `trafficDistribution`
-//!   cases are translated below.
+//!
+//! `TestGetLocalityLbSetting` is translated whole (all 11 cases) against
+//! `zonechaos::mesh::locality::locality_setting`, which the model's
+//! clusters use with the profile's `mesh.localityLbSetting`.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -431,26 +431,104 @@ fn a_proxy_without_labels_gets_no_failover_priorities() {
     assert!(got.values().all(|p| *p == 0), "{got:?}");
 }
 
-/// `TestGetLocalityLbSetting`, "prefer close service and mesh", "prefer
-/// same zone service and mesh", "prefer same node service and mesh": the
-/// setting istiod derives from the Service's `trafficDistribution`.
+/// `TestGetLocalityLbSetting` (every case): which setting istiod uses for
+/// a cluster given the mesh config's, the DestinationRule's and the
+/// Service's `trafficDistribution`. `None` = locality load balancing off.
 #[test]
-fn get_locality_lb_setting_traffic_distribution_cases() {
+fn get_locality_lb_setting_cases() {
+    use zonechaos::mesh::locality::locality_setting;
     const REGION: &str = "topology.kubernetes.io/region";
     const ZONE: &str = "topology.kubernetes.io/zone";
-    let close = [NET, REGION, ZONE, "topology.istio.io/subzone"];
-    for (td, expected) in [
-        ("PreferClose", close.to_vec()),
-        ("PreferSameZone", close.to_vec()),
+    let empty = LocalityLbSetting::default();
+    let on = LocalityLbSetting {
+        enabled: Some(true),
+        ..LocalityLbSetting::default()
+    };
+    let off = LocalityLbSetting {
+        enabled: Some(false),
+        ..LocalityLbSetting::default()
+    };
+    let with_failover = LocalityLbSetting {
+        failover: vec![LocalityFailover::default()],
+        ..LocalityLbSetting::default()
+    };
+    let derived = |labels: &[&str]| LocalityLbSetting {
+        enabled: Some(true),
+        failover_priority: labels.iter().map(|l| (*l).to_owned()).collect(),
+        ..LocalityLbSetting::default()
+    };
+    let same_zone = derived(&[NET, REGION, ZONE]);
+    let same_node = derived(&[
+        NET,
+        REGION,
+        ZONE,
+        "topology.istio.io/subzone",
+        "kubernetes.io/hostname",
+    ]);
+    // (case, mesh, dr, trafficDistribution, expected setting, failover forced)
+    type Case<'a> = (
+        &'a str,
+        Option<&'a LocalityLbSetting>,
+        Option<&'a LocalityLbSetting>,
+        Option<&'a str>,
+        Option<(&'a LocalityLbSetting, bool)>,
+    );
+    let cases: [Case<'_>; 11] = [
+        ("all disabled", None, None, None, None),
+        ("mesh only", Some(&empty), None, None, Some((&empty, false))),
+        ("dr only", None, Some(&empty), None, Some((&empty, false))),
         (
-            "PreferSameNode",
-            [&close[..], &["kubernetes.io/hostname"]].concat(),
+            "dr only override",
+            None,
+            Some(&on),
+            None,
+            Some((&on, false)),
         ),
-    ] {
-        let got = traffic_distribution_setting(td, REGION, ZONE).expect(td);
-        assert_eq!(got.failover_priority, expected, "{td}");
-        assert_eq!(got.enabled, Some(true), "{td}");
-        assert!(got.failover.is_empty() && got.distribute.is_empty(), "{td}");
+        (
+            "dr and mesh",
+            Some(&empty),
+            Some(&with_failover),
+            None,
+            Some((&with_failover, false)),
+        ),
+        (
+            "prefer close service and mesh",
+            Some(&empty),
+            None,
+            Some("PreferClose"),
+            Some((&same_zone, true)),
+        ),
+        (
+            "prefer same zone service and mesh",
+            Some(&empty),
+            None,
+            Some("PreferSameZone"),
+            Some((&same_zone, true)),
+        ),
+        (
+            "prefer same node service and mesh",
+            Some(&empty),
+            None,
+            Some("PreferSameNode"),
+            Some((&same_node, true)),
+        ),
+        ("mesh disabled", Some(&off), None, None, None),
+        ("dr disabled", Some(&on), Some(&off), None, None),
+        (
+            "dr enabled override mesh disabled",
+            Some(&off),
+            Some(&on),
+            None,
+            Some((&on, false)),
+        ),
+    ];
+    for (name, mesh, dr, td, expected) in cases {
+        let got = locality_setting(mesh, dr, td);
+        assert_eq!(
+            got.as_ref().map(|(s, forced)| (&**s, *forced)),
+            expected,
+            "{name}"
+        );
     }
-    assert_eq!(traffic_distribution_setting("Any", REGION, ZONE), None);
+    assert_eq!(traffic_distribution_setting("Any"), None);
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::backend::{Backend, BackendError, DrainReport, RouteWeights};
-use crate::mesh::proxy::{Client, DataPlane};
+use crate::mesh::proxy::DataPlane;
 use crate::mesh::route_weights::mesh_route_weights;
 use crate::model::World;
 use crate::model::clock::{SimDuration, SimTime};
@@ -48,7 +48,7 @@ impl SimBackend {
             .load
             .zones
             .iter()
-            .map(|z| Client::new(&world, z, &suite.load.namespace, suite.load.rps))
+            .map(|z| suite.load.client(&world, z, suite.load.rps))
             .collect();
         let data_plane = DataPlane::new(
             (suite.load.namespace.clone(), suite.load.service.clone()),

@@ -47,10 +47,11 @@ pub fn run(args: &RenderArgs) -> Result<Status, CliError> {
     let profile = load_profile(args.profile.as_deref())?;
     let defaults = RenderOptions::default();
     let options = RenderOptions {
-        image: args.image.clone().unwrap_or(defaults.image),
+        image: args.image.clone().unwrap_or_else(|| defaults.image.clone()),
         namespace: args.namespace.clone(),
         rps: args.rps,
         clients: args.clients,
+        ..defaults
     };
     let manifests = render::render_paths(&args.paths, &profile, &options).map_err(render_error)?;
     std::fs::create_dir_all(&args.out).map_err(|e| {

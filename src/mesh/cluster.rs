@@ -6,7 +6,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::mesh::endpoints::{Endpoint, EndpointMemo, service_endpoints};
-use crate::mesh::locality::{EffectiveLocality, Locality, place, traffic_distribution_setting};
+use crate::mesh::locality::{
+    EffectiveLocality, Locality, MESH_DEFAULT_SETTING, locality_setting, place,
+};
 use crate::mesh::outlier::DEFAULT_MAX_EJECTION_PERCENT;
 use crate::mesh::routing::ClientProxy;
 use crate::model::World;
@@ -14,7 +16,9 @@ use crate::model::clock::{SimDuration, parse_duration};
 use crate::model::mesh_config::{MeshConfig, MeshObject, MeshService};
 use crate::model::pod::PodId;
 use crate::topology::ObjectName;
-use crate::topology::istio::{DestinationRuleSpec, LoadBalancerSettings, OutlierDetection, Subset};
+use crate::topology::istio::{
+    DestinationRuleSpec, LoadBalancerSettings, LocalityLbSetting, OutlierDetection, Subset,
+};
 use crate::topology::labels::{Labels, SharedLabelsMemo, map_matches};
 use crate::zone::Zone;
 
@@ -178,13 +182,18 @@ fn effective_policy<'a>(
     }
 }
 
-/// The proxy's locality, from its topology labels.
-pub fn proxy_locality<'a>(world: &World, proxy: &'a ClientProxy) -> Locality<'a> {
-    let keys = &world.profile.node_labels;
+/// The proxy's locality, from the topology labels istiod gave it.
+pub fn proxy_locality(proxy: &ClientProxy) -> Locality<'_> {
+    labels_locality_of(&proxy.labels)
+}
+
+/// The locality an endpoint or proxy's augmented labels name.
+pub fn labels_locality_of(labels: &crate::topology::labels::Labels) -> Locality<'_> {
+    let [region, zone, subzone] = crate::topology::istio_labels::labels_locality(labels);
     Locality {
-        region: proxy.labels.get(&keys.region).map_or("", String::as_str),
-        zone: proxy.labels.get(&keys.zone).map_or("", String::as_str),
-        subzone: "",
+        region,
+        zone,
+        subzone,
     }
 }
 
@@ -260,50 +269,14 @@ fn build_cluster_of(
         .filter(|e| in_subset.get(&e.labels))
         .collect();
     let outlier = policy.outlier_detection.map(OutlierSettings::from_istio);
-    let region = world.profile.region.as_str();
     let setting = policy
         .load_balancer
         .and_then(|l| l.locality_lb_setting.as_ref());
-    let eff = match setting {
-        Some(s) => EffectiveLocality {
-            enabled: s.enabled != Some(false),
-            setting: Cow::Borrowed(s),
-            outlier_detection: outlier.is_some(),
-        },
-        // Service trafficDistribution without a DR setting: the
-        // failoverPriority istiod derives, failover forced on.
-        None => match service.traffic_distribution.as_deref().and_then(|td| {
-            traffic_distribution_setting(
-                td,
-                &world.profile.node_labels.region,
-                &world.profile.node_labels.zone,
-            )
-        }) {
-            Some(derived) => EffectiveLocality {
-                enabled: true,
-                setting: Cow::Owned(derived),
-                outlier_detection: true,
-            },
-            None => EffectiveLocality {
-                enabled: true,
-                setting: Cow::default(),
-                outlier_detection: outlier.is_some(),
-            },
-        },
-    };
-    let client = proxy_locality(world, proxy);
+    let eff = effective_locality(world, service, setting, outlier.is_some());
+    let client = proxy_locality(proxy);
     let localities: Vec<(Locality<'_>, &crate::topology::labels::Labels)> = endpoints
         .iter()
-        .map(|e| {
-            (
-                Locality {
-                    region,
-                    zone: e.zone.as_str(),
-                    subzone: "",
-                },
-                &*e.labels,
-            )
-        })
+        .map(|e| (labels_locality_of(&e.labels), &*e.labels))
         .collect();
     let placements = place(&eff, &client, &proxy.labels, &localities);
     drop(localities);
@@ -323,6 +296,39 @@ fn build_cluster_of(
         exists: true,
         hosts,
         outlier,
+    }
+}
+
+/// The locality setting in force for one cluster ([`locality_setting`]),
+/// with the profile's `mesh.localityLbSetting` as the mesh config's.
+fn effective_locality<'a>(
+    world: &'a World,
+    service: &MeshService,
+    rule_setting: Option<&'a LocalityLbSetting>,
+    outlier_detection: bool,
+) -> EffectiveLocality<'a> {
+    let mesh = world
+        .profile
+        .mesh
+        .locality_lb_setting
+        .as_ref()
+        .unwrap_or(&MESH_DEFAULT_SETTING);
+    let chosen = locality_setting(
+        Some(mesh),
+        rule_setting,
+        service.traffic_distribution.as_deref(),
+    );
+    match chosen {
+        Some((setting, forced)) => EffectiveLocality {
+            enabled: true,
+            setting,
+            outlier_detection: outlier_detection || forced,
+        },
+        None => EffectiveLocality {
+            enabled: false,
+            setting: Cow::default(),
+            outlier_detection,
+        },
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Endpoint {
     pub zone: Zone,
     /// Pod labels plus the node's topology labels (istiod adds them).
     pub labels: Arc<Labels>,
+    /// Envoy locality `region/zone/subzone`: the load balancers' unit.
+    pub locality: Arc<str>,
     /// The process answers (false: connect failure).
     pub serving: bool,
     /// Not serving because its node's address drops packets: connects
@@ -52,6 +54,7 @@ pub fn service_endpoints(world: &World, service: &MeshService) -> Vec<Endpoint> 
                 pod: PodId(i),
                 zone: node.zone.clone(),
                 labels: p.endpoint_labels.clone()?,
+                locality: p.locality.clone(),
                 serving: world.pod_serving(p),
                 blackholed: !node.is_up() && node.blackholes,
             })

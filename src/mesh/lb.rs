@@ -37,7 +37,7 @@ pub fn priority_loads(health: &[(u32, u32)]) -> Vec<f64> {
 /// One host of a priority as the locality scheduler sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LocalityHost<'a> {
-    /// Its locality (the zone here).
+    /// Its Envoy locality (`region/zone/subzone`).
     pub locality: &'a str,
     /// Its locality's `load_balancing_weight` (`distribute`); `None` when
     /// the cluster has no locality weights.

@@ -6,7 +6,7 @@ use crate::topology::istio::LocalityLbSetting;
 use crate::topology::labels::{Labels, SharedLabelsMemo};
 use crate::zone::LocalityPattern;
 
-/// A locality: region, zone, subzone (subzone empty here). Borrowed: it is
+/// A locality: region, zone, subzone ("" where unset). Borrowed: it is
 /// built for every endpoint of every cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Locality<'a> {
@@ -106,36 +106,65 @@ pub fn place(
         .collect()
 }
 
-/// Istio's network label (absent in a single-network mesh).
-pub const NETWORK_LABEL: &str = "topology.istio.io/network";
-/// Istio's subzone label.
-pub const SUBZONE_LABEL: &str = "topology.istio.io/subzone";
-/// The node name label istiod adds for `PreferSameNode`.
-pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+pub use crate::topology::istio_labels::{HOSTNAME_LABEL, NETWORK_LABEL, SUBZONE_LABEL};
+use crate::topology::istio_labels::{REGION_LABEL, ZONE_LABEL};
 
 /// The setting istiod derives from a Service's `trafficDistribution` when
-/// no DestinationRule sets one (loadbalancer.go GetLocalityLbSetting):
-/// failoverPriority over network, region, zone and subzone (`PreferClose`,
-/// `PreferSameZone`), then the hostname (`PreferSameNode`), with failover
-/// on whether or not outlier detection is set. `None` for other values.
-/// The model's client proxies carry no hostname label, so under
-/// `PreferSameNode` every endpoint of the own zone ranks alike.
-pub fn traffic_distribution_setting(
-    traffic_distribution: &str,
-    region_label: &str,
-    zone_label: &str,
-) -> Option<LocalityLbSetting> {
-    let mut labels = vec![NETWORK_LABEL, region_label, zone_label, SUBZONE_LABEL];
-    match traffic_distribution {
-        "PreferClose" | "PreferSameZone" => {}
-        "PreferSameNode" => labels.push(HOSTNAME_LABEL),
+/// no DestinationRule sets one (istio 1.30.3 loadbalancer.go
+/// GetLocalityLbSetting): failoverPriority over network, region and zone
+/// for `PreferClose` and `PreferSameZone`; network, region, zone, subzone
+/// and hostname for `PreferSameNode`; failover on whether or not outlier
+/// detection is set. The keys are the well-known ones istiod writes on
+/// endpoints and proxies, whatever the profile's node label keys. `None`
+/// for other values.
+pub fn traffic_distribution_setting(traffic_distribution: &str) -> Option<LocalityLbSetting> {
+    let labels: &[&str] = match traffic_distribution {
+        "PreferClose" | "PreferSameZone" => &[NETWORK_LABEL, REGION_LABEL, ZONE_LABEL],
+        "PreferSameNode" => &[
+            NETWORK_LABEL,
+            REGION_LABEL,
+            ZONE_LABEL,
+            SUBZONE_LABEL,
+            HOSTNAME_LABEL,
+        ],
         _ => return None,
-    }
+    };
     Some(LocalityLbSetting {
         enabled: Some(true),
-        failover_priority: labels.into_iter().map(str::to_owned).collect(),
+        failover_priority: labels.iter().map(|l| (*l).to_owned()).collect(),
         ..LocalityLbSetting::default()
     })
+}
+
+/// Mesh config's default locality setting when the mesh config names
+/// none (istio 1.30.3 pkg/config/mesh/mesh.go DefaultMeshConfig).
+pub static MESH_DEFAULT_SETTING: LocalityLbSetting = LocalityLbSetting {
+    enabled: Some(true),
+    distribute: Vec::new(),
+    failover: Vec::new(),
+    failover_priority: Vec::new(),
+};
+
+/// The setting in force for a cluster, in istiod's order (istio 1.30.3
+/// loadbalancer.go GetLocalityLbSetting): the DestinationRule's; else the
+/// one the Service's `trafficDistribution` derives, with failover forced
+/// on (the `bool`); else the mesh config's. `None` when locality load
+/// balancing is off: `enabled: false` where the setting was taken, or no
+/// mesh setting at all.
+pub fn locality_setting<'a>(
+    mesh: Option<&'a LocalityLbSetting>,
+    rule: Option<&'a LocalityLbSetting>,
+    traffic_distribution: Option<&str>,
+) -> Option<(std::borrow::Cow<'a, LocalityLbSetting>, bool)> {
+    use std::borrow::Cow;
+    if let Some(r) = rule {
+        return (r.enabled != Some(false)).then_some((Cow::Borrowed(r), false));
+    }
+    if let Some(derived) = traffic_distribution.and_then(traffic_distribution_setting) {
+        return Some((Cow::Owned(derived), true));
+    }
+    let m = mesh?;
+    (m.enabled != Some(false)).then_some((Cow::Borrowed(m), false))
 }
 
 /// failoverPriority: 0 when every label matches the client's, else N - j

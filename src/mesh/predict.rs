@@ -101,7 +101,7 @@ fn cluster_shares(cluster: &ClusterView, weight: f64, shares: &mut BTreeMap<Smol
             &of_p
                 .iter()
                 .map(|h| LocalityHost {
-                    locality: h.endpoint.zone.as_str(),
+                    locality: &h.endpoint.locality,
                     locality_weight: h.weight,
                     healthy: h.endpoint.serving,
                 })

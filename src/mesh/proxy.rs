@@ -14,6 +14,8 @@ use crate::model::clock::{SimDuration, SimTime};
 use crate::model::mesh_config::MeshService;
 use crate::model::pod::PodId;
 use crate::telemetry::{NO_ANSWER, Outcome, TrafficMatrix};
+use crate::topology::istio_labels::augment_labels;
+use crate::topology::labels::Labels;
 use crate::zone::Zone;
 
 mod steady;
@@ -90,25 +92,42 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client in `zone` (placed on an on-demand node: its labels carry the
-    /// node's zone and region).
+    /// A client in `zone` with only its own `app` label (see [`Client::labelled`]).
     pub fn new(world: &World, zone: &Zone, namespace: &str, rps: f64) -> Client {
-        let keys = &world.profile.node_labels;
-        let alias = world
-            .profile
-            .zone(zone)
-            .map_or(zone.as_str(), |z| z.short.as_str());
-        let labels = [
-            ("app".to_owned(), format!("loadgen-{alias}")),
+        Client::labelled(world, zone, namespace, rps, &Labels::new())
+    }
+
+    /// A client in `zone` whose pod also carries `extra` (the suite's
+    /// `load.proxyLabels`). It runs on its zone's load-client node, which
+    /// chaos never reaches and no workload shares, as on kind: its proxy's
+    /// labels are istiod's augmentation of the pod labels with that node's
+    /// locality and name (topology::istio_labels), so a subzone given in
+    /// `extra` stands where the node names none.
+    pub fn labelled(
+        world: &World,
+        zone: &Zone,
+        namespace: &str,
+        rps: f64,
+        extra: &Labels,
+    ) -> Client {
+        let profile = &world.profile;
+        let keys = &profile.node_labels;
+        let spec = profile.zone(zone);
+        let alias = spec.map_or(zone.as_str(), |z| z.short.as_str());
+        let region = spec.map_or(&profile.region, |z| profile.region_of(z));
+        let mut pod_labels = extra.clone();
+        pod_labels.insert("app".to_owned(), format!("loadgen-{alias}"));
+        let node_labels: Labels = [
             (keys.zone.clone(), zone.to_string()),
-            (keys.region.clone(), world.profile.region.to_string()),
+            (keys.region.clone(), region.to_string()),
         ]
         .into();
+        let node_name = format!("{}-{alias}-load-client", profile.name);
         Client {
             zone: zone.clone(),
             proxy: ClientProxy {
                 namespace: namespace.to_owned(),
-                labels,
+                labels: augment_labels(&pod_labels, &node_labels, &node_name),
             },
             rps,
             carry: 0.0,
@@ -443,7 +462,7 @@ impl DataPlane {
                 .iter()
                 .zip(&healthy)
                 .map(|(&i, &healthy)| LocalityHost {
-                    locality: cluster.hosts[i].endpoint.zone.as_str(),
+                    locality: &cluster.hosts[i].endpoint.locality,
                     locality_weight: cluster.hosts[i].weight,
                     healthy,
                 })

@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::mesh::cluster::{ClusterView, OutlierSettings, build_cluster, proxy_locality};
+use crate::mesh::cluster::{
+    ClusterView, OutlierSettings, build_cluster, labels_locality_of, proxy_locality,
+};
 use crate::mesh::proxy::Client;
 use crate::mesh::route::{ClientRoute, DEFAULT_ROUTE_NAME, Split, resolve};
 use crate::mesh::routing::select_route;
@@ -30,6 +32,16 @@ pub struct LocalityName {
     pub zone: String,
     /// `topology.istio.io/subzone`.
     pub subzone: String,
+}
+
+impl From<crate::mesh::locality::Locality<'_>> for LocalityName {
+    fn from(l: crate::mesh::locality::Locality<'_>) -> LocalityName {
+        LocalityName {
+            region: l.region.to_owned(),
+            zone: l.zone.to_owned(),
+            subzone: l.subzone.to_owned(),
+        }
+    }
 }
 
 impl fmt::Display for LocalityName {
@@ -185,14 +197,9 @@ pub fn proxy_config(
         }
         clusters.push(cluster_entry(world, &view, observed));
     }
-    let l = proxy_locality(world, &client.proxy);
     ProxyConfig {
         client_zone: client.zone.clone(),
-        locality: LocalityName {
-            region: l.region.to_owned(),
-            zone: l.zone.to_owned(),
-            subzone: l.subzone.to_owned(),
-        },
+        locality: LocalityName::from(proxy_locality(&client.proxy)),
         route: route_entry(target, &resolved),
         clusters,
     }
@@ -255,16 +262,15 @@ fn route_entry(target: &MeshService, route: &ClientRoute<'_>) -> RouteEntry {
 
 /// The entry of a cluster istiod builds.
 fn cluster_entry(world: &World, view: &ClusterView, observed: &Observed<'_>) -> ClusterEntry {
-    let region = world.profile.region.to_string();
     let locality_weighted = view.hosts.iter().any(|h| h.weight.is_some());
-    // Hosts per (priority, zone): a locality's weight is its `to` weight
+    // Hosts per (priority, locality): a locality's weight is its `to` weight
     // (shared by the localities it matches), or its host count when
     // `distribute` leaves it unnamed; Envoy wants a positive integer and
     // istiod rounds up as well.
-    let mut per_group: BTreeMap<(u32, &Zone), (Option<f64>, usize)> = BTreeMap::new();
+    let mut per_group: BTreeMap<(u32, &str), (Option<f64>, usize)> = BTreeMap::new();
     for h in &view.hosts {
         let g = per_group
-            .entry((h.priority, &h.endpoint.zone))
+            .entry((h.priority, &h.endpoint.locality))
             .or_insert((h.weight, 0));
         g.1 += 1;
     }
@@ -272,16 +278,12 @@ fn cluster_entry(world: &World, view: &ClusterView, observed: &Observed<'_>) -> 
         .hosts
         .iter()
         .map(|h| {
-            let (weight, count) = per_group[&(h.priority, &h.endpoint.zone)];
+            let (weight, count) = per_group[&(h.priority, &*h.endpoint.locality)];
             let pod = &world.pods[h.endpoint.pod.0];
             EndpointEntry {
                 pod: pod.name.clone(),
                 address: (observed.address)(h.endpoint.pod),
-                locality: LocalityName {
-                    region: region.clone(),
-                    zone: h.endpoint.zone.to_string(),
-                    subzone: String::new(),
-                },
+                locality: LocalityName::from(labels_locality_of(&h.endpoint.labels)),
                 priority: h.priority,
                 weight: locality_weighted
                     .then(|| weight.unwrap_or(count as f64).ceil().max(1.0) as u32),

@@ -95,6 +95,20 @@ pub fn validate_destination_rule(spec: &DestinationRuleSpec) -> Vec<Finding> {
     out
 }
 
+/// Validates one locality setting found at `base`. Mesh config's
+/// `localityLbSetting` is checked as if outlier detection were set (istio
+/// 1.30.3 pkg/config/validation/agent/validation.go ValidateMeshConfig
+/// passes an empty OutlierDetection), so it never gets the warning.
+pub fn validate_locality_setting(
+    lb: &LocalityLbSetting,
+    has_outlier: bool,
+    base: &[PathSeg],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    validate_locality(lb, has_outlier, base, &mut out);
+    out
+}
+
 /// True when Istio's webhook would reject the DestinationRule.
 pub fn is_rejected(spec: &DestinationRuleSpec) -> bool {
     validate_destination_rule(spec)

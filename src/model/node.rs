@@ -19,7 +19,7 @@ pub struct Node {
     pub zone: Zone,
     /// Spot or on-demand.
     pub capacity: CapacityType,
-    /// Labels (zone, region, capacity type, pool extras, hostname).
+    /// Labels (zone, region, capacity type, pool extras, subzone, hostname).
     pub labels: Labels,
     /// `spec.unschedulable`.
     pub cordoned: bool,
@@ -53,7 +53,13 @@ pub fn nodes_from_profile(profile: &ClusterProfile) -> Vec<Node> {
                 let name = format!("{}-{}-{}-{}", profile.name, zone.short, pool.name, i + 1);
                 let mut labels = pool.labels.clone();
                 labels.insert(keys.zone.clone(), zone.name.to_string());
-                labels.insert(keys.region.clone(), profile.region.to_string());
+                labels.insert(keys.region.clone(), profile.region_of(zone).to_string());
+                if let Some(subzone) = &pool.subzone {
+                    labels.insert(
+                        crate::topology::istio_labels::SUBZONE_LABEL.to_owned(),
+                        subzone.clone(),
+                    );
+                }
                 labels.insert(
                     keys.capacity_type.clone(),
                     pool.capacity_type.label_value().to_owned(),

@@ -42,9 +42,14 @@ pub struct Pod {
     /// When it was deleted.
     pub deleted_at: Option<SimTime>,
     /// Labels as the mesh sees the endpoint: pod labels plus the node's
-    /// zone and region (istiod adds them); set when the pod is bound.
+    /// locality, cluster and hostname (istiod adds them); set when the pod
+    /// is bound.
     #[serde(skip)]
     pub endpoint_labels: Option<std::sync::Arc<Labels>>,
+    /// Its node's Envoy locality, `region/zone/subzone` ("" parts unset);
+    /// set when the pod is bound.
+    #[serde(skip)]
+    pub locality: std::sync::Arc<str>,
     /// Its Pending state has been logged once.
     #[serde(skip)]
     pub pending_reported: bool,

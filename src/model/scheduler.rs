@@ -39,11 +39,13 @@ impl World {
 
     /// Binds the Pending pods among `candidates`, in order.
     fn schedule(&mut self, candidates: impl IntoIterator<Item = usize>, load: &mut [usize]) {
-        // Pods of one ReplicaSet on nodes of one zone see the same endpoint
-        // labels: one shared map each (the mesh matches it once, not per pod).
-        // The key holds the pod labels' `Arc`, so its address stays theirs.
+        // Pods of one ReplicaSet on one node see the same endpoint labels
+        // (the hostname is one of them): one shared map each, so the mesh
+        // matches it once, not per pod. The key holds the pod labels' `Arc`,
+        // so its address stays theirs.
         type Shared = (std::sync::Arc<Labels>, std::sync::Arc<Labels>);
-        let mut shared: HashMap<(usize, Option<String>, Option<String>), Shared> = HashMap::new();
+        let mut shared: HashMap<(usize, usize), Shared> = HashMap::new();
+        let mut localities: HashMap<usize, std::sync::Arc<str>> = HashMap::new();
         for i in candidates {
             if self.pods[i].phase != PodPhase::Pending {
                 continue;
@@ -64,29 +66,36 @@ impl World {
                 Some(ni) => {
                     load[ni] += 1;
                     let ready_at = self.now + self.timing.pod_startup;
-                    let keys = &self.profile.node_labels;
-                    let node_labels = &self.nodes[ni].labels;
+                    // What istiod puts on the endpoint: the pod's labels
+                    // with its node's locality, cluster and hostname
+                    // (topology::istio_labels), shared by the pods of one
+                    // label map on one node.
+                    let node = &self.nodes[ni];
                     let pod_labels = &self.pods[i].labels;
-                    let key = (
-                        std::sync::Arc::as_ptr(pod_labels) as usize,
-                        node_labels.get(&keys.zone).cloned(),
-                        node_labels.get(&keys.region).cloned(),
-                    );
+                    let key = (std::sync::Arc::as_ptr(pod_labels) as usize, ni);
                     let endpoint_labels = shared
                         .entry(key)
                         .or_insert_with(|| {
-                            let mut labels = (**pod_labels).clone();
-                            for key in [&keys.zone, &keys.region] {
-                                if let Some(v) = node_labels.get(key) {
-                                    labels.insert(key.clone(), v.clone());
-                                }
-                            }
+                            let labels = crate::topology::istio_labels::augment_labels(
+                                pod_labels,
+                                &node.labels,
+                                &node.name,
+                            );
                             (pod_labels.clone(), std::sync::Arc::new(labels))
                         })
                         .1
                         .clone();
+                    let locality = localities
+                        .entry(ni)
+                        .or_insert_with(|| {
+                            let [r, z, s] =
+                                crate::topology::istio_labels::labels_locality(&endpoint_labels);
+                            std::sync::Arc::from(format!("{r}/{z}/{s}"))
+                        })
+                        .clone();
                     let pod = &mut self.pods[i];
                     pod.endpoint_labels = Some(endpoint_labels);
+                    pod.locality = locality;
                     pod.node = Some(NodeId(ni));
                     pod.phase = PodPhase::Running;
                     pod.ready_at = Some(ready_at);

@@ -453,6 +453,7 @@ impl World {
             deleted_at: None,
             pending_reported: false,
             endpoint_labels: None,
+            locality: std::sync::Arc::default(),
         };
         self.pods.push(pod);
         let id = self.pods.len() - 1;

@@ -76,6 +76,10 @@ pub struct NodePool {
     /// Extra node labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Subzone of the pool's nodes (`topology.istio.io/subzone`, which
+    /// istiod reads as the third part of a locality).
+    #[serde(default)]
+    pub subzone: Option<String>,
 }
 
 /// One availability zone.
@@ -84,6 +88,9 @@ pub struct NodePool {
 pub struct ZoneSpec {
     /// Zone label value.
     pub name: Zone,
+    /// Region of the zone (default: the profile's `region`).
+    #[serde(default)]
+    pub region: Option<Region>,
     /// Alias used in pod labels and subset names.
     pub short: String,
     /// Node pools.
@@ -120,6 +127,17 @@ pub struct ProfileTiming {
     pub node_monitor_grace: Option<crate::model::SimDuration>,
 }
 
+/// Mesh-wide Istio settings the profile's clusters run with (kind writes
+/// them into the IstioOperator's `meshConfig`; sim, local, whatif and lint
+/// use them as the default of every DestinationRule without its own).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileMesh {
+    /// `meshConfig.localityLbSetting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality_lb_setting: Option<crate::topology::istio::LocalityLbSetting>,
+}
+
 /// A validated cluster profile.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -132,7 +150,7 @@ pub struct ClusterProfile {
     pub name: String,
     /// Node Kubernetes version (`v1.34.0`).
     pub kubernetes_version: String,
-    /// Region of every node.
+    /// Region of the zones that do not name their own.
     pub region: Region,
     /// Node label keys.
     #[serde(default)]
@@ -148,6 +166,9 @@ pub struct ClusterProfile {
     /// Kubernetes timing of the cluster.
     #[serde(default)]
     pub timing: ProfileTiming,
+    /// Mesh-wide Istio settings.
+    #[serde(default)]
+    pub mesh: ProfileMesh,
     /// Where the profile was read from (not part of the file).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -229,18 +250,25 @@ impl ClusterProfile {
             ));
         }
         let node = docs.remove(0);
-        let mut profile: ClusterProfile =
-            yaml::deserialize_typed(node.to_json()).map_err(|err| {
-                at(
-                    node.locate(&err.path),
-                    if err.path.is_empty() {
-                        err.message
-                    } else {
-                        format!("{}: {}", yaml::display_path(&err.path), err.message)
-                    },
-                    "see the field list at the top of clusters/three-zones.yaml",
-                )
-            })?;
+        let json = node.to_json();
+        if let Some((path, key)) = unknown_mesh_field(&json) {
+            return Err(at(
+                node.locate(&path),
+                format!("{}: unknown field `{key}`", yaml::display_path(&path)),
+                "localityLbSetting takes enabled, distribute (from, to), failover (from, to) and failoverPriority",
+            ));
+        }
+        let mut profile: ClusterProfile = yaml::deserialize_typed(json).map_err(|err| {
+            at(
+                node.locate(&err.path),
+                if err.path.is_empty() {
+                    err.message
+                } else {
+                    format!("{}: {}", yaml::display_path(&err.path), err.message)
+                },
+                "see the field list at the top of clusters/three-zones.yaml",
+            )
+        })?;
         profile.source = Some(path.to_owned());
         profile
             .validate()
@@ -307,12 +335,30 @@ impl ClusterProfile {
                     PathSeg::from(field),
                 ]
             };
-            if !zone.name.as_str().starts_with(self.region.as_str()) {
+            let region = self.region_of(zone);
+            if !zone.name.as_str().starts_with(region.as_str()) {
                 return Err((
                     here("name"),
-                    format!("zone {} is not in region {}", zone.name, self.region),
-                    "zone names start with their region (us-east-1a in us-east-1)",
+                    format!("zone {} is not in region {region}", zone.name),
+                    "zone names start with their region (us-east-1a in us-east-1); give the zone its own `region` when it is in another",
                 ));
+            }
+            for (j, pool) in zone.pools.iter().enumerate() {
+                if let Some(subzone) = &pool.subzone
+                    && (subzone.is_empty() || !crate::topology::labels::is_label_value(subzone))
+                {
+                    return Err((
+                        vec![
+                            PathSeg::from("zones"),
+                            PathSeg::Index(i),
+                            PathSeg::from("pools"),
+                            PathSeg::Index(j),
+                            PathSeg::from("subzone"),
+                        ],
+                        format!("subzone '{subzone}' is not a label value"),
+                        "use 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+                    ));
+                }
             }
             if !names.insert(zone.name.clone()) {
                 return Err((
@@ -356,7 +402,26 @@ impl ClusterProfile {
                 ));
             }
         }
+        if let Some(setting) = &self.mesh.locality_lb_setting {
+            let base = crate::path!["mesh", "localityLbSetting"];
+            if let Some(error) =
+                crate::mesh::validation::validate_locality_setting(setting, true, &base)
+                    .into_iter()
+                    .find(|f| !f.violation.is_warning())
+            {
+                return Err((
+                    error.path,
+                    format!("istiod refuses this mesh config: {}", error.message),
+                    "fix the setting as for a DestinationRule's localityLbSetting (lint explains each rule)",
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The region of a zone: its own, else the profile's.
+    pub fn region_of<'a>(&'a self, zone: &'a ZoneSpec) -> &'a Region {
+        zone.region.as_ref().unwrap_or(&self.region)
     }
 
     /// The zones in profile order.
@@ -408,6 +473,37 @@ impl UnknownZone {
     pub fn hint(&self) -> String {
         format!("use one of {}", self.known.join(", "))
     }
+}
+
+/// The first field of `mesh.localityLbSetting` Istio does not define: the
+/// setting's type is shared with DestinationRules (whose unknown fields the
+/// CRD schema reports), so the profile checks its own copy here rather
+/// than drop a misspelt field.
+fn unknown_mesh_field(profile: &serde_json::Value) -> Option<(Vec<PathSeg>, String)> {
+    let setting = profile.get("mesh")?.get("localityLbSetting")?;
+    let base = || vec![PathSeg::from("mesh"), PathSeg::from("localityLbSetting")];
+    let unknown = |value: &serde_json::Value, known: &[&str]| {
+        value
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !known.contains(&k.as_str())).cloned())
+    };
+    if let Some(key) = unknown(
+        setting,
+        &["enabled", "distribute", "failover", "failoverPriority"],
+    ) {
+        return Some((base(), key));
+    }
+    for list in ["distribute", "failover"] {
+        let entries = setting.get(list).and_then(|v| v.as_array());
+        for (i, entry) in entries.into_iter().flatten().enumerate() {
+            if let Some(key) = unknown(entry, &["from", "to"]) {
+                let mut path = base();
+                path.extend([PathSeg::from(list), PathSeg::Index(i)]);
+                return Some((path, key));
+            }
+        }
+    }
+    None
 }
 
 fn is_k8s_version(v: &str) -> bool {

@@ -55,6 +55,11 @@ pub struct LoadSpec {
     /// Client zones (empty: every zone of the profile).
     #[serde(default)]
     pub zones: Vec<Zone>,
+    /// Extra labels on every load client's pod, so its proxy matches
+    /// `sourceLabels` routes and failoverPriority as the user's own
+    /// clients would.
+    #[serde(default)]
+    pub proxy_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Kubernetes' own default namespace.

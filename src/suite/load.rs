@@ -59,6 +59,35 @@ pub struct Load {
     pub rps: f64,
     /// Client zones.
     pub zones: Vec<Zone>,
+    /// Extra labels on every load client's pod (`load.proxyLabels`).
+    pub proxy_labels: crate::topology::labels::Labels,
+}
+
+impl Load {
+    /// The model's load client of `zone` in `world` at `rps`, with the
+    /// suite's proxy labels: every backend builds its clients here.
+    pub fn client(
+        &self,
+        world: &crate::model::World,
+        zone: &Zone,
+        rps: f64,
+    ) -> crate::mesh::proxy::Client {
+        crate::mesh::proxy::Client::labelled(world, zone, &self.namespace, rps, &self.proxy_labels)
+    }
+}
+
+/// Labels a suite may not set on its load clients, and why: the harness
+/// names its clients itself, and istiod overwrites the node's topology
+/// labels on every proxy (topology::istio_labels), so the suite would
+/// silently lose them.
+fn reserved_proxy_label(key: &str) -> Option<&'static str> {
+    use crate::topology::istio_labels as il;
+    if key == "app" || key.starts_with("zonechaos.dev/") {
+        return Some("the harness names its load clients with this label");
+    }
+    [il::REGION_LABEL, il::ZONE_LABEL, il::HOSTNAME_LABEL, il::CLUSTER_LABEL]
+        .contains(&key)
+        .then_some("istiod sets it from the client's node; set the zone with load.zones, the region and subzones in the profile")
 }
 
 /// A suite ready to run.
@@ -376,6 +405,26 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
             })
             .collect::<Result<_, _>>()?
     };
+    for (key, value) in &raw.load.proxy_labels {
+        let at = crate::path!["load", "proxyLabels", key.as_str()];
+        if !crate::topology::labels::is_label_key(key) {
+            return Err(ctx.err(
+                &at,
+                format!("'{}' is not a label key", crate::spec::quote(key)),
+                "write [prefix/]name: a DNS-subdomain prefix, a name of up to 63 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        if !crate::topology::labels::is_label_value(value) {
+            return Err(ctx.err(
+                &at,
+                format!("'{}' is not a label value", crate::spec::quote(value)),
+                "use up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+            ));
+        }
+        if let Some(why) = reserved_proxy_label(key) {
+            return Err(ctx.err(&at, format!("load.proxyLabels cannot set {key}"), why));
+        }
+    }
     let timing = raw.timing.resolve(profile.cluster_timing());
     let checker = StepChecker {
         ctx: &ctx,
@@ -414,6 +463,7 @@ pub fn load_suite_str(text: &str, path: &Path) -> Result<Suite, SuiteError> {
             service: raw.load.service,
             rps: raw.load.rps,
             zones,
+            proxy_labels: raw.load.proxy_labels,
         },
         timing,
         timing_line: ctx

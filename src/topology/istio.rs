@@ -175,21 +175,25 @@ pub struct LoadBalancerSettings {
 }
 
 /// `localityLbSetting`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LocalityLbSetting {
     /// `false` turns locality load balancing off.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Explicit traffic shares per locality.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub distribute: Vec<LocalityDistribute>,
     /// Region-to-region failover.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failover: Vec<LocalityFailover>,
     /// Ordered labels deciding failover priority.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failover_priority: Vec<String>,
 }
 
 /// One `distribute[]` entry.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct LocalityDistribute {
     /// Client locality (`region/zone/subzone`, `*` wildcards).
@@ -199,7 +203,7 @@ pub struct LocalityDistribute {
 }
 
 /// One `failover[]` entry.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct LocalityFailover {
     /// Client region.

@@ -104,6 +104,49 @@ pub(crate) fn labels(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
+/// A Kubernetes label value: at most 63 characters, alphanumerics with
+/// `-`, `_` and `.` inside (apimachinery validation IsValidLabelValue,
+/// which also allows "").
+pub fn is_label_value(v: &str) -> bool {
+    v.is_empty() || is_label_name(v)
+}
+
+/// The name part of a label key, or a non-empty label value.
+fn is_label_name(v: &str) -> bool {
+    let bytes = v.as_bytes();
+    !v.is_empty()
+        && v.len() <= 63
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// A Kubernetes label key: `[prefix/]name`, the prefix a DNS subdomain of
+/// at most 253 characters (apimachinery validation IsQualifiedName).
+pub fn is_label_key(key: &str) -> bool {
+    match key.split_once('/') {
+        None => is_label_name(key),
+        Some((prefix, name)) => {
+            is_label_name(name)
+                && !prefix.is_empty()
+                && prefix.len() <= 253
+                && prefix.split('.').all(|part| {
+                    let b = part.as_bytes();
+                    !part.is_empty()
+                        && part.len() <= 63
+                        && b.first()
+                            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                        && b.last()
+                            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                        && b.iter()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +206,40 @@ mod tests {
             &labels(&[("app", "x"), ("z", "2")]),
             &labels(&[("app", "x")])
         ));
+    }
+
+    // apimachinery validation_test.go TestIsQualifiedName / TestIsValidLabelValue
+    // (a selection of their good and bad cases).
+    #[test]
+    fn label_keys_and_values_follow_apimachinery() {
+        for good in [
+            "simple",
+            "now-with-dashes",
+            "1-starts-with-num",
+            "prefix/name",
+            "example.com/Name_x",
+            "topology.istio.io/subzone",
+        ] {
+            assert!(is_label_key(good), "{good}");
+        }
+        for bad in [
+            "",
+            "nospecial?",
+            "-starts",
+            "ends-",
+            "/name",
+            "prefix/",
+            "Upper.com/name",
+            "a/b/c",
+            &"x".repeat(64),
+        ] {
+            assert!(!is_label_key(bad), "{bad}");
+        }
+        for good in ["", "simple", "now-with-dashes", "1.2_3", &"x".repeat(63)] {
+            assert!(is_label_value(good), "{good}");
+        }
+        for bad in ["-starts", "ends.", "has space", "a/b", &"x".repeat(64)] {
+            assert!(!is_label_value(bad), "{bad}");
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod argo;
 pub mod flagger;
 pub mod input_errors;
 pub mod istio;
+pub mod istio_labels;
 pub mod label_index;
 pub mod labels;
 pub mod loader;

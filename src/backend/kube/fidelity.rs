@@ -13,7 +13,6 @@
 use crate::backend::kube::cluster::{CommandRunner, PlannedCommand, Tool};
 use crate::backend::kube::diagnostics::{ClusterAccess, command_for};
 use crate::backend::kube::render::loadgen::deployment_name;
-use crate::mesh::proxy::Client;
 use crate::mesh::proxy_config::{Observed, ProxyConfig, ProxyFidelity, compare, proxy_config};
 use crate::mesh::proxy_dump::{RouteKey, from_config_dump};
 use crate::model::World;
@@ -61,7 +60,7 @@ pub fn model_proxies(suite: &Suite, namespace: &str) -> Vec<ProxyConfig> {
         .zones
         .iter()
         .map(|z| {
-            let client = Client::new(&world, z, &suite.load.namespace, suite.load.rps);
+            let client = suite.load.client(&world, z, suite.load.rps);
             proxy_config(&world, &client, &target, &Observed::NONE).in_namespace(namespace)
         })
         .collect()

@@ -243,6 +243,7 @@ impl KubeSession {
                     Target::Kind(_) => ClientPlacement::ClientNodes,
                     Target::Existing { .. } => ClientPlacement::Capacity,
                 },
+                proxy_labels: suite.load.proxy_labels.clone(),
             },
         )
         .map_err(|e| infra(format!("{e} (hint: {})", e.hint())))

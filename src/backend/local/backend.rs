@@ -196,7 +196,7 @@ impl LocalBackend {
         };
         backend.sync_pods()?;
         for zone in &suite.load.zones {
-            backend.start_proxy(zone, &suite.load.namespace)?;
+            backend.start_proxy(&suite.load, zone)?;
         }
         let envoy_admins: Vec<SocketAddr> = backend.proxies.iter().map(|p| p.admin).collect();
         let mut loadgen_addrs = Vec::new();
@@ -238,8 +238,8 @@ impl LocalBackend {
         Ok(backend)
     }
 
-    fn start_proxy(&mut self, zone: &Zone, namespace: &str) -> Result<(), BackendError> {
-        let client = Client::new(&self.model.world, zone, namespace, 0.0);
+    fn start_proxy(&mut self, load: &crate::suite::Load, zone: &Zone) -> Result<(), BackendError> {
+        let client = load.client(&self.model.world, zone, 0.0);
         let dir = self.dir.path().join(format!("envoy-{zone}"));
         let listen = addr(port()?);
         let admin = addr(port()?);

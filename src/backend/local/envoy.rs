@@ -113,7 +113,7 @@ pub fn proxy_config(
     };
     let view = model_view(world, client, target, &observed);
     EnvoyConfig {
-        node: node(world, client, listen),
+        node: node(client, listen),
         admin,
         listen,
         route_choice: select_route(&world.mesh, &client.proxy, target),
@@ -330,8 +330,8 @@ pub fn socket_address(a: SocketAddr) -> Value {
 
 /// The bootstrap node: named like an Istio sidecar of the client workload,
 /// in the client's locality.
-fn node(world: &World, client: &Client, listen: SocketAddr) -> Value {
-    let locality = proxy_locality(world, &client.proxy);
+fn node(client: &Client, listen: SocketAddr) -> Value {
+    let own = LocalityName::from(proxy_locality(&client.proxy));
     let ns = &client.proxy.namespace;
     let workload = client
         .proxy
@@ -342,7 +342,7 @@ fn node(world: &World, client: &Client, listen: SocketAddr) -> Value {
     json!({
         "id": format!("sidecar~{}~{workload}.{ns}~{ns}.svc.cluster.local", listen.ip()),
         "cluster": format!("{workload}.{ns}"),
-        "locality": { "region": locality.region, "zone": locality.zone },
+        "locality": locality(&own),
         "metadata": { "NAMESPACE": ns, "LABELS": client.proxy.labels },
     })
 }

@@ -134,7 +134,6 @@ fn check_distribute_own_zone(
     else {
         return;
     };
-    let region = ctx.profile.region.as_str();
     for (i, entry) in lb.distribute.iter().enumerate() {
         let Ok(from) = LocalityPattern::parse(&entry.from) else {
             continue;
@@ -152,9 +151,11 @@ fn check_distribute_own_zone(
         }
         let dropped: Vec<&str> = ctx
             .profile
-            .zone_names()
-            .map(Zone::as_str)
-            .filter(|z| *z != own_zone && from.region == region)
+            .zones
+            .iter()
+            .filter(|z| ctx.profile.region_of(z).as_str() == from.region)
+            .map(|z| z.name.as_str())
+            .filter(|z| *z != own_zone)
             .collect();
         let mut at: Vec<PathSeg> = path.to_vec();
         at.extend(crate::path![

@@ -22,22 +22,34 @@ pub fn check(ctx: &LintContext<'_>, out: &mut Findings) {
     check_common_services(ctx, out);
 }
 
-/// True when a DestinationRule of the host asks for locality failover.
+/// Who asks for locality failover for the host: a DestinationRule of it,
+/// or, when none of its rules sets `localityLbSetting`, the mesh config
+/// (the profile's `mesh.localityLbSetting`, which istiod uses then).
 fn failover_configured(
     ctx: &LintContext<'_>,
     service: &crate::topology::ObjectName,
 ) -> Option<String> {
-    ctx.destination_rules_for(service)
+    let asks = |lb: &crate::topology::istio::LocalityLbSetting| {
+        lb.enabled != Some(false) && (!lb.failover.is_empty() || !lb.failover_priority.is_empty())
+    };
+    let mut any_rule_setting = false;
+    let by_rule = ctx
+        .destination_rules_for(service)
         .iter()
         .find_map(|(o, dr)| {
             crate::mesh::validation::policies(dr)
                 .iter()
                 .find_map(|(_, p)| {
                     let lb = p.load_balancer.as_ref()?.locality_lb_setting.as_ref()?;
-                    (!lb.failover.is_empty() || !lb.failover_priority.is_empty())
-                        .then(|| o.display_name())
+                    any_rule_setting = true;
+                    asks(lb).then(|| o.display_name())
                 })
-        })
+        });
+    by_rule.or_else(|| {
+        let mesh = ctx.profile.mesh.locality_lb_setting.as_ref()?;
+        (!any_rule_setting && asks(mesh))
+            .then(|| format!("the mesh config of profile {}", ctx.profile.name))
+    })
 }
 
 fn check_zone_routes(ctx: &LintContext<'_>, out: &mut Findings) {

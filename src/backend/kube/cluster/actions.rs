@@ -139,10 +139,11 @@ fn yaml(value: &serde_json::Value, what: &str) -> Result<String, ClusterError> {
 /// only, no gateways), sidecar mode, pinned hub and tag, Prometheus metric
 /// merging (each sidecar serves app and Envoy metrics on
 /// `:15020/stats/prometheus` and rewrites the `prometheus.io` annotations
-/// to it), proxies started before the app, istiod on the control plane.
-pub fn istio_operator_yaml() -> Result<String, ClusterError> {
+/// to it), proxies started before the app, istiod on the control plane,
+/// and the profile's mesh-wide `localityLbSetting` when it gives one.
+pub fn istio_operator_yaml(profile: &ClusterProfile) -> Result<String, ClusterError> {
     let placement = infra_placement_json();
-    let value = serde_json::json!({
+    let mut value = serde_json::json!({
         "apiVersion": "install.istio.io/v1alpha1",
         "kind": "IstioOperator",
         "spec": {
@@ -156,6 +157,13 @@ pub fn istio_operator_yaml() -> Result<String, ClusterError> {
             "components": { "pilot": { "k8s": placement } }
         }
     });
+    if let Some(setting) = &profile.mesh.locality_lb_setting {
+        value["spec"]["meshConfig"]["localityLbSetting"] =
+            serde_json::to_value(setting).map_err(|e| ClusterError::Yaml {
+                what: "the mesh localityLbSetting".into(),
+                message: e.to_string(),
+            })?;
+    }
     yaml(&value, "the IstioOperator")
 }
 
@@ -396,7 +404,7 @@ fn istio_steps(inputs: &PlanInputs<'_>, steps: &mut Vec<Step>) -> Result<(), Clu
     let operator_path = inputs.work_dir.join("istio-operator.yaml");
     steps.push(Step::WriteFile {
         path: operator_path.clone(),
-        contents: istio_operator_yaml()?,
+        contents: istio_operator_yaml(inputs.profile)?,
         purpose: format!(
             "write the IstioOperator (Istio {}, minimal profile, sidecar mode)",
             pins::ISTIO_VERSION
@@ -657,9 +665,27 @@ mod tests {
 
     #[test]
     fn istio_operator_pins_the_version_and_sidecar_mode() {
-        let text = istio_operator_yaml().unwrap();
+        let text = istio_operator_yaml(&ClusterProfile::builtin()).unwrap();
         assert!(text.contains("tag: \"1.30.3\""), "{text}");
         assert!(text.contains("profile: minimal"), "{text}");
         assert!(!text.contains("ambient"), "{text}");
+        assert!(!text.contains("localityLbSetting"), "{text}");
+    }
+
+    #[test]
+    fn istio_operator_carries_the_profiles_mesh_locality_setting() {
+        let mut profile = ClusterProfile::builtin();
+        profile.mesh.locality_lb_setting = Some(crate::topology::istio::LocalityLbSetting {
+            failover_priority: vec!["topology.kubernetes.io/zone".into()],
+            ..Default::default()
+        });
+        let text = istio_operator_yaml(&profile).unwrap();
+        let value: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(
+            value["spec"]["meshConfig"]["localityLbSetting"]["failoverPriority"],
+            serde_json::json!(["topology.kubernetes.io/zone"]),
+            "{text}"
+        );
+        assert_eq!(value["spec"]["meshConfig"]["enablePrometheusMerge"], true);
     }
 }

@@ -26,6 +26,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::topology::istio_labels::SUBZONE_LABEL;
 use serde::{Deserialize, Serialize};
 
 use super::error::ClusterError;
@@ -115,6 +116,21 @@ fn node_monitor_grace_patch(grace: crate::model::SimDuration) -> String {
     )
 }
 
+/// The name and subzone a kind node takes from its pool.
+struct NodePoolRef<'a> {
+    name: &'a str,
+    subzone: Option<&'a str>,
+}
+
+impl<'a> NodePoolRef<'a> {
+    fn of(pool: &'a crate::profile::NodePool) -> NodePoolRef<'a> {
+        NodePoolRef {
+            name: &pool.name,
+            subzone: pool.subzone.as_deref(),
+        }
+    }
+}
+
 /// A kind `Cluster` config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -137,19 +153,25 @@ impl KindClusterConfig {
         let keys = &profile.node_labels;
         let mut nodes = vec![KindNode::new(NodeRole::ControlPlane, BTreeMap::new())];
         for zone in &profile.zones {
-            let base = |capacity: &str, pool: &str| {
-                BTreeMap::from([
+            let region = profile.region_of(zone).as_str();
+            let base = |capacity: &str, pool: &NodePoolRef<'_>| {
+                let mut labels = BTreeMap::from([
                     (keys.zone.clone(), zone.name.as_str().to_owned()),
-                    (keys.region.clone(), profile.region.as_str().to_owned()),
+                    (keys.region.clone(), region.to_owned()),
                     (keys.capacity_type.clone(), capacity.to_owned()),
-                    (POOL_LABEL.to_owned(), pool.to_owned()),
-                ])
+                    (POOL_LABEL.to_owned(), pool.name.to_owned()),
+                ]);
+                if let Some(subzone) = pool.subzone {
+                    labels.insert(SUBZONE_LABEL.to_owned(), subzone.to_owned());
+                }
+                labels
             };
             match size {
                 ClusterSize::Full => {
                     for pool in &zone.pools {
                         for _ in 0..pool.nodes {
-                            let mut labels = base(pool.capacity_type.label_value(), &pool.name);
+                            let mut labels =
+                                base(pool.capacity_type.label_value(), &NodePoolRef::of(pool));
                             labels.extend(pool.labels.clone());
                             nodes.push(KindNode::new(NodeRole::Worker, labels));
                         }
@@ -165,7 +187,13 @@ impl KindClusterConfig {
                         .find(|p| p.capacity_type == primary && p.nodes > 0);
                     let mut labels = base(
                         primary.label_value(),
-                        pool.map_or(primary.label_value(), |p| p.name.as_str()),
+                        &pool.map_or(
+                            NodePoolRef {
+                                name: primary.label_value(),
+                                subzone: None,
+                            },
+                            NodePoolRef::of,
+                        ),
                     );
                     if let Some(pool) = pool {
                         labels.extend(pool.labels.clone());
@@ -183,7 +211,7 @@ impl KindClusterConfig {
                 NodeRole::Worker,
                 BTreeMap::from([
                     (keys.zone.clone(), zone.name.as_str().to_owned()),
-                    (keys.region.clone(), profile.region.as_str().to_owned()),
+                    (keys.region.clone(), region.to_owned()),
                     (POOL_LABEL.to_owned(), LOAD_CLIENT_POOL.to_owned()),
                 ]),
             );

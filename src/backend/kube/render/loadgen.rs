@@ -126,6 +126,14 @@ fn deployment(
             }]
         }
     });
+    // The suite's proxy labels go on the pod only: the harness's own
+    // labels stay the selector, and win (the suite may not set them).
+    for (key, value) in &options.proxy_labels {
+        let labels = &mut template["metadata"]["labels"];
+        if labels.get(key).is_none() {
+            labels[key.as_str()] = json!(value);
+        }
+    }
     observe(&mut template, LOADGEN_METRICS_PORT);
     match options.clients {
         ClientPlacement::ClientNodes => {

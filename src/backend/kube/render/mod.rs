@@ -56,6 +56,9 @@ pub struct RenderOptions {
     pub rps: f64,
     /// Where the load clients run.
     pub clients: ClientPlacement,
+    /// Extra labels on each load client's pod (the suite's
+    /// `load.proxyLabels`, checked when the suite was read).
+    pub proxy_labels: crate::topology::labels::Labels,
 }
 
 /// Where the load clients of a zone run.
@@ -79,6 +82,7 @@ impl Default for RenderOptions {
             namespace: HARNESS_NAMESPACE.to_owned(),
             rps: 20.0,
             clients: ClientPlacement::default(),
+            proxy_labels: crate::topology::labels::Labels::new(),
         }
     }
 }
