@@ -21,10 +21,10 @@
 //!   experiments (TestReconcileVirtualServiceExperimentStep,
 //!   TestHostSplitExperimentStep, TestUpdateHashWithAdditionalDestinations):
 //!   not modelled.
-//! - `additionalSubsetNames` (TestHttpReconcileMultipleDestRule): the field
-//!   exists in v1.9.1 (types.go IstioDestinationRule) but the model does not
-//!   read it yet; such a destination is deleted by the model where upstream
-//!   keeps it and takes its weight off stable.
+//! - `additionalSubsetNames`: TestHttpReconcileMultipleDestRule is
+//!   translated; UpdateHash still drops such subsets from the Rollout's own
+//!   DestinationRule (upstream keeps only canary, stable and experiment
+//!   subsets there: the additional ones live in other rules).
 //! - ReplicaSet-availability delays of the DestinationRule switch
 //!   (TestUpdateHashNoReadyReplicaSets, TestUpdateHashAbortScenarios,
 //!   TestShouldDelayDestinationRuleUpdate): only apply without canary and
@@ -227,6 +227,48 @@ const WEIGHT_CASES: &[WeightCase] = &[
         routing: "{virtualService: {name: vsvc, routes: [primary]}, destinationRule: {name: istio-destrule, canarySubsetName: canary, stableSubsetName: stable}}",
         desired: 10,
         want: &["vsvc/primary: canary/stable=10 stable/canary=10"],
+    },
+    WeightCase {
+        // An additionalSubsetNames destination keeps its weight, which
+        // comes off stable: 100 - 10 - 20 = 70.
+        test: "TestHttpReconcileMultipleDestRule",
+        vs: &[(
+            "vsvc",
+            "[{route: [{destination: {host: rollout-service, subset: stable}, weight: 100}, {destination: {host: rollout-service, subset: canary}, weight: 0}, {destination: {host: additional-service, subset: stable-subset}, weight: 20}]}]",
+        )],
+        dr: Some("[{name: stable, labels: {}}, {name: canary, labels: {}}]"),
+        routing: "{virtualService: {name: vsvc}, destinationRule: {name: istio-destrule, canarySubsetName: canary, stableSubsetName: stable, additionalSubsetNames: [stable-subset]}}",
+        desired: 10,
+        want: &[
+            "vsvc/#0: rollout-service/stable=70 rollout-service/canary=10 additional-service/stable-subset=20",
+        ],
+    },
+    WeightCase {
+        // processRoutes: a stable share below 0 is written as 0 (Istio
+        // refuses negative weights); the additional weight stays.
+        test: "processRoutes (additional subsets: stable floored at 0)",
+        vs: &[(
+            "vsvc",
+            "[{route: [{destination: {host: rollout-service, subset: stable}, weight: 5}, {destination: {host: rollout-service, subset: canary}, weight: 0}, {destination: {host: additional-service, subset: stable-subset}, weight: 95}]}]",
+        )],
+        dr: Some("[{name: stable, labels: {}}, {name: canary, labels: {}}]"),
+        routing: "{virtualService: {name: vsvc}, destinationRule: {name: istio-destrule, canarySubsetName: canary, stableSubsetName: stable, additionalSubsetNames: [stable-subset]}}",
+        desired: 10,
+        want: &[
+            "vsvc/#0: rollout-service/stable=0 rollout-service/canary=10 additional-service/stable-subset=95",
+        ],
+    },
+    WeightCase {
+        // Without additionalSubsetNames the same destination is deleted.
+        test: "processRoutes (the same route without additionalSubsetNames)",
+        vs: &[(
+            "vsvc",
+            "[{route: [{destination: {host: rollout-service, subset: stable}, weight: 100}, {destination: {host: rollout-service, subset: canary}, weight: 0}, {destination: {host: additional-service, subset: stable-subset}, weight: 20}]}]",
+        )],
+        dr: Some("[{name: stable, labels: {}}, {name: canary, labels: {}}]"),
+        routing: "{virtualService: {name: vsvc}, destinationRule: {name: istio-destrule, canarySubsetName: canary, stableSubsetName: stable}}",
+        desired: 10,
+        want: &["vsvc/#0: rollout-service/stable=90 rollout-service/canary=10"],
     },
 ];
 

@@ -354,7 +354,7 @@ fn route_indices(
 
 /// What Argo does with a route destination (istio.go processRoutes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
+pub enum DestinationRole {
     /// Gets the canary weight.
     Canary,
     /// Gets the rest.
@@ -362,21 +362,25 @@ enum Role {
     /// Left as it is: a host starting with `.` names no Service Argo can
     /// match (getHost gives the empty name).
     Untouched,
+    /// Kept at its weight, which comes out of the stable share: a subset
+    /// the Rollout lists in `additionalSubsetNames`.
+    Additional,
     /// Deleted.
     Other,
 }
 
 /// The role of a destination: canary or stable by its host's Service
 /// *or* by its subset, whichever the Rollout names, in every mode;
-/// canary first.
-fn destination_role(
+/// canary first; then a subset listed in `additionalSubsetNames`. Lint
+/// and the model both ask here.
+pub fn destination_role(
     canary: &crate::topology::argo::CanaryStrategy,
     istio: &crate::topology::argo::IstioTrafficRouting,
     d: &crate::topology::istio::HttpRouteDestination,
-) -> Role {
+) -> DestinationRole {
     let host = d.destination.host.split('.').next().unwrap_or_default();
     if host.is_empty() {
-        return Role::Untouched;
+        return DestinationRole::Untouched;
     }
     let subset = d.destination.subset.as_deref().filter(|s| !s.is_empty());
     let dr = istio.destination_rule.as_ref();
@@ -385,16 +389,39 @@ fn destination_role(
             || subset.is_some_and(|s| subset_name.is_some_and(|n| n == s))
     };
     if is(&canary.canary_service, dr.map(|d| &d.canary_subset_name)) {
-        Role::Canary
+        DestinationRole::Canary
     } else if is(&canary.stable_service, dr.map(|d| &d.stable_subset_name)) {
-        Role::Stable
+        DestinationRole::Stable
+    } else if subset
+        .is_some_and(|s| dr.is_some_and(|d| d.additional_subset_names.iter().any(|n| n == s)))
+    {
+        DestinationRole::Additional
     } else {
-        Role::Other
+        DestinationRole::Other
     }
 }
 
+/// The stable share of one route: 100 minus the canary weight minus the
+/// weights of its additional-subset destinations, never below 0 (istio.go
+/// processRoutes; Istio refuses negative weights).
+fn stable_weight(
+    canary: &crate::topology::argo::CanaryStrategy,
+    istio: &crate::topology::argo::IstioTrafficRouting,
+    route: &crate::topology::istio::HttpRoute,
+    weight: i32,
+) -> i64 {
+    let additional: i64 = route
+        .route
+        .iter()
+        .filter(|d| destination_role(canary, istio, d) == DestinationRole::Additional)
+        .map(|d| d.weight.unwrap_or(0))
+        .sum();
+    (100 - i64::from(weight) - additional).max(0)
+}
+
 /// Writes the canary weight into the named routes: canary gets `weight`,
-/// stable `100 - weight`, every other destination is deleted (full Update).
+/// stable `100 - weight` less the additional subsets' weights, those keep
+/// theirs, every other destination is deleted (full Update).
 /// A VirtualService already in that state is left alone, so a shared mesh
 /// is only copied when Argo would really write.
 pub fn write_weights(r: &RolloutState, mesh: &mut Arc<MeshConfig>, weight: i32) {
@@ -408,10 +435,12 @@ pub fn write_weights(r: &RolloutState, mesh: &mut Arc<MeshConfig>, weight: i32) 
     else {
         return;
     };
-    let want = |role: Role| match role {
-        Role::Canary => Some(Some(i64::from(weight))),
-        Role::Stable => Some(Some(i64::from(100 - weight))),
-        Role::Untouched | Role::Other => None,
+    // What Argo writes into a destination of a route whose stable share is
+    // `stable`; `None`: it leaves the weight (or deletes the destination).
+    let want = |role: DestinationRole, stable: i64| match role {
+        DestinationRole::Canary => Some(Some(i64::from(weight))),
+        DestinationRole::Stable => Some(Some(stable)),
+        DestinationRole::Untouched | DestinationRole::Additional | DestinationRole::Other => None,
     };
     for (_, vref) in istio.virtual_service_refs() {
         let (name, vns) = split_ref(&vref.name, &r.name.namespace);
@@ -427,9 +456,14 @@ pub fn write_weights(r: &RolloutState, mesh: &mut Arc<MeshConfig>, weight: i32) 
         // Argo compares weights only: it never annotates a VirtualService
         // (istio.go appendPatch; managed-by is set on DestinationRules).
         let written = indices.iter().all(|&i| {
-            vs.spec.http[i].route.iter().all(|d| {
+            let route = &vs.spec.http[i];
+            let stable = stable_weight(canary, istio, route, weight);
+            route.route.iter().all(|d| {
                 let role = destination_role(canary, istio, d);
-                role == Role::Untouched || want(role) == Some(d.weight)
+                matches!(
+                    role,
+                    DestinationRole::Untouched | DestinationRole::Additional
+                ) || want(role, stable) == Some(d.weight)
             })
         });
         if written {
@@ -439,12 +473,13 @@ pub fn write_weights(r: &RolloutState, mesh: &mut Arc<MeshConfig>, weight: i32) 
             continue;
         };
         for i in indices {
+            let stable = stable_weight(canary, istio, &vs.spec.http[i], weight);
             vs.spec.http[i].route.retain_mut(|d| {
                 let role = destination_role(canary, istio, d);
-                if let Some(w) = want(role) {
+                if let Some(w) = want(role, stable) {
                     d.weight = w;
                 }
-                role != Role::Other
+                role != DestinationRole::Other
             });
         }
     }

@@ -106,6 +106,9 @@ pub struct IstioDestinationRuleRef {
     pub canary_subset_name: String,
     /// Subset holding stable pods.
     pub stable_subset_name: String,
+    /// Subsets (of other DestinationRules) whose route weights Argo keeps
+    /// as they are, taking them out of the stable share.
+    pub additional_subset_names: Vec<String>,
 }
 
 /// Splits Argo's `name.namespace` reference form.

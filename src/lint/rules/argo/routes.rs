@@ -8,10 +8,11 @@ use super::{CanaryRollout, Role, istio_path, join, list, subset_name};
 use crate::lint::catalog;
 use crate::lint::context::LintContext;
 use crate::lint::finding::Findings;
+use crate::model::rollout::{DestinationRole, destination_role};
 use crate::topology::Object;
 use crate::topology::argo::IstioVirtualServiceRef;
 use crate::topology::istio::{HttpRoute, VirtualServiceSpec};
-use crate::topology::yaml::{PathSeg, Value};
+use crate::topology::yaml::PathSeg;
 
 /// An http route a Rollout rewrites, and where the Rollout names it.
 struct Managed {
@@ -43,14 +44,6 @@ fn argo_host(host: &str) -> &str {
 
 /// `destinationRule.additionalSubsetNames`: subsets Argo leaves in the
 /// routes it manages. Not part of the typed model, so read from the tree.
-fn additional_subsets<'a>(r: &CanaryRollout<'a>) -> Vec<&'a str> {
-    let path = istio_path(&crate::path!["destinationRule", "additionalSubsetNames"]);
-    match r.object.node.at(&path).map(|n| &n.value) {
-        Some(Value::Seq(items)) => items.iter().filter_map(|n| n.as_str()).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// `'name'`, or `http[i]` for an unnamed route.
 fn route_label(route: &HttpRoute, index: usize) -> String {
     match &route.name {
@@ -367,26 +360,14 @@ fn check_foreign(
     out: &mut Findings,
 ) {
     let route = &vs.http[m.http];
-    let reference = r.destination_rule();
-    let additional = additional_subsets(r);
+    let Some(istio) = r.istio() else {
+        return;
+    };
     for (k, d) in route.route.iter().enumerate() {
-        let host = argo_host(&d.destination.host);
-        if host.is_empty() {
-            // Argo leaves destinations without a host alone.
+        if destination_role(r.canary, istio, d) != DestinationRole::Other {
             continue;
         }
         let subset = d.destination.subset.as_deref().unwrap_or("");
-        let is = |role: Role| {
-            r.service(role) == Some(host)
-                || (!subset.is_empty()
-                    && reference.is_some_and(|dr| subset_name(dr, role) == subset))
-        };
-        if is(Role::Canary)
-            || is(Role::Stable)
-            || (!subset.is_empty() && additional.contains(&subset))
-        {
-            continue;
-        }
         let what = if subset.is_empty() {
             format!("host {}", d.destination.host)
         } else {
