@@ -672,6 +672,9 @@ struct Generated {
     /// it: gone from EDS).
     after_s: u64,
     client: &'static str,
+    /// The canary Deployment's zone, when the seed splits traffic 80/20
+    /// between a `stable` and a `canary` subset.
+    canary: Option<&'static str>,
 }
 
 const ZONES: [(&str, &str); 3] = [
@@ -729,12 +732,29 @@ fn generate(seed: u64) -> Generated {
     let consecutive = 1 + pick(3);
     let lost = lost_zone.map(|z| ZONES[z].0);
     let client = lost.unwrap_or(ZONES[pick(3)].0);
+    // Drawn last, so the draws above stay what they were for each seed.
+    // Only without a loss: with a loss, the Envoy side of seeds 4 and 5
+    // did not finish (stop 24; not yet understood), so the split is not
+    // compared under chaos.
+    let canary = (lost.is_none() && pick(2) == 0).then(|| ZONES[pick(3)]);
+    let (subsets, version) = match canary {
+        Some(_) => (
+            "  subsets: [{name: stable, labels: {version: v1}}, {name: canary, labels: {version: v2}}]\n",
+            ", version: v1",
+        ),
+        None => ("", ""),
+    };
     let mut yaml = format!(
-        "apiVersion: v1\nkind: Service\nmetadata: {{name: test, namespace: default}}\nspec: {{selector: {{app: test}}, ports: [{{name: http, port: 8080}}]}}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: test, namespace: default}}\nspec:\n  host: test\n  trafficPolicy:\n    outlierDetection: {{consecutive5xxErrors: {consecutive}, interval: 1s, baseEjectionTime: 60s, maxEjectionPercent: {max_ejection}}}\n    loadBalancer:\n      localityLbSetting:\n        {locality}\n"
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: test, namespace: default}}\nspec: {{selector: {{app: test}}, ports: [{{name: http, port: 8080}}]}}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: test, namespace: default}}\nspec:\n  host: test\n{subsets}  trafficPolicy:\n    outlierDetection: {{consecutive5xxErrors: {consecutive}, interval: 1s, baseEjectionTime: 60s, maxEjectionPercent: {max_ejection}}}\n    loadBalancer:\n      localityLbSetting:\n        {locality}\n"
     );
     for ((zone, short), n) in ZONES.iter().zip(&counts) {
         yaml.push_str(&format!(
-            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: test-{short}, namespace: default}}\nspec:\n  replicas: {n}\n  selector: {{matchLabels: {{app: test, zone: {short}}}}}\n  template:\n    metadata: {{labels: {{app: test, zone: {short}}}}}\n    spec:\n      affinity: {{nodeAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: {{nodeSelectorTerms: [{{matchExpressions: [{{key: topology.kubernetes.io/zone, operator: In, values: [{zone}]}}]}}]}}}}}}\n      containers: [{{name: app, image: 'myapp:v1'}}]\n"
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: test-{short}, namespace: default}}\nspec:\n  replicas: {n}\n  selector: {{matchLabels: {{app: test, zone: {short}{version}}}}}\n  template:\n    metadata: {{labels: {{app: test, zone: {short}{version}}}}}\n    spec:\n      affinity: {{nodeAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: {{nodeSelectorTerms: [{{matchExpressions: [{{key: topology.kubernetes.io/zone, operator: In, values: [{zone}]}}]}}]}}}}}}\n      containers: [{{name: app, image: 'myapp:v1'}}]\n"
+        ));
+    }
+    if let Some((zone, short)) = canary {
+        yaml.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: test-canary, namespace: default}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: test, zone: {short}, version: v2}}}}\n  template:\n    metadata: {{labels: {{app: test, zone: {short}, version: v2}}}}\n    spec:\n      affinity: {{nodeAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: {{nodeSelectorTerms: [{{matchExpressions: [{{key: topology.kubernetes.io/zone, operator: In, values: [{zone}]}}]}}]}}}}}}\n      containers: [{{name: app, image: 'myapp:v2'}}]\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: test, namespace: default}}\nspec:\n  hosts: [test]\n  http:\n    - route: [{{destination: {{host: test, subset: stable}}, weight: 80}}, {{destination: {{host: test, subset: canary}}, weight: 20}}]\n"
         ));
     }
     Generated {
@@ -742,7 +762,48 @@ fn generate(seed: u64) -> Generated {
         lost,
         after_s,
         client,
+        canary: canary.map(|(zone, _)| zone),
     }
+}
+
+/// A suite that replays a generated scenario on `sim` and `local`
+/// (`zonechaos run --backend sim|local`), next to `generated.yaml`: the
+/// same warm-up, loss and wait, then the compared requests at 50 rps, with
+/// the error budget and cross-zone share the model measured (plus the
+/// tolerance) as assertions, so the backend that disagrees fails them.
+fn reproduction_suite(seed: u64, g: &Generated, sim: &BTreeMap<String, f64>) -> String {
+    let errors = sim.get("error").copied().unwrap_or(0.0);
+    let served: f64 = sim
+        .iter()
+        .filter(|(k, _)| *k != "error")
+        .map(|(_, v)| v)
+        .sum();
+    let own = sim.get(g.client).copied().unwrap_or(0.0);
+    let cross = if served > 0.0 {
+        100.0 * (served - own) / served
+    } else {
+        0.0
+    };
+    let share = |x: f64| format!("{:.1}%", (x + TOLERANCE_PP).min(100.0));
+    let mut steps = String::from("  - wait: 30s\n");
+    if let Some(zone) = g.lost {
+        steps.push_str(&format!(
+            "  - spot-loss: {{zone: {zone}, mode: refuse}}\n  - wait: {}s\n",
+            g.after_s
+        ));
+    }
+    let window = (WINDOW * WINDOWS) / 50;
+    steps.push_str(&format!(
+        "  - wait: {window}s\n  - assert-error-budget: {{zones: [{}], maxErrors: {}, window: {window}s, minRequests: 100}}\n  - assert-no-cross-zone: {{zones: [{}], maxShare: {}, window: {window}s, minRequests: 100}}\n",
+        g.client,
+        share(errors),
+        g.client,
+        share(cross)
+    ));
+    format!(
+        "name: differential-seed-{seed}\ntopology: [generated.yaml]\nseed: {seed}\nload: {{service: test, rps: 50, zones: [{}]}}\nsteps:\n{steps}",
+        g.client
+    )
 }
 
 /// Requests per compared window, and windows: large enough that sampling
@@ -847,12 +908,15 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
         .collect();
     drop(proxy);
     let scenario = format!(
-        "seed {seed}: client {} {}",
+        "seed {seed}: client {} {}{}",
         g.client,
         match g.lost {
             None => "steady".to_owned(),
             Some(z) => format!("{}s after spot loss (refuse) of {z}", g.after_s),
-        }
+        },
+        g.canary
+            .map(|z| format!(", canary 20% in {z}"))
+            .unwrap_or_default()
     );
     let dead = pods
         .iter()
@@ -878,12 +942,37 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
         }
         if d > TOLERANCE_PP {
             failures.push(format!(
-                    "{scenario}, window {i}: {key} differs by {d:.1} points\n  sim  {s:?}\n  real {r:?}\n---\n{}",
-                    g.yaml
-                ));
+                "{scenario}, window {i}: {key} differs by {d:.1} points\n  sim  {s:?}\n  real {r:?}\n\
+                 # generated.yaml\n{}\n# suite.yaml (beside generated.yaml)\n{}",
+                g.yaml,
+                reproduction_suite(seed, &g, s)
+            ));
         }
     }
     (largest.0, largest.1, failures)
+}
+
+/// Every seed's reproduction suite is a suite the loader accepts next to
+/// its topology (so a printed disagreement can be replayed as is), and the
+/// generator covers canary splits (steady scenarios only).
+fn reproduction_suites_load() {
+    let mut canaries = 0;
+    for seed in 0..40 {
+        let g = generate(seed);
+        if g.canary.is_some() {
+            assert!(g.lost.is_none(), "seed {seed}");
+            canaries += 1;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("generated.yaml"), &g.yaml).unwrap();
+        let shares = BTreeMap::from([(g.client.to_owned(), 90.0), ("error".to_owned(), 10.0)]);
+        let text = reproduction_suite(seed, &g, &shares);
+        let suite = zonechaos::suite::load_suite_str(&text, &dir.path().join("suite.yaml"))
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}\n{}", g.yaml));
+        assert_eq!(suite.load.zones, [Zone::from(g.client)], "seed {seed}");
+        assert!(text.contains("maxErrors: 15.0%"), "{text}");
+    }
+    assert!(canaries > 0, "no seed of 40 splits traffic");
 }
 
 /// Topologies measured at once.
@@ -939,6 +1028,7 @@ fn sim_and_real_envoy_agree_on_generated_topologies() {
 
 fn main() {
     real::run(vec![
+        test("reproduction_suites_load", &[], reproduction_suites_load),
         test(
             "envoy_is_1_40_or_newer",
             &[Need::Envoy],
