@@ -339,3 +339,40 @@ fn suite_proxy_labels_select_source_label_routes() {
     // are matched when its config is built), leaving the default route.
     assert_eq!(choice(""), RouteChoice::Default);
 }
+
+/// An endpoint's Envoy locality is its node's (controller.go
+/// getPodLocality), not what the pod's own labels say: a pod labelled
+/// `topology.istio.io/subzone: rackx` on a node without a subzone keeps
+/// that label among its endpoint labels (AugmentLabels writes only the
+/// node's non-empty parts) but sits in the locality `region/zone/`.
+#[test]
+fn endpoint_locality_comes_from_the_node_not_the_pod_labels() {
+    let profile = two_regions();
+    let labelled = SPREAD.replace(
+        "    metadata: {labels: {app: web}}",
+        "    metadata: {labels: {app: web, topology.istio.io/subzone: rackx}}",
+    );
+    assert_ne!(labelled, SPREAD);
+    let world = world_of(&labelled, &profile);
+    let client = Client::new(&world, &Zone::from("us-east-1b"), "default", 10.0);
+    let localities: Vec<String> = priorities(&view(&world, &client)).into_keys().collect();
+    assert_eq!(
+        localities,
+        [
+            "us-east-1/us-east-1a/rack1",
+            "us-east-1/us-east-1a/rack2",
+            "us-east-1/us-east-1b/",
+            "us-west-2/us-west-2a/",
+        ]
+    );
+    let west = world
+        .pods
+        .iter()
+        .find(|p| {
+            p.node
+                .is_some_and(|n| world.nodes[n.0].zone.as_str() == "us-west-2a")
+        })
+        .unwrap();
+    let labels = west.endpoint_labels.as_deref().unwrap();
+    assert_eq!(labels["topology.istio.io/subzone"], "rackx");
+}

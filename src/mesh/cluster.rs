@@ -182,14 +182,10 @@ fn effective_policy<'a>(
     }
 }
 
-/// The proxy's locality, from the topology labels istiod gave it.
+/// The proxy's locality, from the topology labels istiod gave it
+/// (localityFromProxyLabels).
 pub fn proxy_locality(proxy: &ClientProxy) -> Locality<'_> {
-    labels_locality_of(&proxy.labels)
-}
-
-/// The locality an endpoint or proxy's augmented labels name.
-pub fn labels_locality_of(labels: &crate::topology::labels::Labels) -> Locality<'_> {
-    let [region, zone, subzone] = crate::topology::istio_labels::labels_locality(labels);
+    let [region, zone, subzone] = crate::topology::istio_labels::labels_locality(&proxy.labels);
     Locality {
         region,
         zone,
@@ -276,7 +272,7 @@ fn build_cluster_of(
     let client = proxy_locality(proxy);
     let localities: Vec<(Locality<'_>, &crate::topology::labels::Labels)> = endpoints
         .iter()
-        .map(|e| (labels_locality_of(&e.labels), &*e.labels))
+        .map(|e| (Locality::of_name(&e.locality), &*e.labels))
         .collect();
     let placements = place(&eff, &client, &proxy.labels, &localities);
     drop(localities);

@@ -23,7 +23,8 @@ pub struct Endpoint {
     pub zone: Zone,
     /// Pod labels plus the node's topology labels (istiod adds them).
     pub labels: Arc<Labels>,
-    /// Envoy locality `region/zone/subzone`: the load balancers' unit.
+    /// Its node's Envoy locality `region/zone/subzone`: the load
+    /// balancers' unit.
     pub locality: Arc<str>,
     /// The process answers (false: connect failure).
     pub serving: bool,

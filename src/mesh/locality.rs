@@ -18,6 +18,21 @@ pub struct Locality<'a> {
     pub subzone: &'a str,
 }
 
+impl<'a> Locality<'a> {
+    /// The locality an Envoy locality name `region/zone/subzone` spells
+    /// (an endpoint's [`crate::mesh::endpoints::Endpoint::locality`]);
+    /// missing parts are "".
+    pub fn of_name(name: &'a str) -> Locality<'a> {
+        let mut parts = name.splitn(3, '/');
+        let mut next = || parts.next().unwrap_or("");
+        Locality {
+            region: next(),
+            zone: next(),
+            subzone: next(),
+        }
+    }
+}
+
 /// The settings in force for one cluster: the DestinationRule's, or the
 /// mesh default `{enabled: true}`.
 #[derive(Debug, Clone, PartialEq)]

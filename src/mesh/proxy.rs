@@ -111,17 +111,13 @@ impl Client {
         extra: &Labels,
     ) -> Client {
         let profile = &world.profile;
-        let keys = &profile.node_labels;
         let spec = profile.zone(zone);
         let alias = spec.map_or(zone.as_str(), |z| z.short.as_str());
-        let region = spec.map_or(&profile.region, |z| profile.region_of(z));
         let mut pod_labels = extra.clone();
         pod_labels.insert("app".to_owned(), format!("loadgen-{alias}"));
-        let node_labels: Labels = [
-            (keys.zone.clone(), zone.to_string()),
-            (keys.region.clone(), region.to_string()),
-        ]
-        .into();
+        let node_labels = spec
+            .map(|z| profile.zone_node_labels(z))
+            .unwrap_or_default();
         let node_name = format!("{}-{alias}-load-client", profile.name);
         Client {
             zone: zone.clone(),

@@ -12,9 +12,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::mesh::cluster::{
-    ClusterView, OutlierSettings, build_cluster, labels_locality_of, proxy_locality,
-};
+use crate::mesh::cluster::{ClusterView, OutlierSettings, build_cluster, proxy_locality};
+use crate::mesh::locality::Locality;
 use crate::mesh::proxy::Client;
 use crate::mesh::route::{ClientRoute, DEFAULT_ROUTE_NAME, Split, resolve};
 use crate::mesh::routing::select_route;
@@ -34,8 +33,8 @@ pub struct LocalityName {
     pub subzone: String,
 }
 
-impl From<crate::mesh::locality::Locality<'_>> for LocalityName {
-    fn from(l: crate::mesh::locality::Locality<'_>) -> LocalityName {
+impl From<Locality<'_>> for LocalityName {
+    fn from(l: Locality<'_>) -> LocalityName {
         LocalityName {
             region: l.region.to_owned(),
             zone: l.zone.to_owned(),
@@ -283,7 +282,7 @@ fn cluster_entry(world: &World, view: &ClusterView, observed: &Observed<'_>) -> 
             EndpointEntry {
                 pod: pod.name.clone(),
                 address: (observed.address)(h.endpoint.pod),
-                locality: LocalityName::from(labels_locality_of(&h.endpoint.labels)),
+                locality: LocalityName::from(Locality::of_name(&h.endpoint.locality)),
                 priority: h.priority,
                 weight: locality_weighted
                     .then(|| weight.unwrap_or(count as f64).ceil().max(1.0) as u32),

@@ -52,8 +52,7 @@ pub fn nodes_from_profile(profile: &ClusterProfile) -> Vec<Node> {
             for i in 0..pool.nodes {
                 let name = format!("{}-{}-{}-{}", profile.name, zone.short, pool.name, i + 1);
                 let mut labels = pool.labels.clone();
-                labels.insert(keys.zone.clone(), zone.name.to_string());
-                labels.insert(keys.region.clone(), profile.region_of(zone).to_string());
+                labels.extend(profile.zone_node_labels(zone));
                 if let Some(subzone) = &pool.subzone {
                     labels.insert(
                         crate::topology::istio_labels::SUBZONE_LABEL.to_owned(),

@@ -369,6 +369,13 @@ pub enum DestinationRole {
     Other,
 }
 
+/// The part of a destination host Argo compares with stableService and
+/// canaryService: everything before the first dot (istio.go `getHost`);
+/// empty when the host starts with a dot.
+pub fn argo_host(host: &str) -> &str {
+    host.split('.').next().unwrap_or_default()
+}
+
 /// The role of a destination: canary or stable by its host's Service
 /// *or* by its subset, whichever the Rollout names, in every mode;
 /// canary first; then a subset listed in `additionalSubsetNames`. Lint
@@ -378,7 +385,7 @@ pub fn destination_role(
     istio: &crate::topology::argo::IstioTrafficRouting,
     d: &crate::topology::istio::HttpRouteDestination,
 ) -> DestinationRole {
-    let host = d.destination.host.split('.').next().unwrap_or_default();
+    let host = argo_host(&d.destination.host);
     if host.is_empty() {
         return DestinationRole::Untouched;
     }

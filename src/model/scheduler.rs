@@ -85,11 +85,15 @@ impl World {
                         })
                         .1
                         .clone();
+                    // The endpoint's Envoy locality is its node's
+                    // (getPodLocality), whatever topology labels the pod
+                    // itself carries.
                     let locality = localities
                         .entry(ni)
                         .or_insert_with(|| {
                             let [r, z, s] =
-                                crate::topology::istio_labels::labels_locality(&endpoint_labels);
+                                crate::topology::istio_labels::node_locality(&node.labels)
+                                    .unwrap_or_default();
                             std::sync::Arc::from(format!("{r}/{z}/{s}"))
                         })
                         .clone();

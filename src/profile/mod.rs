@@ -424,6 +424,18 @@ impl ClusterProfile {
         zone.region.as_ref().unwrap_or(&self.region)
     }
 
+    /// The zone and region labels every node of `zone` carries (under the
+    /// profile's keys): the model's nodes and load clients, and kind's.
+    pub fn zone_node_labels(&self, zone: &ZoneSpec) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (self.node_labels.zone.clone(), zone.name.to_string()),
+            (
+                self.node_labels.region.clone(),
+                self.region_of(zone).to_string(),
+            ),
+        ])
+    }
+
     /// The zones in profile order.
     pub fn zone_names(&self) -> impl Iterator<Item = &Zone> {
         self.zones.iter().map(|z| &z.name)

@@ -76,13 +76,7 @@ pub fn labels_locality(labels: &Labels) -> [&str; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::topology::labels::labels;
 
     // controller.go getPodLocality: GA labels first, beta as fallback,
     // subzone from topology.istio.io/subzone, nothing when all are empty.

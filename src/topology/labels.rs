@@ -130,20 +130,30 @@ pub fn is_label_key(key: &str) -> bool {
         None => is_label_name(key),
         Some((prefix, name)) => {
             is_label_name(name)
-                && !prefix.is_empty()
                 && prefix.len() <= 253
-                && prefix.split('.').all(|part| {
-                    let b = part.as_bytes();
-                    !part.is_empty()
-                        && part.len() <= 63
-                        && b.first()
-                            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                        && b.last()
-                            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                        && b.iter()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-                })
+                && prefix
+                    .split('.')
+                    .all(|part| dns_label_problem(part).is_none())
         }
+    }
+}
+
+/// Why `name` is not an RFC 1123 label (at most 63 characters, lowercase
+/// letters, digits and `-`, starting and ending with a letter or digit), as
+/// apimachinery's `IsDNS1123Label` (pkg/util/validation/validation.go)
+/// requires of namespace names; `None` when it is one.
+pub fn dns_label_problem(name: &str) -> Option<&'static str> {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > 63 {
+        Some("it is longer than 63 characters")
+    } else if !name.chars().all(|c| alnum(c) || c == '-') {
+        Some("only lowercase letters, digits and '-' are allowed")
+    } else if !name.starts_with(alnum) || !name.ends_with(alnum) {
+        Some("it must start and end with a letter or digit")
+    } else {
+        None
     }
 }
 

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+pub use crate::topology::labels::dns_label_problem;
+
 /// Prefix every harness namespace carries.
 pub const NAMESPACE_PREFIX: &str = "zonechaos";
 
@@ -183,25 +185,6 @@ pub fn check_namespace(
             Err(GuardError::UnlabelledNamespace(name.to_owned()))
         }
         _ => Ok(()),
-    }
-}
-
-/// Why `name` is not an RFC 1123 label (at most 63 characters, lowercase
-/// letters, digits and `-`, starting and ending with a letter or digit), as
-/// apimachinery's `IsDNS1123Label` (pkg/util/validation/validation.go)
-/// requires of namespace names; `None` when it is one.
-pub fn dns_label_problem(name: &str) -> Option<&'static str> {
-    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    if name.is_empty() {
-        Some("it is empty")
-    } else if name.len() > 63 {
-        Some("it is longer than 63 characters")
-    } else if !name.chars().all(|c| alnum(c) || c == '-') {
-        Some("only lowercase letters, digits and '-' are allowed")
-    } else if !name.starts_with(alnum) || !name.ends_with(alnum) {
-        Some("it must start and end with a letter or digit")
-    } else {
-        None
     }
 }
 

@@ -116,21 +116,6 @@ fn node_monitor_grace_patch(grace: crate::model::SimDuration) -> String {
     )
 }
 
-/// The name and subzone a kind node takes from its pool.
-struct NodePoolRef<'a> {
-    name: &'a str,
-    subzone: Option<&'a str>,
-}
-
-impl<'a> NodePoolRef<'a> {
-    fn of(pool: &'a crate::profile::NodePool) -> NodePoolRef<'a> {
-        NodePoolRef {
-            name: &pool.name,
-            subzone: pool.subzone.as_deref(),
-        }
-    }
-}
-
 /// A kind `Cluster` config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -153,16 +138,12 @@ impl KindClusterConfig {
         let keys = &profile.node_labels;
         let mut nodes = vec![KindNode::new(NodeRole::ControlPlane, BTreeMap::new())];
         for zone in &profile.zones {
-            let region = profile.region_of(zone).as_str();
-            let base = |capacity: &str, pool: &NodePoolRef<'_>| {
-                let mut labels = BTreeMap::from([
-                    (keys.zone.clone(), zone.name.as_str().to_owned()),
-                    (keys.region.clone(), region.to_owned()),
-                    (keys.capacity_type.clone(), capacity.to_owned()),
-                    (POOL_LABEL.to_owned(), pool.name.to_owned()),
-                ]);
-                if let Some(subzone) = pool.subzone {
-                    labels.insert(SUBZONE_LABEL.to_owned(), subzone.to_owned());
+            let base = |capacity: &str, pool: &str, subzone: Option<&String>| {
+                let mut labels = profile.zone_node_labels(zone);
+                labels.insert(keys.capacity_type.clone(), capacity.to_owned());
+                labels.insert(POOL_LABEL.to_owned(), pool.to_owned());
+                if let Some(subzone) = subzone {
+                    labels.insert(SUBZONE_LABEL.to_owned(), subzone.clone());
                 }
                 labels
             };
@@ -170,8 +151,11 @@ impl KindClusterConfig {
                 ClusterSize::Full => {
                     for pool in &zone.pools {
                         for _ in 0..pool.nodes {
-                            let mut labels =
-                                base(pool.capacity_type.label_value(), &NodePoolRef::of(pool));
+                            let mut labels = base(
+                                pool.capacity_type.label_value(),
+                                &pool.name,
+                                pool.subzone.as_ref(),
+                            );
                             labels.extend(pool.labels.clone());
                             nodes.push(KindNode::new(NodeRole::Worker, labels));
                         }
@@ -187,13 +171,8 @@ impl KindClusterConfig {
                         .find(|p| p.capacity_type == primary && p.nodes > 0);
                     let mut labels = base(
                         primary.label_value(),
-                        &pool.map_or(
-                            NodePoolRef {
-                                name: primary.label_value(),
-                                subzone: None,
-                            },
-                            NodePoolRef::of,
-                        ),
+                        pool.map_or(primary.label_value(), |p| p.name.as_str()),
+                        pool.and_then(|p| p.subzone.as_ref()),
                     );
                     if let Some(pool) = pool {
                         labels.extend(pool.labels.clone());
@@ -207,14 +186,9 @@ impl KindClusterConfig {
                     nodes.push(KindNode::new(NodeRole::Worker, labels));
                 }
             }
-            let mut client = KindNode::new(
-                NodeRole::Worker,
-                BTreeMap::from([
-                    (keys.zone.clone(), zone.name.as_str().to_owned()),
-                    (keys.region.clone(), region.to_owned()),
-                    (POOL_LABEL.to_owned(), LOAD_CLIENT_POOL.to_owned()),
-                ]),
-            );
+            let mut client_labels = profile.zone_node_labels(zone);
+            client_labels.insert(POOL_LABEL.to_owned(), LOAD_CLIENT_POOL.to_owned());
+            let mut client = KindNode::new(NodeRole::Worker, client_labels);
             client
                 .kubeadm_config_patches
                 .push(load_client_taint_patch());

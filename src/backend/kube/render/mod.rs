@@ -217,14 +217,7 @@ pub fn render_paths(
 
 fn check_options(options: &RenderOptions) -> Result<(), RenderError> {
     let ns = &options.namespace;
-    let dns_label = !ns.is_empty()
-        && ns.len() <= 63
-        && ns
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !ns.starts_with('-')
-        && !ns.ends_with('-');
-    if !dns_label {
+    if crate::topology::labels::dns_label_problem(ns).is_some() {
         return Err(RenderError::BadOption(format!(
             "namespace '{ns}' is not a DNS label (lowercase letters, digits, '-')"
         )));

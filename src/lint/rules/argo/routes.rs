@@ -8,7 +8,7 @@ use super::{CanaryRollout, Role, istio_path, join, list, subset_name};
 use crate::lint::catalog;
 use crate::lint::context::LintContext;
 use crate::lint::finding::Findings;
-use crate::model::rollout::{DestinationRole, destination_role};
+use crate::model::rollout::{DestinationRole, argo_host, destination_role};
 use crate::topology::Object;
 use crate::topology::argo::IstioVirtualServiceRef;
 use crate::topology::istio::{HttpRoute, VirtualServiceSpec};
@@ -31,19 +31,6 @@ struct Claim<'a> {
     virtual_service: String,
 }
 
-/// The part of a destination host Argo compares with stableService and
-/// canaryService: everything before the first dot (istio.go `getHost`);
-/// empty when the host starts with a dot.
-fn argo_host(host: &str) -> &str {
-    match host.find('.') {
-        Some(0) => "",
-        Some(i) => &host[..i],
-        None => host,
-    }
-}
-
-/// `destinationRule.additionalSubsetNames`: subsets Argo leaves in the
-/// routes it manages. Not part of the typed model, so read from the tree.
 /// `'name'`, or `http[i]` for an unnamed route.
 fn route_label(route: &HttpRoute, index: usize) -> String {
     match &route.name {
