@@ -11,6 +11,8 @@ use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use zonechaos::app::recorder::{Record, parse_page};
+
 const BIN: &str = env!("CARGO_BIN_EXE_zonechaos");
 /// Generous: the test machine may be busy compiling.
 const STARTUP: Duration = Duration::from_secs(20);
@@ -502,15 +504,98 @@ fn port_in_use_exits_3_with_hint() {
 /// Runs a loadgen until its summary line, scrapes it during the linger
 /// second, and checks it exits 0.
 fn loadgen(zone: &str, target: &str, extra: &[&str]) -> (Vec<Sample>, String) {
+    let (samples, summary, _) = loadgen_recorded(zone, target, extra);
+    (samples, summary)
+}
+
+/// [`loadgen`], also pulling its flight records (`/records`, pages of 30,
+/// none missed) during the linger second.
+fn loadgen_recorded(
+    zone: &str,
+    target: &str,
+    extra: &[&str],
+) -> (Vec<Sample>, String, Vec<Record>) {
     let mut args = vec!["loadgen", "--zone", zone, "--target", target];
     args.extend_from_slice(extra);
     let mut proc = Proc::spawn(&args);
     let metrics = proc.addr("metrics on ");
     assert_eq!(get(metrics, "/healthz").status, 200);
     let summary = proc.line("done: ", Duration::from_secs(60));
+    let mut records = Vec::new();
+    loop {
+        let page = get(metrics, &format!("/records?since={}&max=30", records.len()));
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.headers["content-type"].starts_with("application/jsonl"));
+        let (header, mut more) = parse_page(&page.body).unwrap();
+        assert_eq!(header.missed, 0);
+        assert!(more.len() <= 30);
+        if more.is_empty() {
+            break;
+        }
+        records.append(&mut more);
+        assert_eq!(header.next, records.len() as u64);
+    }
     let samples = scrape(metrics);
     assert_eq!(proc.wait_exit(Duration::from_secs(10)).code(), Some(0));
-    (samples, summary)
+    (samples, summary, records)
+}
+
+/// The flight recorder (issue 13): every request on the record, in
+/// pages, with its pod and zone and a send time whose wall clock and
+/// monotonic offset agree; the same count as the counters. A bad query is
+/// refused by name.
+#[test]
+fn loadgen_flight_records_every_request() {
+    let (_a, a) = echo("us-east-1a", &[]);
+    let (samples, summary, mut records) = loadgen_recorded(
+        "us-east-1c",
+        &format!("http://{a}/"),
+        &["--rps", "100", "--duration", "1"],
+    );
+    assert_eq!(
+        records.len() as f64,
+        total(&samples, REQUESTS, &[]),
+        "{summary}"
+    );
+    assert_eq!(records.len(), 100, "{summary}");
+    let seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, (0..100).collect::<Vec<u64>>());
+    for r in &records {
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.zone.as_deref(), Some("us-east-1a"));
+        assert_eq!(r.pod.as_deref(), Some("web-us-east-1a-0"));
+        assert!(r.duration_us.is_some_and(|d| d > 0) && r.error.is_none());
+    }
+    records.sort_by_key(|r| r.offset_us);
+    let (first, last) = (&records[0], &records[99]);
+    // 100 requests at 100 rps: the last is sent about 990 ms after the
+    // first, by both clocks (one wall-clock millisecond of rounding each).
+    let wall = (last.sent_ms - first.sent_ms) as f64;
+    let mono = (last.offset_us - first.offset_us) as f64 / 1000.0;
+    assert!(
+        (wall - mono).abs() <= 2.0,
+        "wall {wall} ms, monotonic {mono} ms"
+    );
+    assert!((900.0..1500.0).contains(&mono), "{mono} ms");
+
+    let (mut proc, metrics) = {
+        let p = Proc::spawn(&[
+            "loadgen",
+            "--zone",
+            "a",
+            "--target",
+            &format!("http://{a}/"),
+            "--rps",
+            "1",
+        ]);
+        let m = p.addr("metrics on ");
+        (p, m)
+    };
+    let bad = get(metrics, "/records?since=soon");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("since"), "{}", bad.body);
+    proc.signal("TERM");
+    assert_eq!(proc.wait_exit(Duration::from_secs(10)).code(), Some(0));
 }
 
 #[test]
@@ -605,10 +690,17 @@ fn loadgen_against_a_closed_port_counts_code_0_connect() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap()
     };
-    let (samples, summary) = loadgen(
+    let (samples, summary, records) = loadgen_recorded(
         "us-east-1a",
         &format!("http://{closed}/"),
         &["--rps", "50", "--duration", "1"],
+    );
+    assert_eq!(records.len(), 50);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.status == 0 && r.error.as_deref() == Some("connect") && r.zone.is_none()),
+        "{records:?}"
     );
     let failed = total(
         &samples,

@@ -121,6 +121,17 @@ fn free_port() -> SocketAddr {
     l.local_addr().unwrap()
 }
 
+/// A loopback address no socket is bound to (each call a new one in
+/// 127.254.0.0/16): a connect is refused at once, and unlike a port freed
+/// by [`free_port`] it cannot be taken by a later listener (another
+/// worker's stand-in or Envoy), which would turn a dead pod into a live one.
+fn refusing_address() -> SocketAddr {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let [hi, lo] = n.to_be_bytes();
+    SocketAddr::from((Ipv4Addr::new(127, 254, hi, lo), 9))
+}
+
 /// A pod's stand-in: answers every request `200` with its zone and name in
 /// `x-zone` / `x-pod`, one connection at a time, until the test ends.
 fn serve_pod(zone: String, pod: String) -> SocketAddr {
@@ -165,7 +176,13 @@ fn stand_ins(w: &World) -> HashMap<PodId, SocketAddr> {
 /// A response: status, lower-cased headers, body.
 type Response = (u16, BTreeMap<String, String>, String);
 
-/// One HTTP/1.1 GET over a fresh connection.
+/// One HTTP/1.1 GET over a fresh connection. The response ends where its
+/// framing says (content-length, or the last chunk), not at EOF: Envoy
+/// holds a connection it closes after a local reply (`503 no healthy
+/// upstream`) open for `delayed_close_timeout` (1 s by default, see
+/// envoyproxy/envoy api/envoy/extensions/filters/network/
+/// http_connection_manager/v3/http_connection_manager.proto), so reading
+/// to EOF would cost a second per such request.
 fn get(addr: SocketAddr, path: &str) -> io::Result<Response> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -174,8 +191,33 @@ fn get(addr: SocketAddr, path: &str) -> io::Result<Response> {
         "GET {path} HTTP/1.1\r\nHost: test.default.svc.cluster.local\r\nConnection: close\r\n\r\n"
     )?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
+    let mut chunk = [0u8; 4096];
+    let complete = |raw: &[u8]| -> Option<usize> {
+        let end = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        match length {
+            Some(n) => (raw.len() >= end + n).then_some(end + n),
+            None if head.contains("transfer-encoding: chunked") => raw[end..]
+                .windows(5)
+                .position(|w| w == b"0\r\n\r\n")
+                .map(|p| end + p + 5),
+            None => None,
+        }
+    };
+    let len = loop {
+        if let Some(n) = complete(&raw) {
+            break n;
+        }
+        match s.read(&mut chunk)? {
+            0 => break raw.len(),
+            n => raw.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let text = String::from_utf8_lossy(&raw[..len]).into_owned();
     let (head, body) = text
         .split_once("\r\n\r\n")
         .ok_or_else(|| io::Error::other(format!("no header end in {text:?}")))?;
@@ -325,6 +367,15 @@ impl Proxy {
     }
 }
 
+/// The response-flags header (`x-zonechaos-flags`) of one request.
+fn flags(proxy: &Proxy) -> String {
+    let (_, headers, _) = get(proxy.listen, "/").unwrap();
+    headers
+        .get(zonechaos::app::recorder::FLAGS_HEADER)
+        .cloned()
+        .unwrap_or_else(|| panic!("no flags header in {headers:?}"))
+}
+
 fn client(w: &World, zone: &str) -> Client {
     Client::new(w, &Zone::from(zone), "default", 10.0)
 }
@@ -460,6 +511,8 @@ fn canary_split_and_missing_clusters_on_real_envoy() {
     let to_canary = got.iter().filter(|(_, _, p)| canary.contains(p)).count();
     // Binomial(300, 0.1): mean 30, sd 5.2; [10, 60] is far outside noise.
     assert!((10..=60).contains(&to_canary), "canary got {to_canary}/300");
+    // The flight recorder's flags header: `-` when nothing went wrong.
+    assert_eq!(flags(&proxy), "-");
     drop(proxy);
 
     // The seed's DestinationRule is rejected: the route names subset
@@ -472,6 +525,8 @@ fn canary_split_and_missing_clusters_on_real_envoy() {
     let proxy = Proxy::start(&binary, &cfg);
     let got = proxy.send(5);
     assert!(got.iter().all(|(s, _, _)| *s == 503), "{got:?}");
+    // Envoy's own 503 carries its response flag too (a local reply).
+    assert_eq!(flags(&proxy), "NC");
     let stats = proxy.stats();
     let prefix = format!("http.{}", cfg.stat_prefix());
     let no_cluster: u64 = stats[&format!("{prefix}.no_cluster")].parse().unwrap();
@@ -665,16 +720,53 @@ fn real_envoy_config_dump_equals_the_model_view() {
 #[derive(Debug, Clone)]
 struct Generated {
     yaml: String,
-    /// Zone lost (spot loss, refused connects), if any.
-    lost: Option<&'static str>,
-    /// Seconds after the loss the proxies are configured and measured
-    /// (before the node-monitor grace: dead endpoints still in EDS; after
-    /// it: gone from EDS).
+    /// The chaos step applied to the client's zone, if any.
+    chaos: Option<Chaos>,
+    /// Seconds after the chaos step the proxies are configured and
+    /// measured (for a spot loss: before the node-monitor grace, dead
+    /// endpoints still in EDS, or after it, gone from EDS).
     after_s: u64,
     client: &'static str,
     /// The canary Deployment's zone, when the seed splits traffic 80/20
     /// between a `stable` and a `canary` subset.
     canary: Option<&'static str>,
+}
+
+/// The chaos of one generated scenario, on one zone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Chaos {
+    /// Spot loss, mode refuse: the zone's pods die, connects are refused.
+    Refuse(&'static str),
+    /// `drain` of every node in the zone, PDBs honoured.
+    Drain(&'static str),
+}
+
+impl Chaos {
+    /// The suite step, as a reproduction suite writes it.
+    fn step(self) -> String {
+        match self {
+            Chaos::Refuse(zone) => format!("spot-loss: {{zone: {zone}, mode: refuse}}"),
+            Chaos::Drain(zone) => format!("drain: {{zone: {zone}, timeout: 60s}}"),
+        }
+    }
+
+    /// The same step as the suite loader's action, applied to the model
+    /// by the code every backend's chaos goes through.
+    fn action(self) -> zonechaos::spec::Action {
+        let json = match self {
+            Chaos::Refuse(zone) => {
+                serde_json::json!({"spot-loss": {"zone": zone, "mode": "refuse"}})
+            }
+            Chaos::Drain(zone) => serde_json::json!({"drain": {"zone": zone, "timeout": "60s"}}),
+        };
+        serde_json::from_value(json).expect("a valid step")
+    }
+
+    fn zone(self) -> &'static str {
+        match self {
+            Chaos::Refuse(z) | Chaos::Drain(z) => z,
+        }
+    }
 }
 
 const ZONES: [(&str, &str); 3] = [
@@ -684,25 +776,29 @@ const ZONES: [(&str, &str); 3] = [
 ];
 
 /// A small topology from `seed`: 1-3 pods per zone (Deployments pinned to
-/// their zone), one of five locality settings (failover ring,
-/// failoverPriority on the zone label, failoverPriority `key=value`,
+/// their zone), one of five locality settings (failoverPriority on
+/// network, region and zone, failoverPriority on the zone label, failoverPriority `key=value`,
 /// distribute 70/30 to the next zone, none), outlier detection with 1-3
-/// consecutive 5xx and maxEjectionPercent 10, 34, 50 or 100, and one of
-/// three chaos states (none, a zone's spot loss before the grace, after it);
-/// the client is in the lost zone when there is one.
+/// consecutive 5xx and maxEjectionPercent 10, 34, 50 or 100, a PDB per
+/// zone (`maxUnavailable: 1`), and one of four chaos states (none, a
+/// zone's spot loss before the grace, after it, a drain of the zone); the
+/// client is in the chaos zone when there is one. Half the seeds split
+/// traffic 80/20 to a one-pod canary in a drawn zone.
 fn generate(seed: u64) -> Generated {
     let mut rng = zonechaos::mesh::proxy::Rng::new(seed.wrapping_mul(0x9e37_79b9) ^ 0x5eed);
     let mut pick = |n: usize| ((rng.next_f64() * n as f64) as usize).min(n - 1);
-    // Stratified, so that any 12 consecutive seeds cover every chaos state
-    // with every maxEjectionPercent, and a lost zone of 1, 2 and 3 pods
-    // (the regime where the ejection limit decides: few hosts, low percent).
-    let (lost_zone, after_s) = match seed % 3 {
-        0 => (None, 0),
-        1 => (Some(pick(3)), 5),
-        _ => (Some(pick(3)), 90),
+    // Stratified, so that any 16 consecutive seeds cover every chaos state
+    // with every maxEjectionPercent, and a chaos zone of 1, 2 and 3 pods
+    // (the regime where the ejection limit decides: few hosts, low percent;
+    // and where the PDB lets a drain take the only pod, or one of several).
+    let (lost_zone, after_s, drain) = match seed % 4 {
+        0 => (None, 0, false),
+        1 => (Some(pick(3)), 5, false),
+        2 => (Some(pick(3)), 90, false),
+        _ => (Some(pick(3)), 10, true),
     };
-    let max_ejection = [10, 34, 50, 100][(seed / 3 % 4) as usize];
-    let lost_pods = 1 + (seed / 12 % 3) as usize;
+    let max_ejection = [10, 34, 50, 100][(seed / 4 % 4) as usize];
+    let lost_pods = 1 + (seed / 16 % 3) as usize;
     let counts: Vec<usize> = (0..3)
         .map(|z| {
             if Some(z) == lost_zone {
@@ -713,7 +809,9 @@ fn generate(seed: u64) -> Generated {
         })
         .collect();
     let locality = match pick(5) {
-        0 => "failover: [{from: us-east-1, to: us-east-1}]\n        enabled: true".to_owned(),
+        // The list istiod derives for trafficDistribution: PreferClose; the
+        // network label is absent on both sides (one network).
+        0 => "failoverPriority: [topology.istio.io/network, topology.kubernetes.io/region, topology.kubernetes.io/zone]".to_owned(),
         1 => "failoverPriority: [topology.kubernetes.io/zone]".to_owned(),
         2 => "failoverPriority: [\"zone=c\", topology.kubernetes.io/zone]".to_owned(),
         3 => {
@@ -730,13 +828,16 @@ fn generate(seed: u64) -> Generated {
         _ => "enabled: true".to_owned(),
     };
     let consecutive = 1 + pick(3);
-    let lost = lost_zone.map(|z| ZONES[z].0);
-    let client = lost.unwrap_or(ZONES[pick(3)].0);
-    // Drawn last, so the draws above stay what they were for each seed.
-    // Only without a loss: with a loss, the Envoy side of seeds 4 and 5
-    // did not finish (stop 24; not yet understood), so the split is not
-    // compared under chaos.
-    let canary = (lost.is_none() && pick(2) == 0).then(|| ZONES[pick(3)]);
+    let chaos = lost_zone.map(|z| {
+        let zone = ZONES[z].0;
+        if drain {
+            Chaos::Drain(zone)
+        } else {
+            Chaos::Refuse(zone)
+        }
+    });
+    let client = chaos.map_or(ZONES[pick(3)].0, Chaos::zone);
+    let canary = (pick(2) == 0).then(|| ZONES[pick(3)]);
     let (subsets, version) = match canary {
         Some(_) => (
             "  subsets: [{name: stable, labels: {version: v1}}, {name: canary, labels: {version: v2}}]\n",
@@ -749,7 +850,7 @@ fn generate(seed: u64) -> Generated {
     );
     for ((zone, short), n) in ZONES.iter().zip(&counts) {
         yaml.push_str(&format!(
-            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: test-{short}, namespace: default}}\nspec:\n  replicas: {n}\n  selector: {{matchLabels: {{app: test, zone: {short}{version}}}}}\n  template:\n    metadata: {{labels: {{app: test, zone: {short}{version}}}}}\n    spec:\n      affinity: {{nodeAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: {{nodeSelectorTerms: [{{matchExpressions: [{{key: topology.kubernetes.io/zone, operator: In, values: [{zone}]}}]}}]}}}}}}\n      containers: [{{name: app, image: 'myapp:v1'}}]\n"
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: test-{short}, namespace: default}}\nspec:\n  replicas: {n}\n  selector: {{matchLabels: {{app: test, zone: {short}{version}}}}}\n  template:\n    metadata: {{labels: {{app: test, zone: {short}{version}}}}}\n    spec:\n      affinity: {{nodeAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: {{nodeSelectorTerms: [{{matchExpressions: [{{key: topology.kubernetes.io/zone, operator: In, values: [{zone}]}}]}}]}}}}}}\n      containers: [{{name: app, image: 'myapp:v1'}}]\n---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: test-{short}, namespace: default}}\nspec: {{maxUnavailable: 1, selector: {{matchLabels: {{app: test, zone: {short}{version}}}}}}}\n"
         ));
     }
     if let Some((zone, short)) = canary {
@@ -759,11 +860,28 @@ fn generate(seed: u64) -> Generated {
     }
     Generated {
         yaml,
-        lost,
+        chaos,
         after_s,
         client,
         canary: canary.map(|(zone, _)| zone),
     }
+}
+
+/// The generated YAML, loaded as `generated.yaml` (it loads without issues).
+fn generated_topology(seed: u64, g: &Generated) -> Topology {
+    let mut l = zonechaos::topology::Loaded::default();
+    zonechaos::topology::load_text(
+        std::sync::Arc::from(Path::new("generated.yaml")),
+        &g.yaml,
+        &mut l,
+    );
+    assert!(
+        l.issues.is_empty(),
+        "seed {seed}: {:?}\n{}",
+        l.issues,
+        g.yaml
+    );
+    Topology::new(l.objects)
 }
 
 /// A suite that replays a generated scenario on `sim` and `local`
@@ -786,11 +904,8 @@ fn reproduction_suite(seed: u64, g: &Generated, sim: &BTreeMap<String, f64>) -> 
     };
     let share = |x: f64| format!("{:.1}%", (x + TOLERANCE_PP).min(100.0));
     let mut steps = String::from("  - wait: 30s\n");
-    if let Some(zone) = g.lost {
-        steps.push_str(&format!(
-            "  - spot-loss: {{zone: {zone}, mode: refuse}}\n  - wait: {}s\n",
-            g.after_s
-        ));
+    if let Some(chaos) = g.chaos {
+        steps.push_str(&format!("  - {}\n  - wait: {}s\n", chaos.step(), g.after_s));
     }
     let window = (WINDOW * WINDOWS) / 50;
     steps.push_str(&format!(
@@ -850,30 +965,19 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
     let mut largest = (0.0, String::new());
     let mut failures = Vec::new();
     let g = generate(seed);
-    let mut l = zonechaos::topology::Loaded::default();
-    zonechaos::topology::load_text(
-        std::sync::Arc::from(Path::new("generated.yaml")),
-        &g.yaml,
-        &mut l,
-    );
-    assert!(
-        l.issues.is_empty(),
-        "seed {seed}: {:?}\n{}",
-        l.issues,
-        g.yaml
-    );
     let mut w = World::new(
-        &Topology::new(l.objects),
+        &generated_topology(seed, &g),
         &ClusterProfile::builtin(),
         ClusterTiming::default(),
     );
     w.advance(SimTime(30_000));
-    if let Some(zone) = g.lost {
-        w.spot_loss(&Zone::from(zone), None);
+    if let Some(chaos) = g.chaos {
+        zonechaos::chaos::apply(&mut w, &chaos.action()).unwrap();
         w.advance(SimTime(30_000 + g.after_s * 1000));
     }
-    // Serving pods answer; pods that cannot (lost nodes) get a closed
-    // port: connects are refused, as a dead node's are in mode refuse.
+    // Serving pods answer; pods that cannot (lost nodes) get an address
+    // nothing listens on: connects are refused, as a dead node's are in
+    // mode refuse.
     let pods: HashMap<PodId, SocketAddr> = w
         .pods
         .iter()
@@ -884,7 +988,7 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
             let addr = if w.pod_serving(p) {
                 serve_pod(zone, p.name.clone())
             } else {
-                free_port()
+                refusing_address()
             };
             (PodId(i), addr)
         })
@@ -910,9 +1014,10 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
     let scenario = format!(
         "seed {seed}: client {} {}{}",
         g.client,
-        match g.lost {
+        match g.chaos {
             None => "steady".to_owned(),
-            Some(z) => format!("{}s after spot loss (refuse) of {z}", g.after_s),
+            Some(Chaos::Refuse(z)) => format!("{}s after spot loss (refuse) of {z}", g.after_s),
+            Some(Chaos::Drain(z)) => format!("{}s after a drain of {z}", g.after_s),
         },
         g.canary
             .map(|z| format!(", canary 20% in {z}"))
@@ -943,6 +1048,7 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
         if d > TOLERANCE_PP {
             failures.push(format!(
                 "{scenario}, window {i}: {key} differs by {d:.1} points\n  sim  {s:?}\n  real {r:?}\n\
+                 (again: ZONECHAOS_DIFFERENTIAL_SEEDS={seed})\n\
                  # generated.yaml\n{}\n# suite.yaml (beside generated.yaml)\n{}",
                 g.yaml,
                 reproduction_suite(seed, &g, s)
@@ -954,14 +1060,23 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
 
 /// Every seed's reproduction suite is a suite the loader accepts next to
 /// its topology (so a printed disagreement can be replayed as is), and the
-/// generator covers canary splits (steady scenarios only).
+/// generator covers canary splits and drains.
 fn reproduction_suites_load() {
-    let mut canaries = 0;
+    let (mut canaries, mut drains) = (0, 0);
     for seed in 0..40 {
         let g = generate(seed);
-        if g.canary.is_some() {
-            assert!(g.lost.is_none(), "seed {seed}");
-            canaries += 1;
+        canaries += usize::from(g.canary.is_some());
+        drains += usize::from(matches!(g.chaos, Some(Chaos::Drain(_))));
+        // Istio accepts every generated DestinationRule: a rejected one
+        // fails every request on both sides alike, which compares nothing.
+        let topology = generated_topology(seed, &g);
+        for (o, dr) in topology.destination_rules() {
+            assert!(
+                !zonechaos::mesh::validation::is_rejected(dr),
+                "seed {seed}: {} is rejected\n{}",
+                o.name.name,
+                g.yaml
+            );
         }
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("generated.yaml"), &g.yaml).unwrap();
@@ -973,32 +1088,54 @@ fn reproduction_suites_load() {
         assert!(text.contains("maxErrors: 15.0%"), "{text}");
     }
     assert!(canaries > 0, "no seed of 40 splits traffic");
+    assert_eq!(drains, 10, "every fourth seed drains");
 }
 
 /// Topologies measured at once.
 const DIFFERENTIAL_WORKERS: u64 = 3;
 
-/// Differential test (issue 12 item 2): generated topologies and chaos,
-/// the model's data plane against real Envoy given the same endpoints,
-/// window by window. `ZONECHAOS_DIFFERENTIAL=N` runs N topologies instead
-/// of 20. A disagreement prints the topology and scenario that reproduce it.
-fn sim_and_real_envoy_agree_on_generated_topologies() {
-    let binary = envoy();
+/// The seeds to run: `ZONECHAOS_DIFFERENTIAL_SEEDS=37,41` runs those,
+/// `ZONECHAOS_DIFFERENTIAL=N` seeds 0..N, the default 0..20.
+fn differential_seeds() -> Vec<u64> {
+    if let Ok(list) = std::env::var("ZONECHAOS_DIFFERENTIAL_SEEDS") {
+        return list
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("ZONECHAOS_DIFFERENTIAL_SEEDS={list:?}: {s:?}: {e}"))
+            })
+            .collect();
+    }
     let n: u64 = std::env::var("ZONECHAOS_DIFFERENTIAL")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
+    (0..n).collect()
+}
+
+/// Differential test (issue 12 item 2): generated topologies and chaos,
+/// the model's data plane against real Envoy given the same endpoints,
+/// window by window. `ZONECHAOS_DIFFERENTIAL=N` runs N topologies instead
+/// of 20, `ZONECHAOS_DIFFERENTIAL_SEEDS=a,b` the seeds named. A
+/// disagreement prints the topology and a suite that reproduce it.
+fn sim_and_real_envoy_agree_on_generated_topologies() {
+    let binary = envoy();
+    let seeds = differential_seeds();
+    let n = seeds.len();
     // Topologies share nothing: three at a time (Envoy, stand-ins and
     // model per worker), each worker taking every third seed.
     let started = Instant::now();
     let results: Vec<(f64, String, Vec<String>)> = thread::scope(|scope| {
-        let workers: Vec<_> = (0..DIFFERENTIAL_WORKERS)
+        let workers: Vec<_> = (0..DIFFERENTIAL_WORKERS as usize)
             .map(|k| {
-                let binary = &binary;
+                let (binary, seeds) = (&binary, &seeds);
                 scope.spawn(move || {
-                    (k..n)
+                    seeds
+                        .iter()
+                        .skip(k)
                         .step_by(DIFFERENTIAL_WORKERS as usize)
-                        .map(|seed| differential_case(binary, seed))
+                        .map(|&seed| differential_case(binary, seed))
                         .collect::<Vec<_>>()
                 })
             })
@@ -1018,7 +1155,7 @@ fn sim_and_real_envoy_agree_on_generated_topologies() {
     }
     eprintln!(
         "differential: {n} topologies, {} windows of {WINDOW} requests compared in {:.0?}; largest difference {:.2} points ({})",
-        n as usize * WINDOWS,
+        n * WINDOWS,
         started.elapsed(),
         largest.0,
         largest.1

@@ -59,8 +59,8 @@ fn compare(
     let mut problems = Vec::new();
     for f in &report.failover {
         eprintln!(
-            "  failover {}: predicted {:?} s, measured {:?} s, lost {}",
-            f.zone, f.predicted_s, f.measured_s, f.lost_requests
+            "  failover {}: predicted {:?} s, measured {:?} s ({:?}), lost: predicted {}, measured {:?}",
+            f.zone, f.predicted_s, f.measured_s, f.measured_from, f.predicted_lost, f.measured_lost
         );
         if let (Some(p), Some(m)) = (f.predicted_s, f.measured_s) {
             let resolution = 2.0 + zonechaos::telemetry::Scrape::LOCAL.lag().as_secs_f64();

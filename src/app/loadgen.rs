@@ -22,7 +22,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::metrics::{self, CounterFamily, DURATION_BUCKETS, HistogramFamily};
-use super::{ZONE_HEADER, serve, text};
+use super::recorder::{FLAGS_HEADER, FlightRecorder, RECORDER_CAPACITY, Record, parse_query};
+use super::{POD_HEADER, ZONE_HEADER, serve, text};
 
 /// Name of the request counter.
 pub const REQUESTS_METRIC: &str = "zonechaos_requests_total";
@@ -249,9 +250,23 @@ impl LoadgenMetrics {
 
 /// The serving zone named in a JSON body (`{"zone": "..."}`), if any.
 pub fn zone_from_body(body: &[u8]) -> Option<String> {
+    field_from_body(body, "zone")
+}
+
+/// A non-empty string field of a JSON body, if any.
+fn field_from_body(body: &[u8], field: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let zone = value.get("zone")?.as_str()?;
-    (!zone.is_empty()).then(|| zone.to_owned())
+    let v = value.get(field)?.as_str()?;
+    (!v.is_empty()).then(|| v.to_owned())
+}
+
+/// What an answer said beyond its outcome, for the flight recorder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The serving pod (pod header, else the JSON body's `pod`).
+    pub pod: Option<String>,
+    /// The data plane's response flags, when a header names them.
+    pub flags: Option<String>,
 }
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
@@ -266,7 +281,7 @@ fn client() -> HttpClient {
 }
 
 /// Sends one GET and classifies what comes back.
-async fn request(client: &HttpClient, target: Uri, timeout: Duration) -> Outcome {
+async fn request(client: &HttpClient, target: Uri, timeout: Duration) -> (Outcome, Identity) {
     let exchange = async {
         let response = client.get(target).await.map_err(|err| {
             if err.is_connect() {
@@ -276,24 +291,29 @@ async fn request(client: &HttpClient, target: Uri, timeout: Duration) -> Outcome
             }
         })?;
         let status = response.status().as_u16();
-        let header_zone = response
-            .headers()
-            .get(ZONE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty() && *v != "-")
+                .map(str::to_owned)
+        };
+        let (header_zone, header_pod) = (header(ZONE_HEADER), header(POD_HEADER));
+        let flags = header(FLAGS_HEADER);
         let body = Limited::new(response.into_body(), MAX_BODY)
             .collect()
             .await
             .map_err(|err| classify(err.as_ref()))?
             .to_bytes();
         let zone = header_zone.or_else(|| zone_from_body(&body));
-        Ok::<_, Failure>(Outcome::Answer { status, zone })
+        let pod = header_pod.or_else(|| field_from_body(&body, "pod"));
+        Ok::<_, Failure>((Outcome::Answer { status, zone }, Identity { pod, flags }))
     };
     match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(failure)) => Outcome::Failed(failure),
-        Err(_) => Outcome::Failed(Failure::Timeout),
+        Ok(Ok(answer)) => answer,
+        Ok(Err(failure)) => (Outcome::Failed(failure), Identity::default()),
+        Err(_) => (Outcome::Failed(Failure::Timeout), Identity::default()),
     }
 }
 
@@ -312,12 +332,45 @@ fn classify(err: &(dyn std::error::Error + 'static)) -> Failure {
     Failure::Other
 }
 
+/// Milliseconds since the Unix epoch, now.
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The flight record of one request sent (or not) at `sent`.
+fn flight_record(
+    sent: (u64, Duration),
+    elapsed: Option<Duration>,
+    outcome: &Outcome,
+    identity: Identity,
+) -> Record {
+    let (status, error, zone) = match outcome {
+        Outcome::Answer { status, zone } => (*status, None, zone.clone()),
+        Outcome::Failed(f) => (0, Some(f.label().to_owned()), None),
+    };
+    Record {
+        seq: 0,
+        sent_ms: sent.0,
+        offset_us: sent.1.as_micros() as u64,
+        duration_us: elapsed.map(|d| d.as_micros() as u64),
+        status,
+        error,
+        zone,
+        pod: identity.pod,
+        flags: identity.flags,
+    }
+}
+
 /// Runs the schedule until `--duration` has elapsed or `stop` changes,
 /// then waits for the requests in flight (each ends within `--timeout`).
-/// Returns whether `stop` ended it, and how long scheduling lasted.
+/// Every request goes to `metrics` and `recorder`. Returns whether `stop`
+/// ended it, and how long scheduling lasted.
 pub async fn generate(
     config: &LoadgenConfig,
     metrics: &Arc<LoadgenMetrics>,
+    recorder: &Arc<FlightRecorder>,
     mut stop: watch::Receiver<bool>,
 ) -> (bool, Duration) {
     let client = client();
@@ -343,18 +396,27 @@ pub async fn generate(
             () = tokio::time::sleep_until(at) => {}
         }
         i += 1;
+        let sent = (wall_ms(), start.elapsed());
         if in_flight.load(Ordering::Relaxed) >= config.max_in_flight {
-            metrics.record(&Outcome::Failed(Failure::Overload), None);
+            let overload = Outcome::Failed(Failure::Overload);
+            metrics.record(&overload, None);
+            recorder.push(flight_record(sent, None, &overload, Identity::default()));
             continue;
         }
         in_flight.fetch_add(1, Ordering::Relaxed);
         let (client, target, timeout) = (client.clone(), config.target.clone(), config.timeout);
-        let (metrics, in_flight, open) =
-            (Arc::clone(metrics), Arc::clone(&in_flight), open_tx.clone());
+        let (metrics, recorder, in_flight, open) = (
+            Arc::clone(metrics),
+            Arc::clone(recorder),
+            Arc::clone(&in_flight),
+            open_tx.clone(),
+        );
         tokio::spawn(async move {
             let begun = Instant::now();
-            let outcome = request(&client, target, timeout).await;
-            metrics.record(&outcome, Some(begun.elapsed()));
+            let (outcome, identity) = request(&client, target, timeout).await;
+            let elapsed = begun.elapsed();
+            metrics.record(&outcome, Some(elapsed));
+            recorder.push(flight_record(sent, Some(elapsed), &outcome, identity));
             in_flight.fetch_sub(1, Ordering::Relaxed);
             drop(open);
         });
@@ -370,7 +432,8 @@ pub async fn generate(
     (interrupted, elapsed)
 }
 
-/// The whole command: serves `/metrics` and `/healthz` on `listener`,
+/// The whole command: serves `/metrics`, `/records` (the flight
+/// recorder, [`super::recorder`]) and `/healthz` on `listener`,
 /// generates load, prints the summary line, and (after `--duration`, not
 /// after a signal) keeps the metrics server up for [`LINGER`] so that a
 /// last scrape sees the final counts.
@@ -380,11 +443,12 @@ pub async fn run(
     stop: watch::Receiver<bool>,
 ) -> Summary {
     let metrics = Arc::new(LoadgenMetrics::new(&config.zone));
+    let recorder = Arc::new(FlightRecorder::new(RECORDER_CAPACITY));
     let (server_tx, server_rx) = watch::channel(false);
     let handler = {
-        let metrics = Arc::clone(&metrics);
+        let (metrics, recorder) = (Arc::clone(&metrics), Arc::clone(&recorder));
         move |req: hyper::Request<Incoming>| {
-            let metrics = Arc::clone(&metrics);
+            let (metrics, recorder) = (Arc::clone(&metrics), Arc::clone(&recorder));
             async move {
                 match req.uri().path() {
                     "/metrics" => text(
@@ -392,18 +456,30 @@ pub async fn run(
                         metrics::CONTENT_TYPE,
                         metrics.render(),
                     ),
+                    "/records" => match parse_query(req.uri().query()) {
+                        Ok((since, max)) => text(
+                            hyper::StatusCode::OK,
+                            "application/jsonl; charset=utf-8",
+                            recorder.page(since, max),
+                        ),
+                        Err(e) => text(
+                            hyper::StatusCode::BAD_REQUEST,
+                            "text/plain; charset=utf-8",
+                            format!("{e}\n"),
+                        ),
+                    },
                     "/healthz" => text(hyper::StatusCode::OK, "text/plain; charset=utf-8", "ok\n"),
                     _ => text(
                         hyper::StatusCode::NOT_FOUND,
                         "text/plain; charset=utf-8",
-                        "not found: try /metrics or /healthz\n",
+                        "not found: try /metrics, /records?since=SEQ or /healthz\n",
                     ),
                 }
             }
         }
     };
     let server = tokio::spawn(serve(listener, handler, server_rx, Duration::from_secs(1)));
-    let (interrupted, elapsed) = generate(&config, &metrics, stop.clone()).await;
+    let (interrupted, elapsed) = generate(&config, &metrics, &recorder, stop.clone()).await;
     let summary = metrics.summary();
     super::say(&summary.line(elapsed));
     if !interrupted {

@@ -9,6 +9,7 @@
 pub mod echo;
 pub mod loadgen;
 pub mod metrics;
+pub mod recorder;
 
 use std::convert::Infallible;
 use std::future::Future;

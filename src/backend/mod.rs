@@ -77,4 +77,11 @@ pub trait Backend {
     fn predicted_matrix(&self) -> Option<Arc<TrafficMatrix>> {
         None
     }
+    /// The load clients' flight records so far (issue 13), where the
+    /// backend runs real load clients; None on the model.
+    fn flight_records(
+        &mut self,
+    ) -> Result<Option<crate::telemetry::records::FlightRecords>, BackendError> {
+        Ok(None)
+    }
 }

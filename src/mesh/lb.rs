@@ -82,6 +82,73 @@ pub fn host_pick_weights(hosts: &[LocalityHost<'_>]) -> Vec<f64> {
         .collect()
 }
 
+/// Envoy's locality scheduler: earliest deadline first over locality
+/// weights (envoyproxy/envoy source/common/upstream/edf_scheduler.h). Each
+/// locality's next deadline is the current time plus 1/weight; a pick takes
+/// the earliest (ties: the one added first) and moves the clock to it. Picks
+/// are deterministic, not drawn: a locality of weight 70 next to one of 30
+/// is never picked more than three times in a row, which is what lets a
+/// retry's host re-selection leave a dead locality.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalityScheduler {
+    weights: Vec<f64>,
+    /// Per locality: next deadline, and when it was (re-)added.
+    deadlines: Vec<(f64, u64)>,
+    added: u64,
+}
+
+impl LocalityScheduler {
+    /// A scheduler over `weights` (localities of weight 0 are never picked).
+    pub fn new(weights: &[f64]) -> LocalityScheduler {
+        let deadlines: Vec<(f64, u64)> = weights
+            .iter()
+            .zip(0..)
+            .map(|(w, k)| (if *w > 0.0 { 1.0 / w } else { f64::INFINITY }, k))
+            .collect();
+        LocalityScheduler {
+            weights: weights.to_vec(),
+            added: deadlines.len() as u64,
+            deadlines,
+        }
+    }
+
+    /// The next locality (None when every weight is 0).
+    pub fn pick(&mut self) -> Option<usize> {
+        let (i, (d, _)) = self
+            .deadlines
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, (d, _))| d.is_finite())
+            .min_by(|(_, a), (_, b)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))?;
+        self.deadlines[i] = (d + 1.0 / self.weights[i], self.added);
+        self.added += 1;
+        Some(i)
+    }
+
+    /// A scheduler at a random point of its cycle, just after it picked
+    /// `last` (any locality when None): Envoy starts each scheduler after a
+    /// random number of picks (`EdfScheduler::createWithPicks`), so a
+    /// request finds it anywhere in its cycle. `uniform` is a draw in [0, 1).
+    pub fn at_random_phase(weights: &[f64], last: Option<usize>, uniform: f64) -> Self {
+        // A horizon of several cycles of the smallest weight's share.
+        const HORIZON: usize = 256;
+        let mut probe = LocalityScheduler::new(weights);
+        let picks: Vec<usize> = (0..HORIZON).map_while(|_| probe.pick()).collect();
+        let at: Vec<usize> = (0..picks.len())
+            .filter(|&k| last.is_none_or(|l| picks[k] == l))
+            .collect();
+        let mut s = LocalityScheduler::new(weights);
+        let k = (uniform * at.len() as f64) as usize;
+        if let Some(&k) = at.get(k.min(at.len().saturating_sub(1))) {
+            for _ in 0..=k {
+                s.pick();
+            }
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +224,39 @@ mod tests {
         // Degraded: normalised over what is left.
         let l = priority_loads(&[(1, 3), (1, 6)]);
         assert!((l.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    /// Envoy's test/common/upstream/edf_scheduler_test.cc: picks follow the
+    /// weights exactly over a cycle and are spread, not bunched (weights
+    /// 1, 2, 3 give every locality its share in each six picks).
+    #[test]
+    fn the_locality_scheduler_picks_by_weight_deterministically() {
+        let mut s = LocalityScheduler::new(&[1.0, 2.0, 3.0]);
+        let picks: Vec<usize> = (0..600).map(|_| s.pick().unwrap()).collect();
+        for cycle in picks.chunks(6) {
+            let count = |i| cycle.iter().filter(|&&p| p == i).count();
+            assert_eq!((count(0), count(1), count(2)), (1, 2, 3), "{cycle:?}");
+        }
+        // 70/30: never more than three of the heavier in a row.
+        let mut s = LocalityScheduler::new(&[70.0, 30.0]);
+        let picks: Vec<usize> = (0..1000).map(|_| s.pick().unwrap()).collect();
+        assert!(!picks.windows(4).any(|w| w.iter().all(|&p| p == 0)));
+        assert_eq!(picks.iter().filter(|&&p| p == 1).count(), 300);
+        // Weight 0 is never picked; all 0 picks nothing.
+        let mut s = LocalityScheduler::new(&[0.0, 1.0]);
+        assert!((0..10).all(|_| s.pick() == Some(1)));
+        assert_eq!(LocalityScheduler::new(&[0.0]).pick(), None);
+    }
+
+    #[test]
+    fn a_scheduler_at_a_random_phase_continues_after_the_locality_given() {
+        for u in [0.0, 0.3, 0.99] {
+            let mut s = LocalityScheduler::at_random_phase(&[70.0, 30.0], Some(1), u);
+            // After a pick of the lighter locality, the heavier comes next.
+            assert_eq!(s.pick(), Some(0), "u {u}");
+        }
+        let a = LocalityScheduler::at_random_phase(&[1.0, 2.0, 3.0], None, 0.1);
+        let b = LocalityScheduler::at_random_phase(&[1.0, 2.0, 3.0], None, 0.9);
+        assert_ne!(a, b, "the phase follows the draw");
     }
 }

@@ -10,9 +10,7 @@ use super::chart::{self, Frame};
 // Kept here, where it has always been public.
 pub use super::markup::escape;
 use super::model::{RunReport, StepResult, StepStatus, TimelinePoint, Verdict};
-use super::{
-    fmt_opt_secs, fmt_secs, fmt_step_duration, fmt_wall, status_word, verdict_line, verdict_word,
-};
+use super::{fmt_secs, fmt_step_duration, fmt_wall, status_word, verdict_line, verdict_word};
 use crate::zone::Zone;
 
 /// `12,345`.
@@ -224,20 +222,19 @@ fn failover(out: &mut String, report: &RunReport) {
         out.push_str("<p class=\"empty\">No zone was lost.</p>\n");
         return;
     }
-    out.push_str(
-        "<table class=\"failover\">\n<thead><tr><th>zone</th><th class=\"num\">predicted</th>\
-         <th class=\"num\">measured</th><th class=\"num\">lost requests</th></tr></thead>\n<tbody>\n",
-    );
+    out.push_str("<table class=\"failover\">\n<thead><tr>");
+    for (i, c) in crate::report::FAILOVER_COLUMNS.iter().enumerate() {
+        let class = if i > 0 { " class=\"num\"" } else { "" };
+        let _ = write!(out, "<th{class}>{}</th>", escape(c));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
     for f in &report.failover {
-        let _ = writeln!(
-            out,
-            "<tr><td class=\"mono\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td></tr>",
-            escape(f.zone.as_str()),
-            fmt_opt_secs(f.predicted_s),
-            fmt_opt_secs(f.measured_s),
-            group(u128::from(f.lost_requests)),
-        );
+        let [zone, rest @ ..] = crate::report::failover_cells(f);
+        let _ = write!(out, "<tr><td class=\"mono\">{}</td>", escape(&zone));
+        for c in rest {
+            let _ = write!(out, "<td class=\"num\">{}</td>", escape(&c));
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
 }
@@ -413,7 +410,7 @@ mod tests {
         assert!(page.contains(
             "<div class=\"reason\">expected failure: the PDB counts pods per region, not per zone (design defect ZC1301)</div>"
         ));
-        assert!(page.contains("<td class=\"num\">5.4s</td>"));
+        assert!(page.contains("<td class=\"num\">5.400s</td>"));
         assert!(page.contains("<td class=\"num\">n/a</td>"));
         assert!(page.contains("<summary>PromQL queries (2)</summary>"));
         assert!(page.contains("reporter=&quot;source&quot;"));

@@ -163,6 +163,32 @@ pub(crate) fn fmt_opt_secs(secs: Option<f64>) -> String {
     secs.map_or_else(|| "n/a".to_owned(), fmt_secs)
 }
 
+/// The failover table's columns, as every format shows them.
+pub(crate) const FAILOVER_COLUMNS: [&str; 5] = [
+    "zone",
+    "predicted",
+    "measured",
+    "lost (model)",
+    "lost (measured)",
+];
+
+/// One failover row's cells, in [`FAILOVER_COLUMNS`] order: a latency from
+/// the flight recorder to the millisecond, the others as seconds.
+pub(crate) fn failover_cells(f: &model::FailoverLatency) -> [String; 5] {
+    let measured = match (f.measured_s, f.measured_from) {
+        (Some(s), Some("flight-recorder")) => format!("{s:.3}s"),
+        (s, _) => fmt_opt_secs(s),
+    };
+    [
+        f.zone.as_str().to_owned(),
+        fmt_opt_secs(f.predicted_s),
+        measured,
+        f.predicted_lost.to_string(),
+        f.measured_lost
+            .map_or_else(|| "n/a".to_owned(), |n| n.to_string()),
+    ]
+}
+
 /// How long a step took; `None` when its clock readings make no sense.
 pub(crate) fn step_duration(step: &StepResult) -> Option<f64> {
     let d = step.ended_s - step.started_s;
@@ -522,12 +548,18 @@ pub(crate) mod testdata {
                     zone: Zone::from(C),
                     predicted_s: Some(5.0),
                     measured_s: Some(5.4),
+                    predicted_lost: 300,
+                    measured_lost: Some(323),
+                    measured_from: Some("flight-recorder"),
                     lost_requests: 323,
                 },
                 FailoverLatency {
                     zone: Zone::from(B),
                     predicted_s: Some(4.5),
                     measured_s: None,
+                    predicted_lost: 0,
+                    measured_lost: None,
+                    measured_from: None,
                     lost_requests: 0,
                 },
             ],

@@ -130,9 +130,21 @@ pub struct FailoverLatency {
     pub zone: Zone,
     /// Seconds from the chaos step to the first second with >= 99% success, by the model.
     pub predicted_s: Option<f64>,
-    /// The same, measured on the backend (None on sim).
+    /// Measured on the backend (None on sim): from the flight records,
+    /// seconds from the loss to the end of the last failed request before
+    /// a second of only successes, to the millisecond; else from the
+    /// traffic matrix, as `predicted_s`.
     pub measured_s: Option<f64>,
-    /// Requests lost in between (measured where available, else predicted).
+    /// Requests the model lost in between.
+    pub predicted_lost: u64,
+    /// Requests lost on the backend (None on sim): exact from the flight
+    /// records, else counted in the matrix's seconds.
+    pub measured_lost: Option<u64>,
+    /// Where `measured_s` and `measured_lost` come from:
+    /// `flight-recorder` or `traffic-matrix` (None on sim).
+    pub measured_from: Option<&'static str>,
+    /// Deprecated alias, kept for one release: `measured_lost` where there
+    /// is one, else `predicted_lost`.
     pub lost_requests: u64,
 }
 

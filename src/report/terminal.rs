@@ -16,7 +16,7 @@
 use std::fmt::Write as _;
 
 use super::model::{RunReport, StepStatus, Verdict};
-use super::{fmt_opt_secs, fmt_secs, fmt_step_duration, fmt_wall, status_word, verdict_line};
+use super::{fmt_secs, fmt_step_duration, fmt_wall, status_word, verdict_line};
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -307,19 +307,17 @@ fn failover(out: &mut String, report: &RunReport, color: bool) {
         let _ = writeln!(out, "  (no zone lost)");
         return;
     }
-    let mut table = Table::new(&[
-        ("zone", false),
-        ("predicted", true),
-        ("measured", true),
-        ("lost requests", true),
-    ]);
+    let columns: Vec<(&str, bool)> = crate::report::FAILOVER_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i > 0))
+        .collect();
+    let mut table = Table::new(&columns);
     for f in &report.failover {
-        table.rows.push(Row::Cells(vec![
-            Cell::plain(truncate(&one_line(f.zone.as_str()), TITLE_MAX)),
-            Cell::plain(fmt_opt_secs(f.predicted_s)),
-            Cell::plain(fmt_opt_secs(f.measured_s)),
-            Cell::plain(f.lost_requests.to_string()),
-        ]));
+        let [zone, rest @ ..] = crate::report::failover_cells(f);
+        let mut cells = vec![Cell::plain(truncate(&one_line(&zone), TITLE_MAX))];
+        cells.extend(rest.into_iter().map(Cell::plain));
+        table.rows.push(Row::Cells(cells));
     }
     table.render(out, color);
 }

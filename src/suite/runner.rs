@@ -14,6 +14,7 @@ use crate::report::{
 };
 use crate::spec::{Action, WaitSpec};
 use crate::suite::{Step, Suite};
+use crate::telemetry::records::{FlightRecords, measure_failover};
 use crate::telemetry::{Outcome, TelemetrySource, TrafficMatrix};
 use crate::zone::Zone;
 
@@ -181,10 +182,16 @@ pub fn run(suite: &Suite, backend: &mut dyn Backend, progress: &mut dyn Progress
     }
     let matrix = backend.matrix().unwrap_or_default();
     let predicted = backend.predicted_matrix();
+    // Without records (or when pulling them failed) the matrix measures.
+    let flights = backend.flight_records().ok().flatten();
     let failover = failover_latencies(
         suite,
         &memory,
-        &matrix,
+        Measured {
+            matrix: &matrix,
+            flights: flights.as_ref(),
+            end: backend.now(),
+        },
         predicted.as_deref(),
         backend.telemetry(),
     );
@@ -367,10 +374,19 @@ pub fn recovery_after(
     (None, lost)
 }
 
+/// What a real backend measured: its matrix, and its flight records when
+/// it has load clients with a recorder.
+struct Measured<'a> {
+    matrix: &'a TrafficMatrix,
+    flights: Option<&'a FlightRecords>,
+    /// The run's end (a failover not over by then is measured up to it).
+    end: SimTime,
+}
+
 fn failover_latencies(
     suite: &Suite,
     memory: &Memory,
-    measured: &TrafficMatrix,
+    measured: Measured<'_>,
     predicted: Option<&TrafficMatrix>,
     telemetry: TelemetrySource,
 ) -> Vec<FailoverLatency> {
@@ -392,17 +408,36 @@ fn failover_latencies(
             SimDuration::millis(0)
         };
         let delay = model_delay + telemetry.lag();
-        let (m_latency, m_lost) = recovery_after(measured, zone, *at, restore, delay);
+        let (m_latency, m_lost) = recovery_after(measured.matrix, zone, *at, restore, delay);
         let (p_latency, p_lost) = match (is_model, predicted) {
             (true, _) => (m_latency, m_lost),
             (false, Some(p)) => recovery_after(p, zone, *at, restore, model_delay),
             (false, None) => (None, 0),
         };
+        let recorded = measured.flights.and_then(|f| {
+            let records = f.by_zone.get(zone)?;
+            let until = restore.unwrap_or(measured.end);
+            let m = measure_failover(
+                records,
+                f.origin_ms + at.0 as f64,
+                f.origin_ms + until.0 as f64,
+            );
+            // Never recovered: no latency to give (as the matrix says None).
+            Some(((m.recovered).then_some(m.latency_ms / 1000.0), m.lost))
+        });
+        let (measured_s, measured_lost, measured_from) = match (is_model, recorded) {
+            (true, _) => (None, None, None),
+            (false, Some((s, lost))) => (s, Some(lost), Some("flight-recorder")),
+            (false, None) => (m_latency, Some(m_lost), Some("traffic-matrix")),
+        };
         out.push(FailoverLatency {
             zone: zone.clone(),
             predicted_s: p_latency,
-            measured_s: if is_model { None } else { m_latency },
-            lost_requests: if is_model { p_lost } else { m_lost },
+            measured_s,
+            predicted_lost: p_lost,
+            measured_lost,
+            measured_from,
+            lost_requests: measured_lost.unwrap_or(p_lost),
         });
     }
     out

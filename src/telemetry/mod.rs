@@ -7,6 +7,7 @@ pub mod matrix;
 pub mod prometheus;
 pub mod promql;
 pub mod query;
+pub mod records;
 pub mod source;
 
 pub use matrix::{NO_ANSWER, Outcome, TrafficMatrix, Window};

@@ -7,6 +7,24 @@ use std::time::Duration;
 
 use crate::telemetry::promql::Series;
 
+/// An HTTP client whose requests give up after `timeout`, and the
+/// current-thread runtime the synchronous runner drives it with; `what`
+/// names the endpoint in errors.
+pub(crate) fn blocking_http(
+    what: &str,
+    timeout: Duration,
+) -> Result<(reqwest::Client, tokio::runtime::Runtime), String> {
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client for {what}: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime for {what}: {e}"))?;
+    Ok((http, runtime))
+}
+
 /// A PromQL endpoint.
 pub struct PromQuery {
     url: String,
@@ -24,16 +42,9 @@ impl PromQuery {
     /// A client for the Prometheus at `url` (`http://host:port`); every
     /// request gives up after `timeout`.
     pub fn new(url: &str, timeout: Duration) -> Result<PromQuery, String> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client for {url}: {e}"))?;
+        let (http, runtime) = blocking_http(url, timeout)?;
         let client = prometheus_http_query::Client::from(http, url)
             .map_err(|e| format!("bad Prometheus address {url}: {e}"))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the query runtime: {e}"))?;
         Ok(PromQuery {
             url: url.to_owned(),
             client,

@@ -97,6 +97,9 @@ pub struct LocalBackend {
     prometheus: Prometheus,
     started: Instant,
     started_unix: f64,
+    /// The load clients' flight records, pulled about once a second.
+    flights: Option<crate::telemetry::records::FlightLog>,
+    last_pull: Instant,
     /// Per zone spot-lost in mode `blackhole`: the network of its Spot pods.
     nets: BTreeMap<Zone, ZoneNet>,
     /// The run's files ([`super::rundir`]). Last: fields drop in order, so
@@ -192,6 +195,8 @@ impl LocalBackend {
             prometheus: Prometheus::placeholder(prom_addr),
             started: Instant::now(),
             started_unix: unix_now(),
+            flights: None,
+            last_pull: Instant::now(),
             nets,
         };
         backend.sync_pods()?;
@@ -200,6 +205,7 @@ impl LocalBackend {
         }
         let envoy_admins: Vec<SocketAddr> = backend.proxies.iter().map(|p| p.admin).collect();
         let mut loadgen_addrs = Vec::new();
+        let mut recorders = Vec::new();
         for (i, p) in backend.proxies.iter().enumerate() {
             let metrics = addr(port()?);
             let mut cmd = Command::new(&backend.binaries.app);
@@ -221,7 +227,12 @@ impl LocalBackend {
             )?;
             backend.loadgens.push(m);
             loadgen_addrs.push(metrics);
+            recorders.push((p.client.zone.clone(), format!("http://{metrics}")));
         }
+        backend.flights = Some(
+            crate::telemetry::records::FlightLog::new(recorders, Duration::from_secs(5))
+                .map_err(|e| BackendError::process("flight recorder", e))?,
+        );
         let prom_dir = backend.dir.path().join("prometheus");
         std::fs::create_dir_all(&prom_dir)
             .map_err(|e| BackendError::io("create", &prom_dir, &e))?;
@@ -426,6 +437,7 @@ impl LocalBackend {
     /// the model's time is the run's time, so chaos marks, Kubernetes
     /// timers and the measured traffic share one clock.
     fn catch_up(&mut self) -> Result<(), BackendError> {
+        self.pull_flights(Duration::from_secs(1))?;
         let target = self.wall_now();
         while self.model.world.now < target {
             let step = SimDuration(TICK.as_millis() as u64)
@@ -435,6 +447,21 @@ impl LocalBackend {
             self.sync_proxies()?;
         }
         Ok(())
+    }
+
+    /// Pulls the load clients' new flight records when `every` has passed
+    /// since the last pull (a ring holds minutes of records; a pull a
+    /// second keeps each page small).
+    fn pull_flights(&mut self, every: Duration) -> Result<(), BackendError> {
+        let Some(log) = &mut self.flights else {
+            return Ok(());
+        };
+        if self.last_pull.elapsed() < every {
+            return Ok(());
+        }
+        self.last_pull = Instant::now();
+        log.pull()
+            .map_err(|e| BackendError::process("flight recorder", e))
     }
 
     /// Echo processes running now.
@@ -515,6 +542,16 @@ impl Backend for LocalBackend {
         self.sync_pods()?;
         self.sync_proxies()?;
         Ok(evidence)
+    }
+
+    fn flight_records(
+        &mut self,
+    ) -> Result<Option<crate::telemetry::records::FlightRecords>, BackendError> {
+        self.pull_flights(Duration::ZERO)?;
+        Ok(self
+            .flights
+            .as_ref()
+            .map(|log| log.records(self.started_unix * 1000.0)))
     }
 
     fn matrix(&mut self) -> Result<Arc<TrafficMatrix>, BackendError> {

@@ -28,9 +28,12 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::app::recorder::FLAGS_HEADER;
 use crate::mesh::cluster::{OutlierSettings, proxy_locality};
 use crate::mesh::lb::OVERPROVISIONING;
-use crate::mesh::proxy::{CONNECT_TIMEOUT, Client, DEFAULT_RETRIES};
+use crate::mesh::proxy::{
+    CONNECT_TIMEOUT, Client, DEFAULT_RETRIES, HOST_SELECTION_RETRY_MAX_ATTEMPTS,
+};
 use crate::mesh::proxy_config::{
     ClusterEntry, LocalityName, Observed, RouteAction, RouteEntry, proxy_config as model_view,
 };
@@ -48,9 +51,6 @@ pub const RETRY_ON: &str =
 
 /// Status codes retried by default (503; istiod's Exclude503FromDefaultRetries is off).
 pub const RETRIABLE_STATUS_CODES: [u32; 1] = [503];
-
-/// Host re-selection attempts per retry (istiod hard-codes 5).
-pub const HOST_SELECTION_RETRY_MAX_ATTEMPTS: u32 = 5;
 
 /// Retry host predicate: never retry on a host already tried.
 pub const PREVIOUS_HOSTS_PREDICATE: &str = "envoy.retry_host_predicates.previous_hosts";
@@ -178,6 +178,13 @@ fn route_configuration(route: &RouteEntry) -> Value {
         "name": route.route_config,
         // Routes may name clusters istiod did not build (503 NC), as in Istio.
         "validate_clusters": false,
+        // For the load client's flight recorder (issue 13): Envoy's
+        // response flags (UH, UF, NC, ...) on every answer, local replies
+        // included. Harness-only; istiod sends no such header.
+        "response_headers_to_add": [{
+            "header": { "key": FLAGS_HEADER, "value": "%RESPONSE_FLAGS%" },
+            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+        }],
         "virtual_hosts": [{
             "name": route.virtual_host,
             // The listener serves this one Service: every Host header is it.

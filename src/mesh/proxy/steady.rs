@@ -235,7 +235,7 @@ impl DataPlane {
                     ..Pool::default()
                 };
                 if *load > 0.0 {
-                    let (hosts, weights) = self.host_pool(now, ci, &cluster, p as u32, &[]);
+                    let (hosts, weights) = self.host_pool(now, ci, &cluster, p as u32);
                     if !draws(&weights) {
                         b.reach(Outcome::error(503, "UH"), route_draws + 1);
                     }
