@@ -20,7 +20,7 @@ use zonechaos::mesh::proxy::Client;
 use zonechaos::mesh::proxy_config::{Observed, ProxyConfig, compare};
 use zonechaos::mesh::proxy_dump::{RouteKey, from_config_dump};
 use zonechaos::model::World;
-use zonechaos::model::clock::SimTime;
+use zonechaos::model::clock::{SimDuration, SimTime};
 use zonechaos::model::pod::PodId;
 use zonechaos::model::world::ClusterTiming;
 use zonechaos::profile::ClusterProfile;
@@ -1000,17 +1000,31 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
         seed,
     );
     let total = WARMUP + WINDOW * WINDOWS;
-    let sim: Vec<Option<String>> = (0..total)
-        .map(|_| model.request(&w, 0).serving_zone().map(ToString::to_string))
-        .collect();
     let cfg = config_at(&w, &c, &pods, free_port(), free_port());
     let proxy = Proxy::start(binary, &cfg);
-    let real: Vec<Option<String>> = proxy
-        .send(total)
-        .into_iter()
-        .map(|(status, zone, _)| (status == 200).then_some(zone))
+    // Real Envoy first, noting when each request went out: the model then
+    // sends its requests at the same offsets, so its own timers (the
+    // update merge window, ejections) run as Envoy's did.
+    let started = Instant::now();
+    let mut offsets = Vec::with_capacity(total);
+    let real: Vec<Option<String>> = (0..total)
+        .map(|_| {
+            offsets.push(started.elapsed());
+            let (status, headers, _) = get(proxy.listen, "/").unwrap();
+            (status == 200).then(|| headers.get("x-zone").cloned().unwrap_or_default())
+        })
         .collect();
     drop(proxy);
+    let sim: Vec<Option<String>> = offsets
+        .iter()
+        .map(|o| {
+            let at = w.now + SimDuration(o.as_millis() as u64);
+            model
+                .request_at(&w, 0, at)
+                .serving_zone()
+                .map(ToString::to_string)
+        })
+        .collect();
     let scenario = format!(
         "seed {seed}: client {} {}{}",
         g.client,

@@ -76,7 +76,25 @@ pub struct HostState {
     consecutive_5xx: u32,
     consecutive_gateway: u32,
     ejected_until: Option<SimTime>,
+    /// When the load balancer sees the current ejection (the cluster
+    /// manager's update merge window may hold it back).
+    seen_from: SimTime,
     ejections: u32,
+}
+
+/// Envoy's `common_lb_config.update_merge_window` default (istiod does not
+/// set it): within this long of the last delivered health update of a
+/// priority, further ones wait and are delivered together when it ends
+/// (envoyproxy/envoy source/common/upstream/cluster_manager_impl.cc
+/// `ClusterManagerImpl::scheduleUpdate` and `applyUpdates`).
+pub const UPDATE_MERGE_WINDOW: SimDuration = SimDuration::secs(1);
+
+/// One priority's update merging: when an update was last delivered, and
+/// when the pending ones will be.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct MergeState {
+    last_delivered: Option<SimTime>,
+    pending_until: Option<SimTime>,
 }
 
 /// A load client: one proxy in a zone sending `rps` to the target Service.
@@ -177,6 +195,8 @@ pub struct DataPlane {
     pub retries: u32,
     rng: Rng,
     hosts: HashMap<(usize, ClusterKey, PodId), HostState>,
+    /// Per client, cluster and priority: the health-update merge window.
+    merges: HashMap<(usize, ClusterKey, u32), MergeState>,
     cache: HashMap<(usize, String, Option<String>), ClusterView>,
     last_sweep: SimTime,
     hanging: Vec<HangingConnect>,
@@ -192,6 +212,7 @@ impl DataPlane {
             retries: DEFAULT_RETRIES,
             rng: Rng::new(seed),
             hosts: HashMap::new(),
+            merges: HashMap::new(),
             cache: HashMap::new(),
             last_sweep: SimTime(0),
             hanging: Vec::new(),
@@ -321,10 +342,18 @@ impl DataPlane {
         self.send(world, ci).0
     }
 
+    /// [`DataPlane::request`] at `now` (not before the world's time) on a
+    /// world that has not changed since: the data plane's own timers
+    /// (ejections, merged health updates) run on, Kubernetes' do not.
+    /// For replaying requests at the times a real proxy saw them.
+    pub fn request_at(&mut self, world: &World, ci: usize, now: SimTime) -> Outcome {
+        self.attempts(world, ci, now.max(world.now))
+    }
+
     /// One request: its outcome, and true when it hangs until the client's
     /// timeout (a connect to a blackholed host).
     fn send(&mut self, world: &World, ci: usize) -> (Outcome, bool) {
-        let outcome = self.attempts(world, ci);
+        let outcome = self.attempts(world, ci, world.now);
         let hung = outcome == Outcome::error(0, NO_ANSWER);
         (outcome, hung)
     }
@@ -349,7 +378,7 @@ impl DataPlane {
         }
     }
 
-    fn attempts(&mut self, world: &World, ci: usize) -> Outcome {
+    fn attempts(&mut self, world: &World, ci: usize, now: SimTime) -> Outcome {
         let (weights, destinations) = match self.destinations(world, ci) {
             Ok(d) => d,
             Err(outcome) => return outcome,
@@ -371,8 +400,7 @@ impl DataPlane {
         let mut tried: Vec<PodId> = Vec::new();
         let mut schedulers = RetrySchedulers::default();
         for _ in 0..=self.retries {
-            let Some(host) = self.pick_host(world.now, ci, &cluster, &tried, &mut schedulers)
-            else {
+            let Some(host) = self.pick_host(now, ci, &cluster, &tried, &mut schedulers) else {
                 return if tried.is_empty() {
                     Outcome::error(503, "UH")
                 } else {
@@ -397,7 +425,7 @@ impl DataPlane {
                 // The SYN is dropped: Envoy waits out its connect timeout
                 // (then counts the failure), but the client gives up first.
                 self.hanging.push(HangingConnect {
-                    due: world.now + CONNECT_TIMEOUT,
+                    due: now + CONNECT_TIMEOUT,
                     client: ci,
                     cluster: cluster.key.clone(),
                     pod: h.endpoint.pod,
@@ -405,16 +433,25 @@ impl DataPlane {
                 return Outcome::error(0, NO_ANSWER);
             }
             tried.push(h.endpoint.pod);
-            self.connect_failure(world.now, ci, &cluster, h.endpoint.pod);
+            self.connect_failure(now, ci, &cluster, h.endpoint.pod);
         }
         Outcome::error(503, "UF")
     }
 
+    /// Ejected, as the outlier detector knows it.
     fn ejected(&self, now: SimTime, ci: usize, key: &ClusterKey, pod: PodId) -> bool {
         self.hosts
             .get(&(ci, key.clone(), pod))
             .and_then(|h| h.ejected_until)
             .is_some_and(|t| t > now)
+    }
+
+    /// Ejected, as the load balancer sees it: once the update that carries
+    /// the ejection has been delivered.
+    fn lb_ejected(&self, now: SimTime, ci: usize, key: &ClusterKey, pod: PodId) -> bool {
+        self.hosts
+            .get(&(ci, key.clone(), pod))
+            .is_some_and(|h| h.ejected_until.is_some_and(|t| t > now) && h.seen_from <= now)
     }
 
     /// Envoy's host choice for one attempt: a priority by priority load
@@ -522,7 +559,7 @@ impl DataPlane {
         for h in &cluster.hosts {
             let e = &mut health[h.priority as usize];
             e.1 += 1;
-            if !self.ejected(now, ci, &cluster.key, h.endpoint.pod) {
+            if !self.lb_ejected(now, ci, &cluster.key, h.endpoint.pod) {
                 e.0 += 1;
             }
         }
@@ -543,7 +580,7 @@ impl DataPlane {
             .collect();
         let healthy: Vec<bool> = of_p
             .iter()
-            .map(|&i| !self.ejected(now, ci, &cluster.key, cluster.hosts[i].endpoint.pod))
+            .map(|&i| !self.lb_ejected(now, ci, &cluster.key, cluster.hosts[i].endpoint.pod))
             .collect();
         let picks = host_pick_weights(
             &of_p
@@ -592,8 +629,45 @@ impl DataPlane {
             state.consecutive_gateway = 0;
             if ejected_now < max_ejectable_hosts(total, settings.max_ejection_percent) {
                 eject(state, now, &settings);
+                let priority = cluster
+                    .hosts
+                    .iter()
+                    .find(|h| h.endpoint.pod == pod)
+                    .map_or(0, |h| h.priority);
+                let seen = self.deliver(now, ci, &cluster.key, priority);
+                if let Some(h) = self.hosts.get_mut(&(ci, cluster.key.clone(), pod)) {
+                    h.seen_from = seen;
+                }
             }
         }
+    }
+
+    /// When a health update of `priority` made at `now` reaches the load
+    /// balancer: at once when the last delivery is more than the merge
+    /// window ago (delivering whatever was pending with it), else with the
+    /// pending ones, a window after the first of them.
+    fn deliver(&mut self, now: SimTime, ci: usize, key: &ClusterKey, priority: u32) -> SimTime {
+        let m = self.merges.entry((ci, key.clone(), priority)).or_default();
+        if let Some(t) = m.pending_until.filter(|t| *t <= now) {
+            m.last_delivered = Some(t);
+            m.pending_until = None;
+        }
+        let out_of_window = m
+            .last_delivered
+            .is_none_or(|l| now.since(l) > UPDATE_MERGE_WINDOW);
+        if !out_of_window {
+            return *m.pending_until.get_or_insert(now + UPDATE_MERGE_WINDOW);
+        }
+        m.last_delivered = Some(now);
+        // A timer still pending is cancelled: its updates go out now too.
+        if let Some(t) = m.pending_until.take() {
+            for ((c, k, _), h) in self.hosts.iter_mut() {
+                if *c == ci && k == key && h.seen_from == t {
+                    h.seen_from = now;
+                }
+            }
+        }
+        now
     }
 
     /// Hosts currently ejected by client zone (for reports).
@@ -758,7 +832,10 @@ mod tests {
             ),
             0.0
         );
-        let after = Window { from: 43, to: 60 };
+        // The later ejections reach the load balancer a merge window (1 s)
+        // after the second; requests sent until then hang and count when
+        // their client gives up, 2 s on.
+        let after = Window { from: 44, to: 60 };
         assert_eq!(share(&m, "us-east-1c", Outcome::is_success, after), 1.0);
     }
 
@@ -796,12 +873,16 @@ mod tests {
         world.spot_loss(&Zone::from(zone), None);
         let client = Client::new(&world, &Zone::from(zone), "default", 10.0);
         let mut dp = DataPlane::new(("default".into(), "test".into()), vec![client], seed);
-        let outcomes: Vec<Outcome> = (0..2200).map(|_| dp.request(&world, 0)).collect();
+        // 50 rps: the data plane's clock runs on (merged updates arrive).
+        let outcomes: Vec<Outcome> = (0..2200u64)
+            .map(|k| dp.request_at(&world, 0, world.now + SimDuration::millis(20 * k)))
+            .collect();
         let failed = outcomes[200..].iter().filter(|o| !o.is_success()).count();
+        let end = world.now + SimDuration::millis(20 * 2200);
         let ejected = dp
             .hosts
             .values()
-            .filter(|h| h.ejected_until.is_some_and(|t| t > world.now))
+            .filter(|h| h.ejected_until.is_some_and(|t| t > end))
             .count();
         (failed, ejected)
     }

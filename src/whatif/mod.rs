@@ -523,7 +523,12 @@ mod tests {
             .iter()
             .find(|z| z.client.as_str() == "us-east-1c")
             .unwrap();
-        assert!(c.failover_s.is_some_and(|s| s < 1.0), "{c:?}");
+        // Ejected in 0.06 s; the merge window holds two of the three
+        // ejections back for a second (mesh::predict).
+        assert!(
+            c.failover_s.is_some_and(|s| (1.0..1.1).contains(&s)),
+            "{c:?}"
+        );
         assert!((c.after.shares["us-east-1a"] - 0.5).abs() < 1e-9);
         let a = w.services[0]
             .zones

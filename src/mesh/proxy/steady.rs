@@ -155,12 +155,14 @@ fn last_sweep(last: SimTime, first_end: SimTime, ticks: u64, dt: SimDuration) ->
 }
 
 impl DataPlane {
-    /// The first instant after `now` at which an ejection ends (a host
-    /// comes back by itself).
+    /// The first instant after `now` at which the data plane changes by
+    /// itself: an ejection ends (a host comes back), or a merged health
+    /// update reaches the load balancer.
     pub fn next_unejection(&self, now: SimTime) -> Option<SimTime> {
         self.hosts
             .values()
-            .filter_map(|h| h.ejected_until)
+            .flat_map(|h| [h.ejected_until, h.ejected_until.map(|_| h.seen_from)])
+            .flatten()
             .filter(|t| *t > now)
             .min()
     }
