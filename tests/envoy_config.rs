@@ -357,11 +357,18 @@ impl Proxy {
 
     /// Sends `n` requests; returns their (status, x-zone, x-pod).
     fn send(&self, n: usize) -> Vec<(u16, String, String)> {
+        self.send_timed(n).into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// [`Proxy::send`], with when each request went out after the first.
+    fn send_timed(&self, n: usize) -> Vec<(Duration, (u16, String, String))> {
+        let started = Instant::now();
         (0..n)
             .map(|_| {
+                let sent = started.elapsed();
                 let (status, h, _) = get(self.listen, "/").unwrap();
                 let header = |k: &str| h.get(k).cloned().unwrap_or_default();
-                (status, header("x-zone"), header("x-pod"))
+                (sent, (status, header("x-zone"), header("x-pod")))
             })
             .collect()
     }
@@ -1005,16 +1012,12 @@ fn differential_case(binary: &Path, seed: u64) -> (f64, String, Vec<String>) {
     // Real Envoy first, noting when each request went out: the model then
     // sends its requests at the same offsets, so its own timers (the
     // update merge window, ejections) run as Envoy's did.
-    let started = Instant::now();
-    let mut offsets = Vec::with_capacity(total);
-    let real: Vec<Option<String>> = (0..total)
-        .map(|_| {
-            offsets.push(started.elapsed());
-            let (status, headers, _) = get(proxy.listen, "/").unwrap();
-            (status == 200).then(|| headers.get("x-zone").cloned().unwrap_or_default())
-        })
-        .collect();
+    let sent = proxy.send_timed(total);
     drop(proxy);
+    let (offsets, real): (Vec<Duration>, Vec<Option<String>>) = sent
+        .into_iter()
+        .map(|(at, (status, zone, _))| (at, (status == 200).then_some(zone)))
+        .unzip();
     let sim: Vec<Option<String>> = offsets
         .iter()
         .map(|o| {

@@ -133,7 +133,7 @@ impl FlightRecorder {
         let start = since.clamp(oldest, ring.next_seq);
         let missed = start.saturating_sub(since);
         let skip = (start - oldest) as usize;
-        let records: Vec<Record> = ring.records.iter().skip(skip).take(max).cloned().collect();
+        let records: Vec<Record> = ring.records.range(skip..).take(max).cloned().collect();
         let header = PageHeader {
             next: start + records.len() as u64,
             missed,

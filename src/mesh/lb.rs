@@ -134,18 +134,19 @@ impl LocalityScheduler {
         // A horizon of several cycles of the smallest weight's share.
         const HORIZON: usize = 256;
         let mut probe = LocalityScheduler::new(weights);
-        let picks: Vec<usize> = (0..HORIZON).map_while(|_| probe.pick()).collect();
-        let at: Vec<usize> = (0..picks.len())
-            .filter(|&k| last.is_none_or(|l| picks[k] == l))
-            .collect();
-        let mut s = LocalityScheduler::new(weights);
-        let k = (uniform * at.len() as f64) as usize;
-        if let Some(&k) = at.get(k.min(at.len().saturating_sub(1))) {
-            for _ in 0..=k {
-                s.pick();
+        let mut after_last: Vec<LocalityScheduler> = Vec::new();
+        for _ in 0..HORIZON {
+            let Some(i) = probe.pick() else { break };
+            if last.is_none_or(|l| l == i) {
+                after_last.push(probe.clone());
             }
         }
-        s
+        let k =
+            ((uniform * after_last.len() as f64) as usize).min(after_last.len().saturating_sub(1));
+        after_last
+            .into_iter()
+            .nth(k)
+            .unwrap_or_else(|| LocalityScheduler::new(weights))
     }
 }
 

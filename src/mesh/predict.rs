@@ -208,14 +208,18 @@ pub fn abrupt_failover_seconds_in(
             settled[p].0 += u32::from(h.endpoint.serving);
         }
         let (before, after) = (priority_loads(&unaware), priority_loads(&settled));
-        let dead = c
-            .hosts
-            .iter()
-            .filter(|h| {
-                !h.endpoint.serving
-                    && (before[h.priority as usize] > 0.0 || after[h.priority as usize] > 0.0)
+        // Dead hosts per priority, in priorities that receive traffic.
+        let dead_in: Vec<u32> = (0..unaware.len())
+            .map(|p| {
+                let carries = before[p] > 0.0 || after[p] > 0.0;
+                if carries {
+                    unaware[p].1 - settled[p].0
+                } else {
+                    0
+                }
             })
-            .count() as u32;
+            .collect();
+        let dead: u32 = dead_in.iter().sum();
         if dead == 0 {
             continue;
         }
@@ -237,14 +241,7 @@ pub fn abrupt_failover_seconds_in(
                 };
                 // Ejections after a priority's first reach the load
                 // balancer only when Envoy's update merge window ends.
-                let crowded = (0..=max_p).any(|p| {
-                    c.hosts
-                        .iter()
-                        .filter(|h| h.priority == p && !h.endpoint.serving)
-                        .count()
-                        >= 2
-                });
-                let merged = if crowded {
+                let merged = if dead_in.iter().any(|&n| n >= 2) {
                     ejected_by(2) + UPDATE_MERGE_WINDOW.as_secs_f64()
                 } else {
                     0.0

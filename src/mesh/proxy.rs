@@ -839,17 +839,6 @@ mod tests {
         assert_eq!(share(&m, "us-east-1c", Outcome::is_success, after), 1.0);
     }
 
-    /// Envoy's `ZoneAwareLoadBalancerBase::chooseHost`
-    /// (source/extensions/load_balancing_policies/common/load_balancer_impl.cc)
-    /// redoes a retry's pick, priority included, while the previous_hosts
-    /// predicate rejects it. Zone a (priority 0) holds three dead hosts, b
-    /// and c one live host each; `maxEjectionPercent: 50` ejects two of
-    /// five, so one dead host stays "healthy" and priority 0 keeps
-    /// 1/3 x 1.4 = 46.7% of the load. A retry lands on that tried host only
-    /// when all six picks do (0.467^6, about 1%), so almost no request
-    /// fails; re-drawing only the host inside a priority once chosen fails
-    /// 0.467^3, about 10% (the model before; real Envoy said 0%, seed 41 of
-    /// the differential test in tests/envoy_config.rs).
     /// A Service `test` with one Deployment per zone (`counts` pods of a, b
     /// and c, pinned), outlier detection `outlier` and the locality
     /// setting `locality` (flow YAML).
