@@ -59,6 +59,10 @@ rules! {
     ZONE_ROUTES_WITHOUT_OUTLIER = ("ZC1013", "zone-routes-without-outlier-detection", Warning, "Zone routes exist but no DestinationRule for the host sets outlierDetection: every endpoint is priority 0 and traffic spreads over all zones.", "SEMANTICS.md §3; loadbalancer.go");
     /// maxEjectionPercent too low.
     MAX_EJECTION_TOO_LOW = ("ZC1014", "max-ejection-percent-too-low", Warning, "maxEjectionPercent is below the share of one zone's endpoints: a lost zone cannot be ejected entirely.", "SEMANTICS.md §3 (Envoy outlier detection)");
+    /// workloadSelector matching no proxy.
+    WORKLOAD_SELECTOR_SELECTS_NOTHING = ("ZC1015", "workload-selector-selects-nothing", Warning, "A DestinationRule's workloadSelector matches no client proxy in its namespace (pod labels plus the locality labels istiod adds), nor the harness's load clients: the rule applies to nobody.", "istio networking/v1 destination_rule.proto workloadSelector; pilot/pkg/model/sidecar.go DestinationRule");
+    /// a zone's clients get no outlier detection.
+    ZONE_CLIENT_WITHOUT_OUTLIER = ("ZC1016", "zone-client-without-outlier-detection", Warning, "A host has per-client DestinationRules (workloadSelector), but the clients of some zone get a rule without outlierDetection, or none: their traffic gets no locality priorities and a lost zone is never failed over.", "pilot/pkg/model/sidecar.go DestinationRule; pilot/pkg/networking/core/loadbalancer");
 
     /// named route missing.
     ROUTE_NOT_FOUND = ("ZC2001", "route-not-found", Error, "A route named by a Rollout does not exist in the VirtualService (Rollout InvalidSpec).", "SEMANTICS.md §4; argo-rollouts rollout/trafficrouting/istio");

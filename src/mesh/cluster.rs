@@ -13,9 +13,10 @@ use crate::mesh::outlier::DEFAULT_MAX_EJECTION_PERCENT;
 use crate::mesh::routing::ClientProxy;
 use crate::model::World;
 use crate::model::clock::{SimDuration, parse_duration};
-use crate::model::mesh_config::{MeshConfig, MeshObject, MeshService};
+use crate::model::mesh_config::{MeshConfig, MeshService};
 use crate::model::pod::PodId;
 use crate::topology::ObjectName;
+use crate::topology::dr_selection::{NamespacedRule, rule_for_proxy};
 use crate::topology::istio::{
     DestinationRuleSpec, LoadBalancerSettings, LocalityLbSetting, OutlierDetection, Subset,
 };
@@ -121,42 +122,22 @@ pub struct ClusterView {
     pub outlier: Option<OutlierSettings>,
 }
 
-/// The DestinationRule in force for a host, seen from a proxy: a rule with a
-/// matching workloadSelector in the client namespace wins; otherwise rules
-/// without selector are merged (subsets concatenated, duplicates dropped,
-/// the oldest rule's trafficPolicy wins). Rejected rules do not exist.
+/// The DestinationRule in force for a host, seen from a proxy
+/// ([`rule_for_proxy`]: a selecting rule in the client namespace wins, else
+/// the rules without selector merge). Rejected rules do not exist.
 pub fn effective_rule<'a>(
     mesh: &'a MeshConfig,
     proxy: &ClientProxy,
     service: &MeshService,
 ) -> Option<Cow<'a, DestinationRuleSpec>> {
-    let rules: Vec<&MeshObject<DestinationRuleSpec>> =
-        mesh.destination_rules_for(&service.name).collect();
-    if let Some(d) = rules.iter().find(|d| {
-        d.name.namespace == proxy.namespace
-            && d.spec
-                .workload_selector
-                .as_ref()
-                .is_some_and(|w| map_matches(&w.match_labels, &proxy.labels))
-    }) {
-        return Some(Cow::Borrowed(&d.spec));
-    }
-    // Borrowed while one rule applies; copied only when rules merge.
-    let mut merged: Option<Cow<'a, DestinationRuleSpec>> = None;
-    for d in rules.iter().filter(|d| d.spec.workload_selector.is_none()) {
-        match &mut merged {
-            None => merged = Some(Cow::Borrowed(&d.spec)),
-            Some(m) => {
-                let m = m.to_mut();
-                for s in &d.spec.subsets {
-                    if !m.subsets.iter().any(|x| x.name == s.name) {
-                        m.subsets.push(s.clone());
-                    }
-                }
-            }
-        }
-    }
-    merged
+    let rules: Vec<NamespacedRule<'a>> = mesh
+        .destination_rules_for(&service.name)
+        .map(|d| NamespacedRule {
+            namespace: &d.name.namespace,
+            spec: &d.spec,
+        })
+        .collect();
+    rule_for_proxy(&rules, &proxy.namespace, &proxy.labels)
 }
 
 /// The fields of a traffic policy a cluster uses, borrowed from the rule.

@@ -13,6 +13,7 @@ use crate::model::World;
 use crate::model::clock::{SimDuration, SimTime};
 use crate::model::mesh_config::MeshService;
 use crate::model::pod::PodId;
+use crate::profile::ClusterProfile;
 use crate::telemetry::{NO_ANSWER, Outcome, TrafficMatrix};
 use crate::topology::istio_labels::augment_labels;
 use crate::topology::labels::Labels;
@@ -110,7 +111,7 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client in `zone` with only its own `app` label (see [`Client::labelled`]).
+    /// A client in `zone` with only the harness's labels (see [`Client::labelled`]).
     pub fn new(world: &World, zone: &Zone, namespace: &str, rps: f64) -> Client {
         Client::labelled(world, zone, namespace, rps, &Labels::new())
     }
@@ -128,25 +129,33 @@ impl Client {
         rps: f64,
         extra: &Labels,
     ) -> Client {
-        let profile = &world.profile;
-        let spec = profile.zone(zone);
-        let alias = spec.map_or(zone.as_str(), |z| z.short.as_str());
-        let mut pod_labels = extra.clone();
-        pod_labels.insert("app".to_owned(), format!("loadgen-{alias}"));
-        let node_labels = spec
-            .map(|z| profile.zone_node_labels(z))
-            .unwrap_or_default();
-        let node_name = format!("{}-{alias}-load-client", profile.name);
         Client {
             zone: zone.clone(),
             proxy: ClientProxy {
                 namespace: namespace.to_owned(),
-                labels: augment_labels(&pod_labels, &node_labels, &node_name),
+                labels: load_client_labels(&world.profile, zone, extra),
             },
             rps,
             carry: 0.0,
         }
     }
+}
+
+/// The proxy labels of the harness's load client in `zone` whose pod also
+/// carries `extra`: the harness's labels (which win over `extra`, as on
+/// kind), `app: loadgen-<alias>`, and istiod's augmentation with the
+/// load-client node's locality and name.
+pub fn load_client_labels(profile: &ClusterProfile, zone: &Zone, extra: &Labels) -> Labels {
+    let spec = profile.zone(zone);
+    let alias = spec.map_or(zone.as_str(), |z| z.short.as_str());
+    let mut pod_labels = extra.clone();
+    pod_labels.extend(crate::topology::load_client::harness_labels(zone.as_str()));
+    pod_labels.insert("app".to_owned(), format!("loadgen-{alias}"));
+    let node_labels = spec
+        .map(|z| profile.zone_node_labels(z))
+        .unwrap_or_default();
+    let node_name = format!("{}-{alias}-load-client", profile.name);
+    augment_labels(&pod_labels, &node_labels, &node_name)
 }
 
 /// Istio's default retry policy: 2 retries on connect failures, never to the

@@ -2,12 +2,14 @@
 //! file, line and column of each object and field.
 
 pub mod argo;
+pub mod dr_selection;
 pub mod flagger;
 pub mod input_errors;
 pub mod istio;
 pub mod istio_labels;
 pub mod label_index;
 pub mod labels;
+pub mod load_client;
 pub mod loader;
 pub mod object;
 pub mod pdb;

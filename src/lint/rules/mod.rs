@@ -2,6 +2,7 @@
 //! `check(ctx, findings)`.
 
 pub mod argo;
+pub mod client_rules;
 pub mod input;
 pub mod locality;
 pub mod zone;
@@ -12,6 +13,7 @@ use super::finding::Findings;
 /// Runs every topology rule.
 pub fn check_all(ctx: &LintContext<'_>, out: &mut Findings) {
     locality::check(ctx, out);
+    client_rules::check(ctx, out);
     argo::check(ctx, out);
     zone::check(ctx, out);
 }

@@ -17,14 +17,7 @@ use crate::backend::kube::cluster::kind_config::{
 use crate::profile::ClusterProfile;
 use crate::topology::{Object, Resource};
 
-/// Label every loadgen pod carries with its client zone.
-pub const CLIENT_ZONE_LABEL: &str = "zonechaos.dev/client-zone";
-
-/// Label naming a pod's role ([`LOADGEN_ROLE`]).
-pub const ROLE_LABEL: &str = "zonechaos.dev/role";
-
-/// [`ROLE_LABEL`] value of the load clients.
-pub const LOADGEN_ROLE: &str = "loadgen";
+pub use crate::topology::load_client::{CLIENT_ZONE_LABEL, LOADGEN_ROLE, ROLE_LABEL};
 
 /// A Service the clients call.
 #[derive(Debug, Clone, PartialEq, Eq)]
