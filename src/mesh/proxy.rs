@@ -146,16 +146,13 @@ impl Client {
 /// kind), `app: loadgen-<alias>`, and istiod's augmentation with the
 /// load-client node's locality and name.
 pub fn load_client_labels(profile: &ClusterProfile, zone: &Zone, extra: &Labels) -> Labels {
-    let spec = profile.zone(zone);
-    let alias = spec.map_or(zone.as_str(), |z| z.short.as_str());
-    let mut pod_labels = extra.clone();
-    pod_labels.extend(crate::topology::load_client::harness_labels(zone.as_str()));
-    pod_labels.insert("app".to_owned(), format!("loadgen-{alias}"));
-    let node_labels = spec
-        .map(|z| profile.zone_node_labels(z))
-        .unwrap_or_default();
+    let alias = profile
+        .zone(zone)
+        .map_or(zone.as_str(), |z| z.short.as_str());
+    let pod_labels =
+        crate::topology::load_client::pod_labels(zone.as_str(), format!("loadgen-{alias}"), extra);
     let node_name = format!("{}-{alias}-load-client", profile.name);
-    augment_labels(&pod_labels, &node_labels, &node_name)
+    augment_labels(&pod_labels, &profile.node_labels_in(zone), &node_name)
 }
 
 /// Istio's default retry policy: 2 retries on connect failures, never to the

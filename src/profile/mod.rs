@@ -436,6 +436,14 @@ impl ClusterProfile {
         ])
     }
 
+    /// [`Self::zone_node_labels`] of a zone named by the user or a suite:
+    /// none for a zone the profile does not have.
+    pub fn node_labels_in(&self, zone: &Zone) -> BTreeMap<String, String> {
+        self.zone(zone)
+            .map(|z| self.zone_node_labels(z))
+            .unwrap_or_default()
+    }
+
     /// The zones in profile order.
     pub fn zone_names(&self) -> impl Iterator<Item = &Zone> {
         self.zones.iter().map(|z| &z.name)

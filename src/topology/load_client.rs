@@ -14,12 +14,16 @@ pub const ROLE_LABEL: &str = "zonechaos.dev/role";
 /// [`ROLE_LABEL`] value of the load clients.
 pub const LOADGEN_ROLE: &str = "loadgen";
 
-/// The harness's own pod labels of a load client in `zone` (the zone's
-/// full name). Backends add their `app` label.
-pub fn harness_labels(zone: &str) -> Labels {
-    [
+/// The pod labels of a load client in `zone` (the zone's full name) with
+/// the backend's `app` label: the suite's `extra` labels, then the
+/// harness's, which win (suites may not set them, and the harness selects
+/// its own pods by them).
+pub fn pod_labels(zone: &str, app: String, extra: &Labels) -> Labels {
+    let mut labels = extra.clone();
+    labels.extend([
         (CLIENT_ZONE_LABEL.to_owned(), zone.to_owned()),
         (ROLE_LABEL.to_owned(), LOADGEN_ROLE.to_owned()),
-    ]
-    .into()
+        ("app".to_owned(), app),
+    ]);
+    labels
 }

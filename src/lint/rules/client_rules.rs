@@ -18,8 +18,32 @@ use crate::zone::Zone;
 
 /// Runs the rules.
 pub fn check(ctx: &LintContext<'_>, out: &mut Findings) {
-    check_selects_nothing(ctx, out);
-    check_zone_clients_reach_outlier_detection(ctx, out);
+    let clients = ClientsByNamespace::of_selector_namespaces(ctx);
+    check_selects_nothing(ctx, &clients, out);
+    check_zone_clients_reach_outlier_detection(ctx, &clients, out);
+}
+
+/// [`candidates`] of every namespace holding a DestinationRule with a
+/// workloadSelector, built once for both rules.
+struct ClientsByNamespace<'t>(BTreeMap<&'t str, Vec<Candidate>>);
+
+impl<'t> ClientsByNamespace<'t> {
+    fn of_selector_namespaces(ctx: &LintContext<'t>) -> Self {
+        let mut by_namespace = BTreeMap::new();
+        for (object, dr) in ctx.topology.destination_rules() {
+            if dr.workload_selector.is_some() {
+                let namespace = object.name.namespace.as_str();
+                by_namespace
+                    .entry(namespace)
+                    .or_insert_with(|| candidates(ctx, namespace));
+            }
+        }
+        ClientsByNamespace(by_namespace)
+    }
+
+    fn of(&self, namespace: &str) -> &[Candidate] {
+        self.0.get(namespace).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// A proxy that may call a host: its zone, istiod-augmented labels and
@@ -48,13 +72,9 @@ fn candidates(ctx: &LintContext<'_>, namespace: &str) -> Vec<Candidate> {
     for w in ctx.topology.workloads_in(namespace) {
         let pod_labels = w.pod_labels();
         for zone in ctx.workload_zones(&w) {
-            let node_labels = profile
-                .zone(&zone)
-                .map(|z| profile.zone_node_labels(z))
-                .unwrap_or_default();
             out.push(Candidate {
+                labels: augment_labels(&pod_labels, &profile.node_labels_in(&zone), ""),
                 zone,
-                labels: augment_labels(&pod_labels, &node_labels, ""),
                 who: w.object.display_name(),
             });
         }
@@ -71,7 +91,11 @@ fn selector_text(labels: &BTreeMap<String, String>) -> String {
 }
 
 /// ZC1015: a workloadSelector no client proxy of its namespace matches.
-fn check_selects_nothing(ctx: &LintContext<'_>, out: &mut Findings) {
+fn check_selects_nothing(
+    ctx: &LintContext<'_>,
+    clients: &ClientsByNamespace<'_>,
+    out: &mut Findings,
+) {
     for (object, dr) in ctx.topology.destination_rules() {
         let Some(selector) = &dr.workload_selector else {
             continue;
@@ -81,7 +105,8 @@ fn check_selects_nothing(ctx: &LintContext<'_>, out: &mut Findings) {
             spec: dr,
         };
         let namespace = &object.name.namespace;
-        if candidates(ctx, namespace)
+        if clients
+            .of(namespace)
             .iter()
             .any(|c| rule.selects(namespace, &c.labels))
         {
@@ -107,7 +132,11 @@ fn check_selects_nothing(ctx: &LintContext<'_>, out: &mut Findings) {
 
 /// ZC1016: a host with per-client rules whose clients in some zone get no
 /// rule with outlierDetection.
-fn check_zone_clients_reach_outlier_detection(ctx: &LintContext<'_>, out: &mut Findings) {
+fn check_zone_clients_reach_outlier_detection(
+    ctx: &LintContext<'_>,
+    clients: &ClientsByNamespace<'_>,
+    out: &mut Findings,
+) {
     let mut hosts: Vec<ObjectName> = Vec::new();
     for (object, dr) in ctx.topology.destination_rules() {
         if dr.workload_selector.is_none() {
@@ -143,7 +172,7 @@ fn check_zone_clients_reach_outlier_detection(ctx: &LintContext<'_>, out: &mut F
         // Zone -> (clients, whether any rule applied to them at all).
         let mut unprotected: BTreeMap<Zone, (Vec<String>, bool)> = BTreeMap::new();
         for namespace in namespaces {
-            for c in candidates(ctx, namespace) {
+            for c in clients.of(namespace) {
                 let rule = rule_for_proxy(&rules, namespace, &c.labels);
                 let protected = rule.as_deref().is_some_and(|r| {
                     validation::policies(r)
@@ -153,9 +182,9 @@ fn check_zone_clients_reach_outlier_detection(ctx: &LintContext<'_>, out: &mut F
                 if protected {
                     continue;
                 }
-                let entry = unprotected.entry(c.zone).or_default();
+                let entry = unprotected.entry(c.zone.clone()).or_default();
                 if !entry.0.contains(&c.who) {
-                    entry.0.push(c.who);
+                    entry.0.push(c.who.clone());
                 }
                 entry.1 |= rule.is_some();
             }

@@ -17,6 +17,8 @@ use crate::backend::kube::cluster::kind_config::{
 use crate::profile::ClusterProfile;
 use crate::topology::{Object, Resource};
 
+use crate::topology::labels::Labels;
+use crate::topology::load_client;
 pub use crate::topology::load_client::{CLIENT_ZONE_LABEL, LOADGEN_ROLE, ROLE_LABEL};
 
 /// A Service the clients call.
@@ -101,8 +103,10 @@ fn deployment(
         target.service, options.namespace, target.port
     );
     let selector = json!({"app": app, CLIENT_ZONE_LABEL: zone});
+    // The suite's proxy labels go on the pod only; the selector stays the
+    // harness's own labels.
     let mut template = json!({
-        "metadata": {"labels": {"app": app, CLIENT_ZONE_LABEL: zone, ROLE_LABEL: LOADGEN_ROLE}},
+        "metadata": {"labels": load_client::pod_labels(zone, app.clone(), &options.proxy_labels)},
         "spec": {
             "containers": [{
                 "name": "loadgen",
@@ -119,14 +123,6 @@ fn deployment(
             }]
         }
     });
-    // The suite's proxy labels go on the pod only: the harness's own
-    // labels stay the selector, and win (the suite may not set them).
-    for (key, value) in &options.proxy_labels {
-        let labels = &mut template["metadata"]["labels"];
-        if labels.get(key).is_none() {
-            labels[key.as_str()] = json!(value);
-        }
-    }
     observe(&mut template, LOADGEN_METRICS_PORT);
     match options.clients {
         ClientPlacement::ClientNodes => {
@@ -153,7 +149,7 @@ fn deployment(
         "metadata": {
             "name": name,
             "namespace": options.namespace,
-            "labels": {"app": app, CLIENT_ZONE_LABEL: zone, ROLE_LABEL: LOADGEN_ROLE}
+            "labels": load_client::pod_labels(zone, app, &Labels::new())
         },
         "spec": {
             "replicas": 1,
